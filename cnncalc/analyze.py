@@ -1,0 +1,108 @@
+"""Static analysis: Graph → Report. Collect (spec), compute (here), render (render.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .builtins import builtin_names, builtin_path
+from .errors import SpecError, closest
+from .graph import INPUT, Graph
+from .layers import numel
+from .receptive import Axis, receptive_fields
+from .report import RF, BlockRow, LayerRow, Report, Totals
+from .spec import build_graph, override_input, parse_shape
+from .yamlio import load_file
+
+BYTES_FP32 = 4
+
+
+def resolve(spec: str | Path) -> Path:
+    """A path, or the name of a built-in (works from any directory)."""
+    text = str(spec)
+    p = Path(text)
+    if p.exists() or any(c in text for c in "/\\") or p.suffix in (".yaml", ".yml"):
+        return p
+    found = builtin_path(text)
+    if found is None:
+        near = closest(text, builtin_names(), n=5)
+        hint = f"; did you mean {', '.join(near)}?" if near else "; `cnncalc list` shows the built-ins"
+        raise SpecError(f"{text!r} is neither a file nor a built-in architecture{hint}")
+    return found
+
+
+def display_name(spec, path: Path) -> str:
+    """What messages and reports call the file: as the user wrote it; a built-in by its package path."""
+    return f"cnncalc/architectures/{path.name}" if builtin_path(str(spec)) == path else str(spec)
+
+
+def load(spec: Any, input: str | tuple | list | None = None) -> Graph:
+    """Build the Graph of a path, a built-in name or a parsed dict; `input` overrides its input."""
+    if isinstance(spec, Graph):
+        return spec
+    file = None
+    if isinstance(spec, dict):
+        doc = spec
+    else:
+        path = resolve(spec)
+        file = display_name(spec, path)
+        doc = load_file(path)
+    shape = None
+    if input is not None:
+        if isinstance(input, str):
+            base = parse_shape(doc.get("input", [1]) if isinstance(doc, dict) else [1])
+            shape = override_input(base, input)
+        else:
+            shape = parse_shape(list(input))
+    return build_graph(doc, file, shape)
+
+
+def rf_model(h: Axis, w: Axis) -> RF:
+    return RF(size=h.r, stride=h.j, padding=h.P, size_w=w.r, stride_w=w.j, padding_w=w.P)
+
+
+def analyze(spec: Any, *, input: str | tuple | list | None = None, batch: int = 1) -> Report:
+    """Analyze an architecture (path, built-in name, parsed dict or Graph) and return its Report."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise SpecError(f"batch must be a whole number ≥ 1, got {batch!r}")
+    graph = load(spec, input)
+    return report_of(graph, batch)
+
+
+def report_of(graph: Graph, batch: int = 1) -> Report:
+    states, misaligned = receptive_fields(graph)
+    rows: list[LayerRow] = []
+    names = [nd.name for nd in graph.nodes]
+    for idx, node in enumerate(graph.nodes):
+        layer, ins, out = node.layer, node.in_shapes, node.out_shape
+        macs = layer.macs(ins, out)
+        notes = layer.notes(ins, out)
+        if idx in misaligned:
+            notes.append(misaligned[idx])
+        rows.append(LayerRow(
+            name=node.name, type=layer.type, input=list(ins[0]), output=list(out), config=layer.config(),
+            params=layer.params(ins, out), buffers=layer.buffers(ins, out),
+            macs=macs * batch, flops=2 * macs * batch, other_ops=layer.other_ops(ins, out) * batch,
+            activations=numel(out) * batch, rf=rf_model(*states[idx]),
+            inputs=["input" if i == INPUT else names[i] for i in node.inputs] if len(node.inputs) > 1 else [],
+            block=graph.groups[node.groups[0]].name if node.groups else None,
+            line=node.line, notes=notes))
+    blocks = [block_row(graph, g, rows, states) for g in graph.groups]
+    params = sum(r.params for r in rows)
+    buffers = sum(r.buffers for r in rows)
+    acts = sum(r.activations for r in rows)
+    totals = Totals(
+        params=params, trainable_params=params, buffers=buffers,
+        macs=sum(r.macs for r in rows), flops=sum(r.flops for r in rows), other_ops=sum(r.other_ops for r in rows),
+        activations=acts, activation_bytes=acts * BYTES_FP32, param_bytes=(params + buffers) * BYTES_FP32,
+        weight_layers=sum(1 for nd in graph.nodes if nd.layer.weight_layer), layers=len(rows))
+    return Report(name=graph.name, source=graph.source, file=graph.file, input=list(graph.input),
+                  output=list(graph.output), batch=batch, layers=rows, blocks=blocks, totals=totals,
+                  misaligned=[f"{names[i]}: {m}" for i, m in misaligned.items()])
+
+
+def block_row(graph: Graph, g, rows: list[LayerRow], states) -> BlockRow:
+    inside = rows[g.first:g.last + 1]
+    return BlockRow(name=g.name, type=g.type, level=g.level, input=list(g.in_shape), output=list(g.out_shape),
+                    layers=len(inside), params=sum(r.params for r in inside), macs=sum(r.macs for r in inside),
+                    flops=sum(r.flops for r in inside), other_ops=sum(r.other_ops for r in inside),
+                    rf=rf_model(*states[g.last]))

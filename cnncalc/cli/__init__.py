@@ -1,0 +1,35 @@
+"""The `cnncalc` command: a thin Typer layer over the library; each command lives in its own module."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from .. import __version__
+from . import analyze
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Shapes, params, MACs/FLOPs and receptive fields of CNNs written as YAML — proved against PyTorch.",
+)
+
+
+def _version(value: bool):
+    if value:
+        print(f"cnncalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                                  help="Print the version and exit.")):
+    """cnncalc: exact static figures for convolutional networks."""
+
+
+app.command("analyze")(analyze.analyze_cmd)
+app.command("list")(analyze.list_cmd)
+
+
+def main():
+    app()

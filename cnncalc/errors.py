@@ -1,0 +1,49 @@
+"""The one error type users see: a message naming file, line and layer path."""
+from __future__ import annotations
+
+
+class CnncalcError(Exception):
+    """Bad input or usage. The CLI prints `str(err)` and exits 2."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 path: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.path = path
+
+    def located(self, file: str | None = None, line: int | None = None,
+                path: str | None = None) -> "CnncalcError":
+        """Fill in location fields not set yet (inner code knows less than outer code)."""
+        self.file = self.file or file
+        self.line = self.line or line
+        self.path = self.path or path
+        return self
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f":{self.line}" if self.line else "")
+        elif self.line:
+            where = f"line {self.line}"
+        parts = [p for p in (where, self.path) if p]
+        return (": ".join(parts) + ": " if parts else "") + self.message
+
+
+class SpecError(CnncalcError):
+    """A malformed architecture or answers file."""
+
+
+class LayerError(CnncalcError):
+    """A layer that cannot be applied to its input (raised by layer classes, located by the analyzer)."""
+
+
+def closest(word: str, choices, n: int = 3) -> list[str]:
+    import difflib
+    return difflib.get_close_matches(word, list(choices), n=n, cutoff=0.5)
+
+
+def suggest(word: str, choices) -> str:
+    near = closest(str(word), choices)
+    return f" (did you mean {', '.join(repr(c) for c in near)}?)" if near else ""

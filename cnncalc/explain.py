@@ -1,0 +1,53 @@
+"""Worked formulas for one layer (or each leaf of a block), written the way the course does."""
+from __future__ import annotations
+
+from .errors import SpecError, closest
+from .graph import INPUT, Graph
+from .layers import fmt_shape
+from .receptive import START, receptive_fields
+
+
+def find_nodes(graph: Graph, name: str) -> list[int]:
+    """Exact leaf name; else every leaf of the block/group so named; else a unique dotted suffix."""
+    names = [nd.name for nd in graph.nodes]
+    if name in names:
+        return [names.index(name)]
+    inside = [i for i, nm in enumerate(names) if nm.startswith(name + ".")]
+    if inside:
+        return inside
+    suffix = [i for i, nm in enumerate(names) if nm.endswith("." + name)]
+    if len(suffix) == 1:
+        return suffix
+    near = closest(name, names, n=5)
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    if len(suffix) > 1:
+        hint = f"; it is ambiguous: {', '.join(names[i] for i in suffix[:5])}"
+    raise SpecError(f"no layer named {name!r} in {graph.name}{hint}")
+
+
+def explain(graph: Graph, name: str) -> list[tuple[str, list[str]]]:
+    """[(title, lines)] for each layer matched by `name`."""
+    states, _ = receptive_fields(graph)
+    out = []
+    for idx in find_nodes(graph, name):
+        node = graph.nodes[idx]
+        layer = node.layer
+        ins = node.in_shapes
+        title = f"{node.name} ({layer.type}{' ' + layer.config() if layer.config() else ''}): " \
+                f"{', '.join(fmt_shape(s) for s in ins)} → {fmt_shape(node.out_shape)}"
+        lines = list(layer.explain(ins, node.out_shape))
+        before = [START if i == INPUT else states[i] for i in node.inputs]
+        steps = layer.rf_steps(ins)
+        after = states[idx]
+        if steps is None:
+            lines.append(f"RF: unchanged, r = {after[0].r}, j = {after[0].j}, P = {after[0].P}"
+                         + (" (the larger of the joined paths)" if len(before) > 1 else ""))
+        else:
+            for axis, a, s, b in zip("HW", before[0], steps, after):
+                lines.append(f"RF {axis}: r = {a.r} + ({s.k} − 1)·{a.j} = {b.r}; j = {a.j}·{s.s} = {b.j}; "
+                             f"P = {a.P} + {s.p}·{a.j} = {b.P}")
+                if steps[0] == steps[1] and before[0][0] == before[0][1]:
+                    lines[-1] = lines[-1].replace("RF H:", "RF:")
+                    break
+        out.append((title, lines))
+    return out

@@ -1,0 +1,71 @@
+"""Small pure formula functions on ints: the mathematics every figure comes from.
+
+Each is the textbook/PyTorch rule, commented term by term; layer classes only call them.
+"""
+from __future__ import annotations
+
+
+def effective_kernel(k: int, d: int = 1) -> int:
+    """A dilated kernel spans d·(k−1)+1 input positions."""
+    return d * (k - 1) + 1
+
+
+def conv_out(n: int, k: int, s: int = 1, p_before: int = 0, p_after: int | None = None,
+             d: int = 1) -> int:
+    """⌊(n + p_before + p_after − d·(k−1) − 1)/s⌋ + 1 (PyTorch Conv2d; the seeds' ⌊(n−k+2p)/s⌋+1)."""
+    p_after = p_before if p_after is None else p_after
+    return (n + p_before + p_after - effective_kernel(k, d)) // s + 1
+
+
+def pool_out(n: int, k: int, s: int, p: int = 0, d: int = 1, ceil_mode: bool = False) -> int:
+    """PyTorch's pooling rule: floor or ceil of the division, and with ceil a last
+    window that would start inside the right padding is dropped."""
+    span = n + 2 * p - effective_kernel(k, d)
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def remainder(n: int, k: int, s: int, p_before: int, p_after: int, d: int, out: int) -> int:
+    """Input positions (padding included) left over after the last window.
+
+    Positive: rows/cols ignored by floor. Negative: rows/cols padded implicitly by ceil."""
+    covered = (out - 1) * s + effective_kernel(k, d)
+    return (n + p_before + p_after) - covered
+
+
+def same_padding(k: int, d: int = 1) -> tuple[int, int]:
+    """Padding that keeps the size at stride 1: total d·(k−1), the odd one after (as PyTorch)."""
+    total = d * (k - 1)
+    return total // 2, total - total // 2
+
+
+def conv_weights(k_h: int, k_w: int, c_in: int, c_out: int, groups: int = 1) -> int:
+    """k_h·k_w·(C_in/groups)·C_out: each filter sees only its group's channels."""
+    return k_h * k_w * (c_in // groups) * c_out
+
+
+def conv_macs(k_h: int, k_w: int, c_in: int, c_out: int, h_out: int, w_out: int, groups: int = 1) -> int:
+    """One MAC per weight per output position: k_h·k_w·(C_in/groups)·H_out·W_out·C_out."""
+    return conv_weights(k_h, k_w, c_in, c_out, groups) * h_out * w_out
+
+
+def linear_params(n_in: int, n_out: int, bias: bool = True) -> int:
+    """(N_in + 1)·N_out with bias, N_in·N_out without."""
+    return (n_in + (1 if bias else 0)) * n_out
+
+
+def linear_macs(n_in: int, n_out: int) -> int:
+    """N_in·N_out multiply-adds; the bias add is not a MAC."""
+    return n_in * n_out
+
+
+def adaptive_windows(n: int, out: int) -> list[int]:
+    """PyTorch's adaptive pooling windows: [⌊i·n/out⌋, ⌈(i+1)·n/out⌉) for each output i."""
+    return [-(-((i + 1) * n) // out) - (i * n) // out for i in range(out)]
+
+
+def rf_step(r: int, j: int, P: int, k_eff: int, s: int, p_before: int) -> tuple[int, int, int]:
+    """Araujo et al. (Distill 2019): r ← r + (k−1)·j, P ← P + p·j, j ← j·s."""
+    return r + (k_eff - 1) * j, j * s, P + p_before * j

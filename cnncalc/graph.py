@@ -1,0 +1,54 @@
+"""The analyzed graph: leaf layers in topological order, each with its input nodes and shape.
+
+The spec builder flattens sequences, branches, residuals, blocks and repeats into this one
+DAG; the analyzer, the receptive-field pass and the torch builder all walk it in order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .layers import Layer, Shape
+
+INPUT = -1  # index standing for the network input
+
+
+@dataclass(slots=True)
+class Node:
+    name: str                 # dotted path, unique (inception_3a.b2.conv2)
+    layer: Layer
+    inputs: list[int]         # indices of producing nodes, INPUT for the network input
+    in_shapes: list[Shape]
+    out_shape: Shape
+    line: int | None          # line in the YAML file (None for generated nodes: projections)
+    path: str                 # YAML path (layers[4].branches[1][0])
+    groups: tuple[int, ...] = ()  # indices into Graph.groups, outermost first
+
+
+@dataclass(slots=True)
+class Group:
+    """A named composite (block instance, branches, residual, repeat): aggregated in the report."""
+    name: str
+    type: str                 # block name, or 'branches' / 'residual' / 'repeat'
+    level: int                # 1 = top level
+    input: int                # producing node of its input (INPUT for the network input)
+    in_shape: Shape
+    first: int = 0            # first node index inside
+    last: int = -1            # last node index inside (its output)
+    out_shape: Shape = ()
+
+
+@dataclass
+class Graph:
+    name: str
+    source: str
+    input: Shape
+    file: str | None
+    nodes: list[Node] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+
+    def shape_of(self, idx: int) -> Shape:
+        return self.input if idx == INPUT else self.nodes[idx].out_shape
+
+    @property
+    def output(self) -> Shape:
+        return self.nodes[-1].out_shape if self.nodes else self.input

@@ -1,0 +1,137 @@
+"""The Layer base class and the registry of layer kinds.
+
+A layer kind is one Pydantic model registered under its YAML `type`. It knows its output
+shape, parameters, buffers, MACs, other ops, receptive-field step, notes, explanation and
+its torch module — adding a kind touches one file. Shapes are tuples: (C, H, W) for a map,
+(N,) for a vector. Every method is a pure function of the layer's fields and input shapes.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, NamedTuple, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+from ..errors import LayerError
+
+Shape = tuple[int, ...]
+REGISTRY: dict[str, type["Layer"]] = {}
+
+
+def _pair(v: Any) -> Any:
+    if isinstance(v, bool):
+        raise ValueError("expected an integer or [h, w], not true/false")
+    if isinstance(v, int):
+        return (v, v)
+    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        return tuple(v)
+    raise ValueError("expected an integer or [h, w]")
+
+
+def _check_pair(minimum: int):
+    def check(v):
+        v = _pair(v)
+        if min(v) < minimum:
+            raise ValueError(f"must be ≥ {minimum}, got {v[0] if v[0] == v[1] else list(v)}")
+        return v
+    return check
+
+
+Pair = Annotated[tuple[int, int], BeforeValidator(_check_pair(1))]
+"""A size ≥ 1 given as an int or [h, w] (kernel, stride, dilation)."""
+Pad = Annotated[tuple[int, int], BeforeValidator(_check_pair(0))]
+"""A padding ≥ 0 given as an int or [h, w]."""
+
+
+def _positive(v):
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError("expected a whole number")
+    if v < 1:
+        raise ValueError(f"must be ≥ 1, got {v}")
+    return v
+
+
+PosInt = Annotated[int, BeforeValidator(_positive)]
+
+
+class RFStep(NamedTuple):
+    """One axis of a layer as the receptive-field recursion sees it."""
+    k: int      # effective kernel d·(k−1)+1
+    s: int      # stride
+    p: int      # padding before (left/top)
+
+
+def fmt_pair(v: tuple[int, int], sep: str = "×") -> str:
+    return str(v[0]) if v[0] == v[1] else f"{v[0]}{sep}{v[1]}"
+
+
+def fmt_shape(shape: Shape) -> str:
+    return "×".join(str(x) for x in shape)
+
+
+def n(x: int) -> str:
+    """Thousands separators, as the course writes 34,944."""
+    return f"{x:,}"
+
+
+def numel(shape: Shape) -> int:
+    out = 1
+    for x in shape:
+        out *= x
+    return out
+
+
+class Layer(BaseModel):
+    """Base of every layer kind. Subclasses set `kinds` (their YAML type names)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    kinds: ClassVar[tuple[str, ...]] = ()
+    arity: ClassVar[int] = 1           # inputs it takes; 0 = any number ≥ 2 (merges)
+    weight_layer: ClassVar[bool] = False  # counts towards depth
+    needs_map: ClassVar[bool] = False     # needs a C×H×W input
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        for kind in cls.__dict__.get("kinds", ()):
+            REGISTRY[kind] = cls
+
+    # -- what every kind answers -------------------------------------------------------
+    def check_input(self, ins: list[Shape]) -> None:
+        if self.needs_map and len(ins[0]) != 3:
+            raise LayerError(f"{self.type} needs a C×H×W map, got a vector of {ins[0][0]:,}"
+                             " (a flatten or linear came before it)")
+
+    def output_shape(self, ins: list[Shape]) -> Shape:
+        return ins[0]
+
+    def params(self, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+    def buffers(self, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+    def macs(self, ins: list[Shape], out: Shape) -> int:
+        return 0
+
+    def other_ops(self, ins: list[Shape], out: Shape) -> int:
+        """Non-MAC work (comparisons, normalisation, activations, adds), per sample."""
+        return 0
+
+    def rf_steps(self, ins: list[Shape]) -> tuple[RFStep, RFStep] | None:
+        """Per-axis (H, W) steps; None for layers that act per element."""
+        return None
+
+    def config(self) -> str:
+        """Short kernel/stride/padding text for the table."""
+        return ""
+
+    def notes(self, ins: list[Shape], out: Shape) -> list[str]:
+        return []
+
+    def explain(self, ins: list[Shape], out: Shape) -> list[str]:
+        """Worked formulas, one line each (output, params, MACs, …)."""
+        return [f"output: {fmt_shape(out)} (same as input)" if out == ins[0] else f"output: {fmt_shape(out)}"]
+
+    def torch_module(self, ins: list[Shape]):
+        raise NotImplementedError(f"{self.type} has no torch module")

@@ -1,0 +1,52 @@
+"""linear: a fully connected layer; after a C×H×W map it flattens it first."""
+from __future__ import annotations
+
+from .. import formulas as f
+from .base import Layer, PosInt, RFStep, fmt_shape, n, numel
+
+
+class Linear(Layer):
+    kinds = ("linear",)
+    weight_layer = True
+    out: PosInt
+    bias: bool = True
+
+    def output_shape(self, ins):
+        return (self.out,)
+
+    def params(self, ins, out):
+        return f.linear_params(numel(ins[0]), self.out, self.bias)
+
+    def macs(self, ins, out):
+        return f.linear_macs(numel(ins[0]), self.out)
+
+    def rf_steps(self, ins):
+        if len(ins[0]) != 3:
+            return None  # a vector is already the whole input
+        return tuple(RFStep(size, 1, 0) for size in ins[0][1:])  # sees the whole map
+
+    def config(self):
+        return f"→{self.out}"
+
+    def notes(self, ins, out):
+        notes = [f"flattens {fmt_shape(ins[0])} → {numel(ins[0]):,}"] if len(ins[0]) == 3 else []
+        return notes + ([] if self.bias else ["no bias"])
+
+    def explain(self, ins, out):
+        n_in = numel(ins[0])
+        src = f"{'·'.join(map(str, ins[0]))} = {n(n_in)}" if len(ins[0]) == 3 else n(n_in)
+        lines = [f"N_in = {src}, N_out = {self.out}"]
+        if self.bias:
+            lines.append(f"params: (N_in + 1)·N_out = ({n(n_in)} + 1)·{n(self.out)} = {n(self.params(ins, out))}")
+        else:
+            lines.append(f"params: N_in·N_out = {n(n_in)}·{n(self.out)} = {n(self.params(ins, out))}  (no bias)")
+        macs = self.macs(ins, out)
+        lines.append(f"MACs: N_in·N_out = {n(macs)}")
+        lines.append(f"FLOPs: 2·N_in·N_out = {n(2 * macs)}  (per output: {n(n_in)} multiplications + "
+                     f"{n(n_in - 1)} additions + 1 bias add)")
+        return lines
+
+    def torch_module(self, ins):
+        from torch import nn
+        lin = nn.Linear(numel(ins[0]), self.out, self.bias)
+        return nn.Sequential(nn.Flatten(), lin) if len(ins[0]) != 1 else lin

@@ -1,0 +1,47 @@
+"""concat and add: the nodes where graph paths meet."""
+from __future__ import annotations
+
+from ..errors import LayerError
+from .base import Layer, fmt_shape, n, numel
+
+
+class Concat(Layer):
+    """Concatenate on channels (Inception, DenseNet). Spatial sizes must agree."""
+    kinds = ("concat",)
+    arity = 0
+
+    def check_input(self, ins):
+        if len({s[1:] for s in ins}) > 1 or len({len(s) for s in ins}) > 1:
+            raise LayerError("cannot concatenate on channels: spatial sizes differ: "
+                             + ", ".join(fmt_shape(s) for s in ins))
+
+    def output_shape(self, ins):
+        return (sum(s[0] for s in ins),) + ins[0][1:]
+
+    def explain(self, ins, out):
+        return [f"output: channels {' + '.join(str(s[0]) for s in ins)} = {out[0]} → {fmt_shape(out)}; params: 0"]
+
+    def torch_module(self, ins):
+        from ..torch_ops import Concat as M
+        return M()
+
+
+class Add(Layer):
+    """Element-wise sum (residual connections). Shapes must be equal."""
+    kinds = ("add",)
+    arity = 0
+
+    def check_input(self, ins):
+        if len(set(ins)) > 1:
+            raise LayerError("cannot add: shapes differ: " + " vs ".join(fmt_shape(s) for s in ins))
+
+    def other_ops(self, ins, out):
+        return (len(ins) - 1) * numel(out)
+
+    def explain(self, ins, out):
+        return [f"output: {fmt_shape(out)}; params: 0",
+                f"other ops: {len(ins) - 1} add per element = {n(self.other_ops(ins, out))}"]
+
+    def torch_module(self, ins):
+        from ..torch_ops import Add as M
+        return M()

@@ -1,0 +1,57 @@
+"""batchnorm and lrn."""
+from __future__ import annotations
+
+from pydantic import PositiveFloat
+
+from .base import Layer, PosInt, n, numel
+
+
+class BatchNorm(Layer):
+    kinds = ("batchnorm",)
+    eps: PositiveFloat = 1e-5
+    affine: bool = True
+
+    def params(self, ins, out):
+        return 2 * ins[0][0] if self.affine else 0  # γ and β per channel
+
+    def buffers(self, ins, out):
+        return 2 * ins[0][0] + 1  # running mean and variance per channel + PyTorch's num_batches_tracked
+
+    def other_ops(self, ins, out):
+        return 2 * numel(out)  # inference: one multiply and one add per element (folded scale/shift)
+
+    def explain(self, ins, out):
+        c = ins[0][0]
+        return [f"output: same shape {'×'.join(map(str, out))}",
+                f"params: 2·C = 2·{c} = {2 * c} (γ, β)" if self.affine else "params: 0 (affine: false)",
+                f"buffers (not trainable): 2·C + 1 = {2 * c + 1} (running mean, running var, num_batches_tracked)",
+                f"other ops: 2 per element = {n(self.other_ops(ins, out))}"]
+
+    def torch_module(self, ins):
+        from torch import nn
+        return (nn.BatchNorm2d if len(ins[0]) == 3 else nn.BatchNorm1d)(ins[0][0], eps=self.eps, affine=self.affine)
+
+
+class LRN(Layer):
+    """Local response normalisation across channels (AlexNet), as torch.nn.LocalResponseNorm."""
+    kinds = ("lrn",)
+    needs_map = True
+    size: PosInt = 5
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 1.0
+
+    def other_ops(self, ins, out):
+        # per element: `size` squares summed (size multiply-adds), then scale, power and divide
+        return (self.size + 3) * numel(out)
+
+    def config(self):
+        return f"size {self.size}"
+
+    def explain(self, ins, out):
+        return [f"output: same shape {'×'.join(map(str, out))}; params: 0",
+                f"other ops: (size + 3) per element = ({self.size} + 3)·{n(numel(out))} = {n(self.other_ops(ins, out))}"]
+
+    def torch_module(self, ins):
+        from torch import nn
+        return nn.LocalResponseNorm(self.size, self.alpha, self.beta, self.k)

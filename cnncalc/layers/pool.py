@@ -1,0 +1,179 @@
+"""maxpool, avgpool, adaptive_avgpool, global_avgpool."""
+from __future__ import annotations
+
+from typing import Optional
+
+from pydantic import model_validator
+
+from .. import formulas as f
+from ..errors import LayerError
+from .base import Layer, Pad, Pair, RFStep, Shape, fmt_pair, fmt_shape, n, numel
+from .conv import out_formula
+
+
+class _Pool(Layer):
+    needs_map = True
+    kernel: Pair
+    stride: Optional[Pair] = None      # defaults to the kernel
+    padding: Pad = (0, 0)
+    ceil_mode: bool = False
+
+    @model_validator(mode="after")
+    def _check(self):
+        for k, p in zip(self.kernel, self.padding):
+            if p > k // 2:  # PyTorch: "pad should be at most half of (effective) kernel size"
+                raise ValueError(f"padding {p} is more than half the kernel {k} (PyTorch allows at most {k // 2})")
+        return self
+
+    @property
+    def strides(self) -> tuple[int, int]:
+        return self.stride or self.kernel
+
+    @property
+    def dilations(self) -> tuple[int, int]:
+        return (1, 1)
+
+    def check_input(self, ins):
+        super().check_input(ins)
+        for axis, size, k, d, p in zip("HW", ins[0][1:], self.kernel, self.dilations, self.padding):
+            if f.effective_kernel(k, d) > size + 2 * p:
+                raise LayerError(f"kernel {f.effective_kernel(k, d)} is larger than the padded input "
+                                 f"{axis}={size}+{2 * p}={size + 2 * p}")
+
+    def output_shape(self, ins):
+        c, h, w = ins[0]
+        return (c,) + tuple(f.pool_out(size, k, s, p, d, self.ceil_mode)
+                            for size, k, s, p, d in zip((h, w), self.kernel, self.strides, self.padding, self.dilations))
+
+    def rf_steps(self, ins):
+        return tuple(RFStep(f.effective_kernel(k, d), s, p)
+                     for k, d, s, p in zip(self.kernel, self.dilations, self.strides, self.padding))
+
+    def config(self):
+        s = f"{fmt_pair(self.kernel)}/{fmt_pair(self.strides)} p{fmt_pair(self.padding)}"
+        if self.dilations != (1, 1):
+            s += f" d{fmt_pair(self.dilations)}"
+        return s + (" ceil" if self.ceil_mode else "")
+
+    def notes(self, ins, out):
+        notes = []
+        for axis, size, k, s, p, d, o in zip(("row", "col"), ins[0][1:], self.kernel, self.strides, self.padding,
+                                             self.dilations, out[1:]):
+            left = f.remainder(size, k, s, p, p, d, o)
+            plural = "" if abs(left) == 1 else "s"
+            if left > 0:
+                notes.append(f"{'ceil' if self.ceil_mode else 'floor'} drops {left} input {axis}{plural}")
+            elif left < 0:
+                notes.append(f"ceil pads {-left} {axis}{plural} implicitly")
+            if self.ceil_mode and f.pool_out(size, k, s, p, d, True) != f.pool_out(size, k, s, p, d, False):
+                notes.append(f"ceil gives {o} {axis}s where floor gives {f.pool_out(size, k, s, p, d, False)}")
+        return notes
+
+    def explain(self, ins, out):
+        c, h, w = ins[0]
+        lines = []
+        for axis, size, k, s, p, d, o in zip("HW", (h, w), self.kernel, self.strides, self.padding, self.dilations,
+                                             out[1:]):
+            line = f"output {axis}: {out_formula(size, k, s, p, p, d, self.ceil_mode)} = {o}"
+            if self.ceil_mode and (o - 1) * s >= size + p:
+                line += "  (last window would start in the padding: dropped)"
+            alt = f.pool_out(size, k, s, p, d, not self.ceil_mode)
+            if alt != o:
+                line += f"  [{'floor' if self.ceil_mode else 'ceil'} would give {alt}]"
+            lines.append(line)
+        lines.append(f"output: {fmt_shape(out)} (channels unchanged); params: 0")
+        lines.append(f"other ops: {self.op_text()} = {n(self.other_ops(ins, out))}")
+        return lines
+
+
+class MaxPool(_Pool):
+    kinds = ("maxpool",)
+    dilation: Pair = (1, 1)
+
+    @property
+    def dilations(self):
+        return self.dilation
+
+    def other_ops(self, ins, out):
+        return (self.kernel[0] * self.kernel[1] - 1) * numel(out)  # k² − 1 comparisons per output
+
+    def op_text(self):
+        return f"({self.kernel[0]}·{self.kernel[1]} − 1) comparisons × each output"
+
+    def torch_module(self, ins):
+        from torch import nn
+        return nn.MaxPool2d(self.kernel, self.strides, self.padding, self.dilation, ceil_mode=self.ceil_mode)
+
+
+class AvgPool(_Pool):
+    kinds = ("avgpool",)
+    count_include_pad: bool = True
+
+    def other_ops(self, ins, out):
+        return self.kernel[0] * self.kernel[1] * numel(out)  # k² − 1 adds + 1 division per output
+
+    def op_text(self):
+        return f"({self.kernel[0]}·{self.kernel[1]} − 1 adds + 1 division) × each output"
+
+    def torch_module(self, ins):
+        from torch import nn
+        return nn.AvgPool2d(self.kernel, self.strides, self.padding, ceil_mode=self.ceil_mode,
+                            count_include_pad=self.count_include_pad)
+
+
+class AdaptiveAvgPool(Layer):
+    kinds = ("adaptive_avgpool",)
+    needs_map = True
+    output: Pair = (1, 1)
+
+    def output_shape(self, ins):
+        return (ins[0][0],) + self.output
+
+    def windows(self, ins) -> list[list[int]]:
+        return [f.adaptive_windows(size, o) for size, o in zip(ins[0][1:], self.output)]
+
+    def check_input(self, ins):
+        super().check_input(ins)
+        # PyTorch accepts any output size, but a window of 0 would be meaningless for a course tool
+        for axis, size, o in zip("HW", ins[0][1:], self.output):
+            if o > size:
+                raise LayerError(f"output {axis}={o} is larger than the input {axis}={size}")
+
+    def other_ops(self, ins, out):
+        wh, ww = self.windows(ins)
+        return ins[0][0] * sum(wh) * sum(ww)  # every window: its size − 1 adds + 1 division
+
+    def rf_steps(self, ins):
+        # uniform windows when the size divides; otherwise the largest window, stride ⌊n/out⌋
+        return tuple(RFStep(max(w), max(size // o, 1), 0) for w, size, o in zip(self.windows(ins), ins[0][1:], self.output))
+
+    def config(self):
+        return f"→{fmt_pair(self.output)}"
+
+    def notes(self, ins, out):
+        notes = []
+        for axis, w in zip("HW", self.windows(ins)):
+            if len(set(w)) > 1:
+                notes.append(f"uneven {axis} windows {sorted(set(w))}")
+        return notes
+
+    def explain(self, ins, out):
+        c, h, w = ins[0]
+        wh, ww = self.windows(ins)
+        return [f"output: {fmt_shape(out)}: each of the {out[1]}×{out[2]} outputs averages a window "
+                f"[⌊i·n/out⌋, ⌈(i+1)·n/out⌉) of sizes {sorted(set(wh))}×{sorted(set(ww))}; params: 0",
+                f"other ops: {c}·{sum(wh)}·{sum(ww)} = {n(self.other_ops(ins, out))} (window adds and divisions)"]
+
+    def torch_module(self, ins):
+        from torch import nn
+        return nn.AdaptiveAvgPool2d(self.output)
+
+
+class GlobalAvgPool(AdaptiveAvgPool):
+    kinds = ("global_avgpool",)
+
+    @model_validator(mode="after")
+    def _one(self):
+        if self.output != (1, 1):
+            raise ValueError("global_avgpool always outputs 1×1; use adaptive_avgpool for other sizes")
+        return self

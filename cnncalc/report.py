@@ -1,0 +1,79 @@
+"""The Report: what `analyze` returns and `--json` prints (Report.model_dump_json())."""
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+CONVENTIONS = ("shapes C×H×W per sample; MACs = multiply-accumulates of conv/linear (bias adds not counted); "
+               "FLOPs = 2×MACs; other ops (pool, BN, activations, adds) counted apart; "
+               "params = trainable weights+biases+BN γ/β; buffers = BN running stats; fp32 = 4 bytes")
+
+
+class RF(BaseModel):
+    """Receptive field of one output unit (Araujo et al. 2019): H axis, then W axis."""
+    size: int
+    stride: int
+    padding: int
+    size_w: int
+    stride_w: int
+    padding_w: int
+
+
+class LayerRow(BaseModel):
+    name: str
+    type: str
+    input: list[int]
+    output: list[int]
+    config: str = ""
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    other_ops: int = 0
+    activations: int = 0
+    rf: RF
+    inputs: list[str] = []
+    block: str | None = None
+    line: int | None = None
+    notes: list[str] = []
+
+
+class BlockRow(BaseModel):
+    name: str
+    type: str
+    level: int
+    input: list[int]
+    output: list[int]
+    layers: int
+    params: int
+    macs: int
+    flops: int
+    other_ops: int
+    rf: RF
+
+
+class Totals(BaseModel):
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    other_ops: int
+    activations: int
+    activation_bytes: int
+    param_bytes: int
+    weight_layers: int
+    layers: int
+
+
+class Report(BaseModel):
+    name: str
+    source: str = ""
+    file: str | None = None
+    input: list[int]
+    output: list[int]
+    batch: int = 1
+    conventions: str = CONVENTIONS
+    layers: list[LayerRow]
+    blocks: list[BlockRow] = []
+    totals: Totals
+    misaligned: list[str] = []

@@ -1,0 +1,445 @@
+"""Architecture files (format v1) → Graph.
+
+Reads the YAML mapping (with line numbers), expands blocks, repeats, branches and residuals
+into leaf layers, validates each layer with its Pydantic class and infers every shape on the
+way, so that each error names the file, the line and the layer path.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import CnncalcError, LayerError, SpecError, suggest
+from .expr import substitute
+from .graph import INPUT, Graph, Group, Node
+from .layers import REGISTRY, Layer, Shape, fmt_shape
+from .yamlio import LList, LMap, line_of, own_line
+
+TOP_KEYS = {"name", "source", "input", "defaults", "blocks", "layers", "description", "figures", "format"}
+MAX_NODES = 1_000_000
+MAX_REPEAT = 100_000
+MAX_DEPTH = 64
+DEFAULT_GROUPS = {"pool": ("maxpool", "avgpool")}
+STRUCT = ("branches", "residual")
+
+
+def parse_shape(value: Any, what: str = "input") -> Shape:
+    """[C, H, W], [N], '3x224x224', '3×224×224' → a shape tuple of positive ints."""
+    if isinstance(value, str):
+        parts = re.split(r"\s*[x×,*]\s*", value.strip().strip("[]()"))
+        try:
+            value = [int(p) for p in parts if p != ""]
+        except ValueError:
+            raise SpecError(f"{what}: expected C×H×W such as 3x224x224, got {value!r}") from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if (not isinstance(value, (list, tuple)) or len(value) not in (1, 3)
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise SpecError(f"{what}: expected [C, H, W] (or [N] for a vector), got {value!r}")
+    if min(value) < 1:
+        raise SpecError(f"{what}: sizes must be ≥ 1, got {list(value)}")
+    return tuple(value)
+
+
+def override_input(base: Shape, text: str) -> Shape:
+    """`--input 64` keeps the channels and sets H = W = 64; `64x48` sets H, W; `3x64x64` sets all."""
+    parts = parse_shape(text, "--input") if not re.fullmatch(r"\s*\d+\s*[x×]\s*\d+\s*", text) else None
+    if parts is None:
+        h, w = (int(p) for p in re.split(r"[x×]", text))
+        if len(base) != 3 or min(h, w) < 1:
+            raise SpecError(f"--input {text}: expected C×H×W")
+        return (base[0], h, w)
+    if len(parts) == 1 and len(base) == 3:
+        return (base[0], parts[0], parts[0])
+    return parts
+
+
+class Builder:
+    def __init__(self, doc: LMap, file: str | None, input_shape: Shape | None = None):
+        self.doc, self.file = doc, file
+        self.blocks: dict = {}
+        self.defaults: dict = {}
+        self.stack: list[str] = []
+        self.names: dict[str, int] = {}
+        self.graph: Graph | None = None
+        self.input_override = input_shape
+
+    # -- errors --------------------------------------------------------------------
+    def err(self, msg: str, line: int | None, path: str) -> SpecError:
+        return SpecError(msg, file=self.file, line=line, path=path)
+
+    # -- top level -------------------------------------------------------------------
+    def build(self) -> Graph:
+        doc = self.doc
+        if doc is None:
+            raise self.err("empty file: expected a mapping with name, input and layers", None, None)
+        if not isinstance(doc, dict):
+            raise self.err(f"the top level must be a mapping with name, input and layers, not a "
+                           f"{_kind(doc)}", own_line(doc) or 1, None)
+        for key in doc:
+            if key not in TOP_KEYS:
+                raise self.err(f"unknown top-level key {key!r}{suggest(key, TOP_KEYS)}", line_of(doc, key), key)
+        for key in ("input", "layers"):
+            if key not in doc:
+                raise self.err(f"missing top-level key {key!r}", own_line(doc), None)
+        try:
+            shape = self.input_override or parse_shape(doc["input"])
+        except SpecError as e:
+            raise e.located(self.file, line_of(doc, "input"), "input")
+        name = doc.get("name", Path(self.file).stem if self.file else "network")
+        self.graph = Graph(name=str(name), source=str(doc.get("source", "")), input=shape, file=self.file)
+        self._defaults(doc.get("defaults"), line_of(doc, "defaults"))
+        blocks = doc.get("blocks") or {}
+        if not isinstance(blocks, dict):
+            raise self.err("blocks: expected a mapping of block name → {params, layers}", line_of(doc, "blocks"), "blocks")
+        for bname, block in blocks.items():
+            where = f"blocks.{bname}"
+            if bname in REGISTRY:
+                raise self.err(f"block name {bname!r} is a layer kind; choose another", line_of(blocks, bname), where)
+            if not isinstance(block, dict) or "layers" not in block:
+                raise self.err("a block needs `layers:` (and optionally `params:`)", line_of(blocks, bname), where)
+            extra = set(block) - {"params", "layers", "description"}
+            if extra:
+                raise self.err(f"unknown key {sorted(extra)[0]!r} in block (expected params, layers)",
+                               line_of(block, sorted(extra)[0]), where)
+        self.blocks = blocks
+        layers = doc["layers"]
+        if not isinstance(layers, list) or not layers:
+            raise self.err("layers: expected a non-empty list", line_of(doc, "layers"), "layers")
+        try:
+            self.seq(layers, "", "layers", INPUT, (), {}, 1)
+        except RecursionError:
+            raise self.err("nesting too deep", None, "layers") from None
+        return self.graph
+
+    def _defaults(self, d, line):
+        if d is None:
+            return
+        if not isinstance(d, dict):
+            raise self.err("defaults: expected a mapping such as {pool: {ceil_mode: true}}", line, "defaults")
+        for kind, fields in d.items():
+            kinds = DEFAULT_GROUPS.get(kind, (kind,))
+            if any(k not in REGISTRY for k in kinds):
+                raise self.err(f"defaults: unknown layer kind {kind!r}{suggest(kind, list(REGISTRY) + ['pool'])}",
+                               line_of(d, kind), f"defaults.{kind}")
+            if not isinstance(fields, dict):
+                raise self.err("expected a mapping of field: value", line_of(d, kind), f"defaults.{kind}")
+            for k in kinds:
+                for field_name in fields:
+                    if field_name not in REGISTRY[k].model_fields:
+                        raise self.err(f"{k} has no field {field_name!r}", line_of(fields, field_name),
+                                       f"defaults.{kind}")
+                self.defaults.setdefault(k, {}).update(fields)
+
+    # -- sequences -------------------------------------------------------------------
+    def seq(self, items, prefix: str, path: str, cur: int, groups: tuple, env: dict, level: int) -> int:
+        """Append a list of items after node `cur`; return the last node (or `cur` if empty)."""
+        if not isinstance(items, list):
+            raise self.err(f"expected a list of layers, got {_kind(items)}", own_line(items), path)
+        if level > MAX_DEPTH:
+            raise self.err(f"blocks nested more than {MAX_DEPTH} deep", own_line(items), path)
+        local = {"input": cur}
+        counters: dict[str, int] = {}
+        for i, item in enumerate(items):
+            cur = self.item(item, prefix, f"{path}[{i}]", line_of(items, i), cur, local, counters, groups, env, level)
+        return cur
+
+    def item(self, item, prefix, path, line, cur, local, counters, groups, env, level) -> int:
+        if isinstance(item, str):
+            item = {"type": item}
+        if not isinstance(item, dict):
+            raise self.err(f"expected a layer (a mapping with `type:`, or a name such as relu), got {_kind(item)}",
+                           line, path)
+        line = own_line(item) or line
+        if "repeat" in item:
+            n = self.scalar(item, "repeat", env, path)
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REPEAT:
+                raise self.err(f"repeat: expected a whole number from 1 to {MAX_REPEAT:,}, got {n!r}",
+                               line_of(item, "repeat"), path)
+            base = self.local_name(item, env, path, counters)
+            gidx = self.open_group(base, "repeat", prefix, cur, groups, level, line, path) if item.get("name") else None
+            inner = groups + ((gidx,) if gidx is not None else ())
+            once = {k: v for k, v in item.items() if k != "repeat"}
+            for r in range(n):
+                sub = LMap(once)
+                sub.line, sub.key_lines = line, getattr(item, "key_lines", {})
+                sub["name"] = f"{base}.{r}" if item.get("name") else f"{base}_{r}"
+                cur = self.one(sub, prefix, path, line, cur, local, counters, inner, {**env, "i": r},
+                               level + (gidx is not None))
+            if gidx is not None:
+                self.close_group(gidx, cur)
+            local[base] = cur
+            return cur
+        return self.one(item, prefix, path, line, cur, local, counters, groups, env, level)
+
+    def one(self, item, prefix, path, line, cur, local, counters, groups, env, level) -> int:
+        src = self.inputs(item, local, cur, path, env)
+        struct = [k for k in STRUCT if k in item]
+        if len(struct) > 1:
+            raise self.err("a layer has either branches or residual, not both", line, path)
+        if struct:
+            extra = set(item) - {"name", "inputs", struct[0]}
+            if extra:
+                raise self.err(f"unknown key {sorted(extra)[0]!r} beside {struct[0]}", line_of(item, sorted(extra)[0]), path)
+            local_name = self.local_name(item, env, path, counters, struct[0])
+            out = (self.branches if struct[0] == "branches" else self.residual)(
+                item, prefix, local_name, path, line, src[0], groups, env, level)
+            local[local_name] = out
+            return out
+        if "type" not in item:
+            raise self.err("missing `type:` (a layer kind such as conv, or a block name)", line, path)
+        kind = self.scalar(item, "type", env, path)
+        if kind in self.blocks:
+            local_name = self.local_name(item, env, path, counters, kind)
+            out = self.block(item, kind, prefix, local_name, path, line, src[0], groups, env, level)
+        elif kind in REGISTRY:
+            local_name = self.local_name(item, env, path, counters, kind)
+            out = self.leaf(item, kind, prefix + local_name, path, line, src, groups, env)
+        else:
+            choices = list(REGISTRY) + list(self.blocks)
+            raise self.err(f"unknown layer kind {kind!r}{suggest(kind, choices)}", line_of(item, "type"), path)
+        local[local_name] = out
+        return out
+
+    def inputs(self, item, local, cur, path, env) -> list[int]:
+        if "inputs" not in item:
+            return [cur]
+        names = item["inputs"]
+        if isinstance(names, str):
+            names = [names]
+        if not isinstance(names, list) or not names:
+            raise self.err("inputs: expected a list of layer names", line_of(item, "inputs"), path)
+        out = []
+        for nm in names:
+            nm = substitute(nm, env) if isinstance(nm, str) else nm
+            if nm in local:
+                out.append(local[nm])
+            elif nm in self.names:
+                out.append(self.names[nm])
+            else:
+                raise self.err(f"inputs: no earlier layer named {nm!r}{suggest(nm, list(local) + list(self.names))}",
+                               line_of(item, "inputs"), path)
+        return out
+
+    def local_name(self, item, env, path, counters, kind: str = "") -> str:
+        if item.get("name") is not None:
+            nm = self.scalar(item, "name", env, path)
+            if not isinstance(nm, (str, int)) or isinstance(nm, bool) or str(nm) == "":
+                raise self.err(f"name: expected text, got {nm!r}", line_of(item, "name"), path)
+            return str(nm)
+        kind = kind or str(item.get("type", "layer"))
+        counters[kind] = counters.get(kind, 0) + 1
+        return f"{kind}{counters[kind]}"
+
+    def scalar(self, item, key, env, path):
+        try:
+            return substitute(item[key], env)
+        except SpecError as e:
+            raise e.located(self.file, line_of(item, key), path)
+
+    # -- leaves ----------------------------------------------------------------------
+    def leaf(self, item, kind, name, path, line, src, groups, env) -> int:
+        cls = REGISTRY[kind]
+        fields = dict(self.defaults.get(kind, {}))
+        for k, v in item.items():
+            if k in ("name", "inputs"):
+                continue
+            fields[k] = self.deep(v, env, item, k, path)
+        fields["type"] = kind
+        try:
+            layer = cls.model_validate(fields)
+        except ValidationError as e:
+            raise self.validation(e, item, kind, path, line) from None
+        if cls.arity == 0 and "inputs" not in item:
+            raise self.err(f"{kind} needs `inputs: [name, …]` naming the layers it joins", line, path)
+        if cls.arity == 1 and len(src) != 1:
+            raise self.err(f"{kind} takes one input, got {len(src)}", line_of(item, "inputs"), path)
+        return self.add(name, layer, src, line, path, groups)
+
+    def deep(self, v, env, item, key, path):
+        try:
+            if isinstance(v, list):
+                return [substitute(x, env) for x in v]
+            return substitute(v, env)
+        except SpecError as e:
+            raise e.located(self.file, line_of(item, key), path)
+
+    def validation(self, e: ValidationError, item, kind, path, line) -> SpecError:
+        err = e.errors()[0]
+        loc = [str(x) for x in err["loc"] if not isinstance(x, int)]
+        field_name = loc[0] if loc else None
+        allowed = [f for f in REGISTRY[kind].model_fields if f != "type"]
+        if err["type"] == "missing":
+            msg = f"{kind}: missing field {field_name!r} (fields: {', '.join(allowed)})"
+            return self.err(msg, line, path)
+        if err["type"] == "extra_forbidden":
+            msg = f"{kind}: unknown field {field_name!r}{suggest(field_name, allowed)} (fields: {', '.join(allowed)})"
+            return self.err(msg, line_of(item, field_name), path)
+        text = err["msg"].removeprefix("Value error, ")
+        if field_name:
+            got = err.get("input")
+            msg = f"{kind}: {field_name}: {text}" + (f" (got {got!r})" if got is not None and "got" not in text else "")
+            return self.err(msg, line_of(item, field_name), path)
+        return self.err(f"{kind}: {text}", line, path)
+
+    def add(self, name, layer: Layer, src: list[int], line, path, groups) -> int:
+        g = self.graph
+        if name in self.names:
+            raise self.err(f"duplicate layer name {name!r} (first at line {g.nodes[self.names[name]].line})", line, path)
+        if len(g.nodes) >= MAX_NODES:
+            raise self.err(f"more than {MAX_NODES:,} layers", line, path)
+        ins = [g.shape_of(i) for i in src]
+        try:
+            layer.check_input(ins)
+            out = layer.output_shape(ins)
+        except LayerError as e:
+            raise e.located(self.file, line, f"{path} ({name}, input {', '.join(fmt_shape(s) for s in ins)})")
+        if min(out) < 1:
+            raise self.err(f"{layer.type} on input {', '.join(fmt_shape(s) for s in ins)} gives "
+                           f"{fmt_shape(out)}: the map shrinks to nothing", line, f"{path} ({name})")
+        g.nodes.append(Node(name, layer, src, ins, out, line, path, groups))
+        self.names[name] = len(g.nodes) - 1
+        return len(g.nodes) - 1
+
+    # -- composites ------------------------------------------------------------------
+    def open_group(self, name, gtype, prefix, cur, groups, level, line, path) -> int:
+        g = self.graph
+        full = prefix + name
+        g.groups.append(Group(full, gtype, level, cur, g.shape_of(cur), first=len(g.nodes)))
+        return len(g.groups) - 1
+
+    def close_group(self, gidx, last):
+        grp = self.graph.groups[gidx]
+        grp.last = last
+        grp.out_shape = self.graph.shape_of(last)
+
+    def branches(self, item, prefix, name, path, line, cur, groups, env, level) -> int:
+        spec = item["branches"]
+        bpath = f"{path}.branches"
+        if not isinstance(spec, list) or len(spec) < 2:
+            raise self.err("branches: expected a list of at least two paths (each a list of layers)",
+                           line_of(item, "branches"), bpath)
+        gidx = self.open_group(name, "branches", prefix, cur, groups, level, line, path)
+        inner = groups + (gidx,)
+        full = prefix + name + "."
+        outs = []
+        for b, br in enumerate(spec):
+            bname = f"b{b + 1}"
+            layers = br
+            if isinstance(br, dict):
+                bname = str(br.get("name", bname))
+                layers = br.get("layers")
+                if layers is None:
+                    raise self.err("a named branch needs `layers:`", line_of(spec, b), f"{bpath}[{b}]")
+            if layers == "identity" or layers == []:
+                outs.append(cur)  # a pass-through path (DenseNet: concat the input with the new features)
+                continue
+            outs.append(self.seq(layers, full + bname + ".", f"{bpath}[{b}]", cur, inner, env, level + 1))
+        shapes = [self.graph.shape_of(o) for o in outs]
+        if len({s[1:] for s in shapes}) > 1:
+            desc = ", ".join(f"b{i + 1} → {fmt_shape(s)}" for i, s in enumerate(shapes))
+            raise self.err(f"branches end in different spatial sizes, cannot concatenate: {desc}", line, path)
+        concat = REGISTRY["concat"](type="concat")
+        out = self.add(full + "concat", concat, outs, line, path, inner)
+        self.close_group(gidx, out)
+        return out
+
+    def residual(self, item, prefix, name, path, line, cur, groups, env, level) -> int:
+        spec = item["residual"]
+        rpath = f"{path}.residual"
+        if not isinstance(spec, dict) or "body" not in spec:
+            raise self.err("residual: expected {body: [layers], shortcut: identity | projection | auto | [layers]}",
+                           line_of(item, "residual"), rpath)
+        extra = set(spec) - {"body", "shortcut"}
+        if extra:
+            raise self.err(f"residual: unknown key {sorted(extra)[0]!r} (expected body, shortcut)",
+                           line_of(spec, sorted(extra)[0]), rpath)
+        gidx = self.open_group(name, "residual", prefix, cur, groups, level, line, path)
+        inner = groups + (gidx,)
+        full = prefix + name + "."
+        body = self.seq(spec["body"], full, f"{rpath}.body", cur, inner, env, level + 1)
+        shortcut = spec.get("shortcut", "identity")
+        shortcut = substitute(shortcut, env) if isinstance(shortcut, str) else shortcut
+        in_shape, out_shape = self.graph.shape_of(cur), self.graph.shape_of(body)
+        spath, sline = f"{rpath}.shortcut", line_of(spec, "shortcut") or line
+        if shortcut == "auto":
+            shortcut = "identity" if in_shape == out_shape else "projection"
+        if shortcut == "identity":
+            sc = cur
+        elif shortcut == "projection":
+            sc = self.projection(full + "downsample.", cur, in_shape, out_shape, sline, spath, inner)
+        elif isinstance(shortcut, list):
+            sc = self.seq(shortcut, full + "downsample.", spath, cur, inner, env, level + 1)
+        else:
+            raise self.err(f"shortcut: expected identity, projection, auto or a list of layers, got {shortcut!r}",
+                           sline, spath)
+        a, b = self.graph.shape_of(body), self.graph.shape_of(sc)
+        if a != b:
+            raise self.err(f"residual cannot add body output {fmt_shape(a)} to shortcut {fmt_shape(b)}"
+                           + (" (use shortcut: projection)" if shortcut == "identity" else ""), line, path)
+        out = self.add(full + "add", REGISTRY["add"](type="add"), [body, sc], line, path, inner)
+        self.close_group(gidx, out)
+        return out
+
+    def projection(self, prefix, cur, in_shape, out_shape, line, path, groups) -> int:
+        """1×1 convolution (no bias) + batchnorm, strided to match the body (torchvision's downsample)."""
+        if len(in_shape) != 3 or len(out_shape) != 3:
+            raise self.err("projection shortcut needs C×H×W maps", line, path)
+        strides = []
+        for axis, a, b in zip("HW", in_shape[1:], out_shape[1:]):
+            s = -(-a // b)
+            if (a - 1) // s + 1 != b:
+                raise self.err(f"projection cannot map {axis}={a} to {axis}={b} with a strided 1×1 conv", line, path)
+            strides.append(s)
+        conv = REGISTRY["conv"](type="conv", filters=out_shape[0], kernel=1, stride=strides, bias=False)
+        c = self.add(prefix + "0", conv, [cur], line, path, groups)
+        return self.add(prefix + "1", REGISTRY["batchnorm"](type="batchnorm"), [c], line, path, groups)
+
+    def block(self, item, kind, prefix, name, path, line, cur, groups, env, level) -> int:
+        block = self.blocks[kind]
+        if kind in self.stack:
+            chain = " → ".join(self.stack[self.stack.index(kind):] + [kind])
+            raise self.err(f"block {kind!r} refers to itself ({chain})", line, path)
+        declared = block.get("params") or {}
+        if isinstance(declared, list):
+            declared = {p: None for p in declared}
+        if not isinstance(declared, dict):
+            raise self.err(f"blocks.{kind}.params: expected a list of names or a mapping name: default",
+                           line_of(block, "params"), f"blocks.{kind}")
+        args = {k: v for k, v in item.items() if k not in ("name", "type", "inputs")}
+        for k in args:
+            if k not in declared:
+                raise self.err(f"block {kind!r} has no parameter {k!r}{suggest(k, declared)}"
+                               f" (parameters: {', '.join(declared) or 'none'})", line_of(item, k), path)
+        benv = {}
+        for p, default in declared.items():
+            if p in args:
+                benv[p] = self.deep(args[p], env, item, p, path)
+            elif default is not None:
+                benv[p] = default
+            else:
+                raise self.err(f"block {kind!r} needs parameter {p!r}", line, path)
+        gidx = self.open_group(name, kind, prefix, cur, groups, level, line, path)
+        self.stack.append(kind)
+        try:
+            out = self.seq(block["layers"], prefix + name + ".", f"{path}<{kind}>", cur, groups + (gidx,), benv,
+                           level + 1)
+        finally:
+            self.stack.pop()
+        self.close_group(gidx, out)
+        return out
+
+
+def _kind(x) -> str:
+    return {dict: "a mapping", LMap: "a mapping", list: "a list", LList: "a list", str: "text",
+            int: "a number", float: "a number", bool: "true/false", type(None): "nothing"}.get(type(x), type(x).__name__)
+
+
+def build_graph(doc, file: str | None = None, input_shape: Shape | None = None) -> Graph:
+    try:
+        return Builder(doc, file, input_shape).build()
+    except CnncalcError as e:
+        raise e.located(file)
