@@ -27,6 +27,7 @@ def _main(version: Optional[bool] = typer.Option(None, "--version", callback=_ve
     """cnncalc: exact static figures for convolutional networks."""
 
 
+# one line per command; each command's code lives in its own module of this package
 app.command("analyze")(analyze.analyze_cmd)
 app.command("list")(analyze.list_cmd)
 
