@@ -268,7 +268,8 @@ class Builder:
             raise e.located(self.file, line_of(item, key), path)
 
     def validation(self, e: ValidationError, item, kind, path, line) -> SpecError:
-        err = e.errors()[0]
+        # a misspelt field shows up as both 'unknown' and 'missing': name the misspelling
+        err = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")[0]
         loc = [str(x) for x in err["loc"] if not isinstance(x, int)]
         field_name = loc[0] if loc else None
         allowed = [f for f in REGISTRY[kind].model_fields if f != "type"]
@@ -341,7 +342,8 @@ class Builder:
         shapes = [self.graph.shape_of(o) for o in outs]
         if len({s[1:] for s in shapes}) > 1:
             desc = ", ".join(f"b{i + 1} → {fmt_shape(s)}" for i, s in enumerate(shapes))
-            raise self.err(f"branches end in different spatial sizes, cannot concatenate: {desc}", line, path)
+            raise self.err(f"branches end in different spatial sizes, cannot concatenate: {desc}", line,
+                           f"{path} ({prefix + name})")
         concat = REGISTRY["concat"](type="concat")
         out = self.add(full + "concat", concat, outs, line, path, inner)
         self.close_group(gidx, out)
@@ -379,7 +381,8 @@ class Builder:
         a, b = self.graph.shape_of(body), self.graph.shape_of(sc)
         if a != b:
             raise self.err(f"residual cannot add body output {fmt_shape(a)} to shortcut {fmt_shape(b)}"
-                           + (" (use shortcut: projection)" if shortcut == "identity" else ""), line, path)
+                           + (" (use shortcut: projection)" if shortcut == "identity" else ""), line,
+                           f"{path} ({prefix + name})")
         out = self.add(full + "add", REGISTRY["add"](type="add"), [body, sc], line, path, inner)
         self.close_group(gidx, out)
         return out
