@@ -46,3 +46,33 @@ def receptive_fields(graph: Graph) -> tuple[list[tuple[Axis, Axis]], dict[int, s
             st = tuple(Axis(*f.rf_step(a.r, a.j, a.P, s.k, s.s, s.p)) for a, s in zip(st, steps))
         states.append(st)
     return states, misaligned
+
+
+# -- the `cnncalc rf` report -------------------------------------------------------------
+
+def region(a: Axis, n: int) -> tuple[int, int]:
+    """Input positions seen by output unit 0 on one axis: [−P, −P + r − 1] (may reach into padding)."""
+    return -a.P, -a.P + a.r - 1
+
+
+def covers(a: Axis, n_in: int, n_out: int) -> bool:
+    """Every output unit sees the whole input: unit 0 reaches the last row, the last unit the first."""
+    return a.r - 1 - a.P >= n_in - 1 and (n_out - 1) * a.j - a.P <= 0
+
+
+def rf_report(graph: Graph):
+    from .report import RFReport, RFRow
+    states, misaligned = receptive_fields(graph)
+    rows, first = [], None
+    n_h, n_w = (graph.input[1], graph.input[2]) if len(graph.input) == 3 else (1, 1)
+    for idx, (node, (h, w)) in enumerate(zip(graph.nodes, states)):
+        out = node.out_shape
+        o_h, o_w = (out[1], out[2]) if len(out) == 3 else (1, 1)
+        full = covers(h, n_h, o_h) and covers(w, n_w, o_w)
+        if full and first is None:
+            first = node.name
+        rows.append(RFRow(name=node.name, type=node.layer.type, output=list(out),
+                          size=h.r, stride=h.j, padding=h.P, size_w=w.r, stride_w=w.j, padding_w=w.P,
+                          region_h=list(region(h, n_h)), region_w=list(region(w, n_w)), covers=full,
+                          misaligned=misaligned.get(idx)))
+    return RFReport(name=graph.name, input=list(graph.input), layers=rows, first_covering=first)

@@ -115,3 +115,83 @@ def print_explanation(items, console: Console | None = None) -> None:
         console.print(f"[bold]{title}[/bold]", highlight=False)
         for line in lines:
             console.print(f"  {line}", highlight=False)
+
+
+def print_rf(rep, console: Console | None = None) -> None:
+    """`cnncalc rf ARCH`: size / effective stride / effective padding per axis, unit (0,0)'s region."""
+    console = console or make_console()
+    console.print(f"[bold]{rep.name}[/bold]  receptive field per layer (Araujo et al. 2019); input {shape(rep.input)}",
+                  highlight=False)
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for col, just in (("layer", "left"), ("type", "left"), ("output", "left"), ("size r", "right"),
+                      ("stride j", "right"), ("padding P", "right"), ("unit (0,0) sees rows × cols", "left"),
+                      ("covers", "left")):
+        t.add_column(col, justify=just, no_wrap=col != "layer")
+    for r in rep.layers:
+        two = lambda a, b: str(a) if a == b else f"{a}×{b}"  # noqa: E731
+        t.add_row(r.name, r.type, shape(r.output), two(r.size, r.size_w), two(r.stride, r.stride_w),
+                  two(r.padding, r.padding_w), f"[{r.region_h[0]}, {r.region_h[1]}] × [{r.region_w[0]}, {r.region_w[1]}]",
+                  "✓ whole input" if r.covers else "" + (" [yellow]misaligned[/yellow]" if r.misaligned else ""))
+    console.print(t)
+    console.print(f"first layer whose every unit sees the whole input: {rep.first_covering or 'none'}", highlight=False)
+    for r in rep.layers:
+        if r.misaligned:
+            console.print(f"[yellow]{r.name}[/yellow]: {r.misaligned}", highlight=False)
+
+
+def print_rf_chain(rows, console: Console | None = None) -> None:
+    console = console or make_console()
+    console.print("RF_l = RF_{l−1} + (f_l − 1)·∏_{i<l} s_i,  RF_0 = 1  (f: effective kernel d·(k−1)+1)", highlight=False)
+    for i, r in enumerate(rows, 1):
+        console.print(f"  {i}. {r.token:<12} {r.formula:<28} ∏s = {r.jump:<4} P = {r.eff_padding}", highlight=False)
+    console.print(f"receptive field: {', '.join(str(r.size) for r in rows)}", highlight=False)
+
+
+def print_calc(res, console: Console | None = None) -> None:
+    console = console or make_console()
+    c, h, w = res.input
+    console.print(f"[bold]{res.kind}[/bold] on {h}×{w}×{c} (H×W×C) = {c}×{h}×{w} (C×H×W)", highlight=False)
+    for line in res.lines:
+        console.print(f"  {line}", highlight=False)
+    if res.kind in ("conv", "linear"):
+        console.print(f"  weights {res.weights:,} + biases {res.biases:,} = params {res.params:,}", highlight=False)
+    if res.floor_output and res.ceil_output:
+        console.print(f"  floor gives {shape(res.floor_output)}, ceil gives {shape(res.ceil_output)}", highlight=False)
+    for note in res.notes:
+        console.print(f"  note: {note}", highlight=False)
+    out = res.output
+    hwc = f"{out[1]}×{out[2]}×{out[0]}" if len(out) == 3 else shape(out)
+    console.print(f"[bold]answer[/bold]: output {hwc} (H×W×C), params {res.params:,}, MACs {res.macs:,}, "
+                  f"FLOPs {res.flops:,}", highlight=False)
+
+
+METRIC_TITLE = {"params": "params", "macs": "MACs", "flops": "FLOPs", "activation_bytes": "activation memory"}
+
+
+def print_compare(rep, console: Console | None = None) -> None:
+    console = console or make_console()
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"compared by {METRIC_TITLE[rep.metric]} (ratio to the first)")
+    for col in ("architecture", "input", "params", "MACs", "FLOPs", "activations (fp32)", "depth", "final RF", "ratio"):
+        t.add_column(col, justify="left" if col in ("architecture", "input") else "right", no_wrap=True)
+    for r in rep.rows:
+        t.add_row(r.name, shape(r.input), human(r.params), human(r.macs), human(r.flops),
+                  human(r.activation_bytes, "B"), str(r.depth), str(r.final_rf), f"{r.ratio:.3g}×")
+    console.print(t)
+    top = max(getattr(r, rep.metric) for r in rep.rows) or 1
+    width = 50
+    for r in rep.rows:
+        v = getattr(r, rep.metric)
+        bar = "█" * max(1, round(width * v / top)) if v else ""
+        console.print(f"  {r.name:<18} {bar} {human(v, 'B' if rep.metric == 'activation_bytes' else '')}",
+                      highlight=False)
+    if any(r.stages for r in rep.rows):
+        metric = rep.metric if rep.metric != "activation_bytes" else "macs"
+        for r in rep.rows:
+            st = Table(box=box.SIMPLE, pad_edge=False, title=f"{r.name}: by resolution ({METRIC_TITLE[metric]})")
+            for col in ("stage", "layers", "params", "MACs", "FLOPs", "share"):
+                st.add_column(col, justify="left" if col == "stage" else "right")
+            total = getattr(r, metric) or 1
+            for s in r.stages:
+                st.add_row(s.resolution, str(s.layers), human(s.params), human(s.macs), human(s.flops),
+                           f"{100 * getattr(s, metric) / total:.1f}%")
+            console.print(st)

@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from . import analyze
+from . import analyze, calc, compare, rf
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -30,6 +30,9 @@ def _main(version: Optional[bool] = typer.Option(None, "--version", callback=_ve
 # one line per command; each command's code lives in its own module of this package
 app.command("analyze")(analyze.analyze_cmd)
 app.command("list")(analyze.list_cmd)
+app.command("rf")(rf.rf_cmd)
+app.command("compare")(compare.compare_cmd)
+app.add_typer(calc.calc_app, name="calc")
 
 
 def main():

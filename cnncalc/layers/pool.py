@@ -81,6 +81,10 @@ class _Pool(Layer):
             if alt != o:
                 line += f"  [{'floor' if self.ceil_mode else 'ceil'} would give {alt}]"
             lines.append(line)
+            if (h, self.kernel[0], self.strides[0], self.padding[0]) == (w, self.kernel[1], self.strides[1],
+                                                                         self.padding[1]) and self.dilations[0] == self.dilations[1]:
+                lines[-1] = line.replace("output H:", "output H = W:")
+                break
         lines.append(f"output: {fmt_shape(out)} (channels unchanged); params: 0")
         lines.append(f"other ops: {self.op_text()} = {n(self.other_ops(ins, out))}")
         return lines

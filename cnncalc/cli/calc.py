@@ -1,0 +1,110 @@
+"""`cnncalc calc conv|pool|fc|chain`: one exercise answered with its worked formula."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from .common import console, emit_json, guarded
+
+calc_app = typer.Typer(no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
+                       help="Answer one exercise with its worked formula (conv, pool, fc, chain).")
+
+INPUT = typer.Option(..., "--input", "-i", help="227 (with --channels), 227x227x3 (H×W×C) or, with --layout CHW, 3x227x227.")
+CHANNELS = typer.Option(None, "--channels", "-c", help="Input channels, when --input gives only the size.")
+LAYOUT = typer.Option("HWC", "--layout", help="How a three-part --input is written: HWC (the course) or CHW.")
+
+
+def _show(res, json: bool):
+    if json:
+        emit_json(res)
+    else:
+        from ..render import print_calc
+        print_calc(res, console())
+
+
+def _padding(text: str):
+    if text in ("same", "valid"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        from ..errors import CnncalcError
+        raise CnncalcError(f"--padding: expected a number, same or valid, got {text!r}") from None
+
+
+@calc_app.command("conv")
+@guarded
+def conv(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k"),
+         stride: int = typer.Option(1, "--stride", "-s"), padding: str = typer.Option("0", "--padding", "-p",
+                                                                                     help="A number, same or valid."),
+         filters: int = typer.Option(..., "--filters", "-f"), dilation: int = typer.Option(1, "--dilation", "-d"),
+         groups: int = typer.Option(1, "--groups", "-g"), bias: bool = typer.Option(True, "--bias/--no-bias"),
+         channels: Optional[int] = CHANNELS, layout: str = LAYOUT, json: bool = typer.Option(False, "--json")):
+    """A convolution: output size, params (weights and biases), MACs, FLOPs, same padding.
+
+    Example:
+
+      cnncalc calc conv --input 227 -k 11 -s 4 --filters 96 --channels 3
+    """
+    from ..calc import calc_layer, read_input
+    shape = read_input(input, channels, layout)
+    _show(calc_layer(shape, {"type": "conv", "filters": filters, "kernel": kernel, "stride": stride,
+                             "padding": _padding(padding), "dilation": dilation, "groups": groups, "bias": bias}), json)
+
+
+@calc_app.command("pool")
+@guarded
+def pool(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k"),
+         stride: Optional[int] = typer.Option(None, "--stride", "-s", help="Defaults to the kernel."),
+         padding: int = typer.Option(0, "--padding", "-p"), ceil: bool = typer.Option(False, "--ceil"),
+         avg: bool = typer.Option(False, "--avg", help="Average instead of max pooling."),
+         channels: Optional[int] = CHANNELS, layout: str = LAYOUT, json: bool = typer.Option(False, "--json")):
+    """A pooling layer: output size with floor (or --ceil), both roundings where they differ.
+
+    Example:
+
+      cnncalc calc pool --input 55x55x96 -k 3 -s 2 --ceil
+    """
+    from ..calc import calc_layer, read_input
+    shape = read_input(input, channels, layout)
+    layer = {"type": "avgpool" if avg else "maxpool", "kernel": kernel, "padding": padding, "ceil_mode": ceil}
+    if stride is not None:
+        layer["stride"] = stride
+    _show(calc_layer(shape, layer), json)
+
+
+@calc_app.command("fc")
+@guarded
+def fc(n_in: int = typer.Option(..., "--in", help="Input neurons N_in (or a map: use --input)."),
+       n_out: int = typer.Option(..., "--out", help="Output neurons N_out."),
+       bias: bool = typer.Option(True, "--bias/--no-bias"), json: bool = typer.Option(False, "--json")):
+    """A fully connected layer: params (N_in + 1)·N_out, MACs N_in·N_out, FLOPs 2·N_in·N_out.
+
+    Example:
+
+      cnncalc calc fc --in 9216 --out 4096
+    """
+    from ..calc import calc_layer
+    from ..spec import parse_shape
+    _show(calc_layer(parse_shape([n_in], "--in"), {"type": "linear", "out": n_out, "bias": bias}), json)
+
+
+@calc_app.command("chain")
+@guarded
+def chain(tokens: List[str] = typer.Argument(..., help="Layer tokens, e.g. conv1f16 conv5f32same."),
+          input: str = INPUT, channels: Optional[int] = CHANNELS, layout: str = LAYOUT,
+          json: bool = typer.Option(False, "--json")):
+    """Several layers in a row, with the total (the Inception bottleneck).
+
+    Example:
+
+      cnncalc calc chain --input 28x28x192 conv1f16 conv5f32same     # 12,443,648 MACs
+    """
+    from ..calc import calc_chain, read_input
+    rep = calc_chain(read_input(input, channels, layout), tokens)
+    if json:
+        emit_json(rep)
+        return
+    from ..render import print_report
+    print_report(rep, console())

@@ -1,0 +1,72 @@
+"""Architectures side by side: `cnncalc compare vgg16 googlenet --flops`."""
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from .analyze import analyze
+from .report import Report
+
+METRICS = ("params", "macs", "flops", "activation_bytes")
+
+
+class StageRow(BaseModel):
+    """Layers grouped by output resolution (the natural stages of a CNN)."""
+    resolution: str        # 56×56, or 'vector'
+    layers: int
+    params: int
+    macs: int
+    flops: int
+
+
+class CompareRow(BaseModel):
+    name: str
+    title: str
+    input: list[int]
+    params: int
+    macs: int
+    flops: int
+    activation_bytes: int
+    depth: int             # weight layers (conv + linear)
+    final_rf: int          # receptive field of the last layer that still has a spatial map > 1×1
+    final_rf_layer: str | None
+    ratio: float           # chosen metric / the first architecture's
+    stages: list[StageRow] = []
+
+
+class CompareReport(BaseModel):
+    metric: str
+    rows: list[CompareRow]
+
+
+def stages(report: Report) -> list[StageRow]:
+    out: dict[str, StageRow] = {}
+    for r in report.layers:
+        key = f"{r.output[1]}×{r.output[2]}" if len(r.output) == 3 else "vector"
+        st = out.setdefault(key, StageRow(resolution=key, layers=0, params=0, macs=0, flops=0))
+        st.layers += 1
+        st.params += r.params
+        st.macs += r.macs
+        st.flops += r.flops
+    return list(out.values())
+
+
+def final_rf(report: Report) -> tuple[int, str | None]:
+    maps = [r for r in report.layers if len(r.output) == 3 and r.output[1] * r.output[2] > 1]
+    return (maps[-1].rf.size, maps[-1].name) if maps else (1, None)
+
+
+def compare(names: list[str], metric: str = "macs", input: str | None = None, batch: int = 1,
+            with_stages: bool = False) -> CompareReport:
+    rows = []
+    for name in names:
+        rep = analyze(name, input=input, batch=batch)
+        rf, rf_layer = final_rf(rep)
+        t = rep.totals
+        rows.append(CompareRow(name=name, title=rep.name, input=rep.input, params=t.params, macs=t.macs,
+                               flops=t.flops, activation_bytes=t.activation_bytes, depth=t.weight_layers,
+                               final_rf=rf, final_rf_layer=rf_layer, ratio=1.0,
+                               stages=stages(rep) if with_stages else []))
+    base = getattr(rows[0], metric) or 1
+    for row in rows:
+        row.ratio = getattr(row, metric) / base
+    return CompareReport(metric=metric, rows=rows)
