@@ -135,14 +135,18 @@ class Builder:
                 self.defaults.setdefault(k, {}).update(fields)
 
     # -- sequences -------------------------------------------------------------------
-    def seq(self, items, prefix: str, path: str, cur: int, groups: tuple, env: dict, level: int) -> int:
-        """Append a list of items after node `cur`; return the last node (or `cur` if empty)."""
+    def seq(self, items, prefix: str, path: str, cur: int, groups: tuple, env: dict, level: int,
+            counters: dict[str, int] | None = None) -> int:
+        """Append a list of items after node `cur`; return the last node (or `cur` if empty).
+
+        `counters` (kind → count, for naming unnamed layers) is shared with the enclosing sequence
+        when this one adds no name level (the body of an unnamed residual)."""
         if not isinstance(items, list):
             raise self.err(f"expected a list of layers, got {_kind(items)}", own_line(items), path)
         if level > MAX_DEPTH:
             raise self.err(f"blocks nested more than {MAX_DEPTH} deep", own_line(items), path)
         local = {"input": cur}
-        counters: dict[str, int] = {}
+        counters = {} if counters is None else counters
         for i, item in enumerate(items):
             cur = self.item(item, prefix, f"{path}[{i}]", line_of(items, i), cur, local, counters, groups, env, level)
         return cur
@@ -184,9 +188,12 @@ class Builder:
             extra = set(item) - {"name", "inputs", struct[0]}
             if extra:
                 raise self.err(f"unknown key {sorted(extra)[0]!r} beside {struct[0]}", line_of(item, sorted(extra)[0]), path)
+            # An unnamed branches/residual inside a block, branch or body adds no name level: its layers
+            # are named under the enclosing prefix (layer2.0.conv1, layer2.0.downsample.0, layer2.0.add).
+            flat = item.get("name") is None and prefix != ""
             local_name = self.local_name(item, env, path, counters, struct[0])
             out = (self.branches if struct[0] == "branches" else self.residual)(
-                item, prefix, local_name, path, line, src[0], groups, env, level)
+                item, prefix, local_name, path, line, src[0], groups, env, level, counters if flat else None)
             local[local_name] = out
             return out
         if "type" not in item:
@@ -317,15 +324,16 @@ class Builder:
         grp.last = last
         grp.out_shape = self.graph.shape_of(last)
 
-    def branches(self, item, prefix, name, path, line, cur, groups, env, level) -> int:
+    def branches(self, item, prefix, name, path, line, cur, groups, env, level, flat=None) -> int:
+        """Parallel paths concatenated on channels; `flat` (the enclosing counters): add no name level."""
         spec = item["branches"]
         bpath = f"{path}.branches"
         if not isinstance(spec, list) or len(spec) < 2:
             raise self.err("branches: expected a list of at least two paths (each a list of layers)",
                            line_of(item, "branches"), bpath)
-        gidx = self.open_group(name, "branches", prefix, cur, groups, level, line, path)
-        inner = groups + (gidx,)
-        full = prefix + name + "."
+        gidx = None if flat is not None else self.open_group(name, "branches", prefix, cur, groups, level, line, path)
+        inner = groups + ((gidx,) if gidx is not None else ())
+        full = prefix if flat is not None else prefix + name + "."
         outs = []
         for b, br in enumerate(spec):
             bname = f"b{b + 1}"
@@ -346,10 +354,13 @@ class Builder:
                            f"{path} ({prefix + name})")
         concat = REGISTRY["concat"](type="concat")
         out = self.add(full + "concat", concat, outs, line, path, inner)
-        self.close_group(gidx, out)
+        if gidx is not None:
+            self.close_group(gidx, out)
         return out
 
-    def residual(self, item, prefix, name, path, line, cur, groups, env, level) -> int:
+    def residual(self, item, prefix, name, path, line, cur, groups, env, level, flat=None) -> int:
+        """Body plus shortcut, summed; `flat` (the enclosing counters): add no name level, and number
+        unnamed body layers on from the enclosing sequence (relu1 in the body, relu2 after the add)."""
         spec = item["residual"]
         rpath = f"{path}.residual"
         if not isinstance(spec, dict) or "body" not in spec:
@@ -359,10 +370,10 @@ class Builder:
         if extra:
             raise self.err(f"residual: unknown key {sorted(extra)[0]!r} (expected body, shortcut)",
                            line_of(spec, sorted(extra)[0]), rpath)
-        gidx = self.open_group(name, "residual", prefix, cur, groups, level, line, path)
-        inner = groups + (gidx,)
-        full = prefix + name + "."
-        body = self.seq(spec["body"], full, f"{rpath}.body", cur, inner, env, level + 1)
+        gidx = None if flat is not None else self.open_group(name, "residual", prefix, cur, groups, level, line, path)
+        inner = groups + ((gidx,) if gidx is not None else ())
+        full = prefix if flat is not None else prefix + name + "."
+        body = self.seq(spec["body"], full, f"{rpath}.body", cur, inner, env, level + 1, flat)
         shortcut = spec.get("shortcut", "identity")
         shortcut = substitute(shortcut, env) if isinstance(shortcut, str) else shortcut
         in_shape, out_shape = self.graph.shape_of(cur), self.graph.shape_of(body)
@@ -384,7 +395,8 @@ class Builder:
                            + (" (use shortcut: projection)" if shortcut == "identity" else ""), line,
                            f"{path} ({prefix + name})")
         out = self.add(full + "add", REGISTRY["add"](type="add"), [body, sc], line, path, inner)
-        self.close_group(gidx, out)
+        if gidx is not None:
+            self.close_group(gidx, out)
         return out
 
     def projection(self, prefix, cur, in_shape, out_shape, line, path, groups) -> int:

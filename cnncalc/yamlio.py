@@ -65,12 +65,14 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _seq)
 
 
-def loads(text: str, file: str = "<string>"):
-    """Parse YAML text into LMap/LList/scalars; every failure is a SpecError with a line."""
+def loads(text: str, file: str = "<string>", loader=None):
+    """Parse YAML text into LMap/LList/scalars; every failure is a SpecError with a line.
+
+    `loader` may be a subclass of this module's loader (check.py's keeps numbers' source text)."""
     if len(text) > MAX_BYTES:
         raise SpecError(f"file is {len(text):,} bytes; the limit is {MAX_BYTES:,}", file=file)
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        return yaml.load(text, Loader=loader or _Loader)  # noqa: S506 - derives from SafeLoader
     except SpecError as e:
         raise e.located(file=file)
     except yaml.MarkedYAMLError as e:
@@ -88,7 +90,7 @@ def loads(text: str, file: str = "<string>"):
         raise SpecError("YAML nested too deeply", file=file) from None
 
 
-def load_file(path: str | Path):
+def load_file(path: str | Path, loader=None):
     p = Path(path)
     if not p.exists():
         raise SpecError("no such file", file=str(path))
@@ -103,7 +105,7 @@ def load_file(path: str | Path):
         raise SpecError("not a UTF-8 text file", file=str(path)) from None
     except OSError as e:
         raise SpecError(f"cannot read: {e.strerror}", file=str(path)) from None
-    return loads(text, str(path))
+    return loads(text, str(path), loader)
 
 
 def line_of(container, key) -> int | None:
