@@ -9,7 +9,7 @@ from .errors import SpecError, closest
 from .graph import INPUT, Graph
 from .layers import numel
 from .receptive import Axis, receptive_fields
-from .report import RF, BlockRow, LayerRow, Report, Totals
+from .report import Report
 from .spec import build_graph, override_input, parse_shape
 from .yamlio import load_file
 
@@ -57,7 +57,13 @@ def load(spec: Any, input: str | tuple | list | None = None) -> Graph:
 
 
 def rf_model(h: Axis, w: Axis) -> RF:
-    return RF(size=h.r, stride=h.j, padding=h.P, size_w=w.r, stride_w=w.j, padding_w=w.P)
+    return {"size": h.r, "stride": h.j, "padding": h.P, "size_w": w.r, "stride_w": w.j, "padding_w": w.P}
+
+
+def layer_figures(layer, ins, out) -> tuple:
+    """(config, params, buffers, MACs, other ops, notes) of one layer on its inputs, per sample."""
+    return (layer.config(), layer.params(ins, out), layer.buffers(ins, out), layer.macs(ins, out),
+            layer.other_ops(ins, out), layer.notes(ins, out))
 
 
 def analyze(spec: Any, *, input: str | tuple | list | None = None, batch: int = 1) -> Report:
@@ -70,39 +76,38 @@ def analyze(spec: Any, *, input: str | tuple | list | None = None, batch: int = 
 
 def report_of(graph: Graph, batch: int = 1) -> Report:
     states, misaligned = receptive_fields(graph)
-    rows: list[LayerRow] = []
+    rows: list[dict] = []
     names = [nd.name for nd in graph.nodes]
+    memo: dict = {}
     for idx, node in enumerate(graph.nodes):
-        layer, ins, out = node.layer, node.in_shapes, node.out_shape
-        macs = layer.macs(ins, out)
-        notes = layer.notes(ins, out)
+        key = (node.layer, tuple(node.in_shapes))
+        if key not in memo:  # equal layers on equal inputs (repeated blocks) are computed once
+            memo[key] = layer_figures(node.layer, node.in_shapes, node.out_shape)
+        cfg, params, buffers, macs, other, notes = memo[key]
         if idx in misaligned:
-            notes.append(misaligned[idx])
-        rows.append(LayerRow(
-            name=node.name, type=layer.type, input=list(ins[0]), output=list(out), config=layer.config(),
-            params=layer.params(ins, out), buffers=layer.buffers(ins, out),
-            macs=macs * batch, flops=2 * macs * batch, other_ops=layer.other_ops(ins, out) * batch,
-            activations=numel(out) * batch, rf=rf_model(*states[idx]),
+            notes = notes + [misaligned[idx]]
+        # plain dicts, validated once as a whole Report in pydantic-core (the hot loop on 100k-layer nets)
+        rows.append(dict(
+            name=node.name, type=node.layer.type, input=list(node.in_shapes[0]), output=list(node.out_shape),
+            config=cfg, params=params, buffers=buffers, macs=macs * batch, flops=2 * macs * batch,
+            other_ops=other * batch, activations=numel(node.out_shape) * batch, rf=rf_model(*states[idx]),
             inputs=["input" if i == INPUT else names[i] for i in node.inputs] if len(node.inputs) > 1 else [],
             block=graph.groups[node.groups[0]].name if node.groups else None,
-            line=node.line, notes=notes))
-    blocks = [block_row(graph, g, rows, states) for g in graph.groups]
-    params = sum(r.params for r in rows)
-    buffers = sum(r.buffers for r in rows)
-    acts = sum(r.activations for r in rows)
-    totals = Totals(
-        params=params, trainable_params=params, buffers=buffers,
-        macs=sum(r.macs for r in rows), flops=sum(r.flops for r in rows), other_ops=sum(r.other_ops for r in rows),
-        activations=acts, activation_bytes=acts * BYTES_FP32, param_bytes=(params + buffers) * BYTES_FP32,
+            line=node.line, notes=list(notes)))
+    blocks = [block_row(g, rows, states) for g in graph.groups]
+    total = {f: sum(r[f] for r in rows) for f in ("params", "buffers", "macs", "flops", "other_ops", "activations")}
+    totals = dict(
+        total, trainable_params=total["params"], activation_bytes=total["activations"] * BYTES_FP32,
+        param_bytes=(total["params"] + total["buffers"]) * BYTES_FP32,
         weight_layers=sum(1 for nd in graph.nodes if nd.layer.weight_layer), layers=len(rows))
-    return Report(name=graph.name, source=graph.source, file=graph.file, input=list(graph.input),
-                  output=list(graph.output), batch=batch, layers=rows, blocks=blocks, totals=totals,
-                  misaligned=[f"{names[i]}: {m}" for i, m in misaligned.items()])
+    return Report.model_validate(dict(
+        name=graph.name, source=graph.source, file=graph.file, input=list(graph.input), output=list(graph.output),
+        batch=batch, layers=rows, blocks=blocks, totals=totals,
+        misaligned=[f"{names[i]}: {m}" for i, m in misaligned.items()]))
 
 
-def block_row(graph: Graph, g, rows: list[LayerRow], states) -> BlockRow:
+def block_row(g, rows: list[dict], states) -> dict:
     inside = rows[g.first:g.last + 1]
-    return BlockRow(name=g.name, type=g.type, level=g.level, input=list(g.in_shape), output=list(g.out_shape),
-                    layers=len(inside), params=sum(r.params for r in inside), macs=sum(r.macs for r in inside),
-                    flops=sum(r.flops for r in inside), other_ops=sum(r.other_ops for r in inside),
-                    rf=rf_model(*states[g.last]))
+    return dict(name=g.name, type=g.type, level=g.level, input=list(g.in_shape), output=list(g.out_shape),
+                layers=len(inside), rf=rf_model(*states[g.last]),
+                **{f: sum(r[f] for r in inside) for f in ("params", "macs", "flops", "other_ops")})

@@ -30,6 +30,7 @@ def receptive_fields(graph: Graph) -> tuple[list[tuple[Axis, Axis]], dict[int, s
     """Per node (H, W) state; and a note per merge node whose paths are misaligned."""
     states: list[tuple[Axis, Axis]] = []
     misaligned: dict[int, str] = {}
+    steps_of: dict = {}  # equal layers on equal inputs share their steps
     for idx, node in enumerate(graph.nodes):
         ins = [START if i == INPUT else states[i] for i in node.inputs]
         if len(ins) > 1:
@@ -41,7 +42,8 @@ def receptive_fields(graph: Graph) -> tuple[list[tuple[Axis, Axis]], dict[int, s
                 misaligned[idx] = f"paths misaligned ({'/'.join('HW'[a] for a in bad)}): {desc}"
         else:
             st = ins[0]
-        steps = node.layer.rf_steps(node.in_shapes)
+        key = (node.layer, tuple(node.in_shapes))
+        steps = steps_of[key] if key in steps_of else steps_of.setdefault(key, node.layer.rf_steps(node.in_shapes))
         if steps is not None:
             st = tuple(Axis(*f.rf_step(a.r, a.j, a.P, s.k, s.s, s.p)) for a, s in zip(st, steps))
         states.append(st)

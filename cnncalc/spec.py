@@ -66,6 +66,7 @@ class Builder:
         self.names: dict[str, int] = {}
         self.graph: Graph | None = None
         self.input_override = input_shape
+        self.validated: dict = {}
 
     # -- errors --------------------------------------------------------------------
     def err(self, msg: str, line: int | None, path: str) -> SpecError:
@@ -256,10 +257,15 @@ class Builder:
                 continue
             fields[k] = self.deep(v, env, item, k, path)
         fields["type"] = kind
-        try:
-            layer = cls.model_validate(fields)
-        except ValidationError as e:
-            raise self.validation(e, item, kind, path, line) from None
+        key = _freeze(fields)
+        layer = self.validated.get(key) if key is not None else None
+        if layer is None:
+            try:
+                layer = cls.model_validate(fields)
+            except ValidationError as e:
+                raise self.validation(e, item, kind, path, line) from None
+            if key is not None:
+                self.validated[key] = layer  # layers are frozen: equal fields share one instance
         if cls.arity == 0 and "inputs" not in item:
             raise self.err(f"{kind} needs `inputs: [name, …]` naming the layers it joins", line, path)
         if cls.arity == 1 and len(src) != 1:
@@ -446,6 +452,16 @@ class Builder:
             self.stack.pop()
         self.close_group(gidx, out)
         return out
+
+
+def _freeze(fields: dict):
+    """A hashable key for a layer's fields (None when a value is not a plain scalar or list)."""
+    try:
+        key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in fields.items()))
+        hash(key)
+        return key
+    except TypeError:
+        return None
 
 
 def _kind(x) -> str:
