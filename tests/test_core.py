@@ -137,11 +137,11 @@ def test_floor_and_ceil_notes():
     spec = {"input": [1, 6, 6], "layers": [{"name": "p", "type": "maxpool", "kernel": 3, "stride": 2}]}
     r = cnncalc.analyze(spec)
     assert r.layers[0].output == [1, 2, 2]     # ⌊(6 − 3)/2⌋ + 1 = 2, one row left over
-    assert any("floor drops 1 input row" in n for n in r.layers[0].notes)
+    assert r.layers[0].notes == ["floor drops 1 input row and col", "ceil would give 3×3"]
     spec["layers"][0]["ceil_mode"] = True
     r = cnncalc.analyze(spec)
     assert r.layers[0].output == [1, 3, 3]     # ⌈(6 − 3)/2⌉ + 1 = 3
-    assert any("ceil pads 1 row implicitly" in n for n in r.layers[0].notes)
+    assert r.layers[0].notes == ["ceil pads 1 row and col implicitly", "floor would give 2×2"]
 
 
 def test_blocks_params_and_repeat():

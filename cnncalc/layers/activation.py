@@ -11,8 +11,7 @@ _TORCH = {"relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh"
 
 
 class Activation(Layer):
-    kinds = tuple(_TORCH)
-    slope: float = 0.01  # leaky_relu only
+    kinds = tuple(k for k in _TORCH if k != "leaky_relu")
 
     def other_ops(self, ins, out):
         return numel(out)
@@ -24,8 +23,16 @@ class Activation(Layer):
     def torch_module(self, ins):
         from torch import nn
         cls = getattr(nn, _TORCH[self.type])
-        if self.type == "leaky_relu":
-            return cls(self.slope)
-        if self.type == "softmax":
-            return cls(dim=1)
-        return cls()
+        return cls(dim=1) if self.type == "softmax" else cls()
+
+
+class LeakyReLU(Activation):
+    kinds = ("leaky_relu",)
+    slope: float = 0.01
+
+    def config(self):
+        return f"slope {self.slope:g}"
+
+    def torch_module(self, ins):
+        from torch import nn
+        return nn.LeakyReLU(self.slope)

@@ -73,6 +73,14 @@ def n(x: int) -> str:
     return f"{x:,}"
 
 
+def axis_notes(what: str, counts: tuple[int, int], template: str) -> list[str]:
+    """'floor drops 1 input row and col' when both axes agree, else one note per axis."""
+    h, w = counts
+    if h == w and h:
+        return [template.format(n=h, axes="row and col" if h == 1 else "rows and cols")]
+    return [template.format(n=c, axes=axis + ("" if c == 1 else "s")) for c, axis in ((h, "row"), (w, "col")) if c]
+
+
 def numel(shape: Shape) -> int:
     out = 1
     for x in shape:

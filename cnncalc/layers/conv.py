@@ -7,7 +7,7 @@ from pydantic import model_validator
 
 from .. import formulas as f
 from ..errors import LayerError
-from .base import Layer, Pad, Pair, PosInt, RFStep, Shape, fmt_pair, fmt_shape, n
+from .base import Layer, Pad, Pair, PosInt, RFStep, Shape, axis_notes, fmt_pair, fmt_shape, n
 
 
 class Conv(Layer):
@@ -83,11 +83,9 @@ class Conv(Layer):
         notes = []
         if self.groups == ins[0][0] and self.groups > 1:
             notes.append("depthwise")
-        for axis, size, k, s, d, (pb, pa), o in zip(("rows", "cols"), ins[0][1:], self.kernel, self.stride,
-                                                    self.dilation, self.pads(), out[1:]):
-            left = f.remainder(size, k, s, pb, pa, d, o)
-            if left > 0:
-                notes.append(f"floor drops {left} input {axis[:-1] if left == 1 else axis}")
+        left = [max(f.remainder(size, k, s, pb, pa, d, o), 0) for size, k, s, d, (pb, pa), o
+                in zip(ins[0][1:], self.kernel, self.stride, self.dilation, self.pads(), out[1:])]
+        notes += axis_notes("floor", tuple(left), "floor drops {n} input {axes}")
         if not self.bias:
             notes.append("no bias")
         return notes

@@ -7,7 +7,7 @@ from pydantic import model_validator
 
 from .. import formulas as f
 from ..errors import LayerError
-from .base import Layer, Pad, Pair, RFStep, Shape, fmt_pair, fmt_shape, n, numel
+from .base import Layer, Pad, Pair, RFStep, Shape, axis_notes, fmt_pair, fmt_shape, n, numel
 from .conv import out_formula
 
 
@@ -56,17 +56,15 @@ class _Pool(Layer):
         return s + (" ceil" if self.ceil_mode else "")
 
     def notes(self, ins, out):
-        notes = []
-        for axis, size, k, s, p, d, o in zip(("row", "col"), ins[0][1:], self.kernel, self.strides, self.padding,
-                                             self.dilations, out[1:]):
-            left = f.remainder(size, k, s, p, p, d, o)
-            plural = "" if abs(left) == 1 else "s"
-            if left > 0:
-                notes.append(f"{'ceil' if self.ceil_mode else 'floor'} drops {left} input {axis}{plural}")
-            elif left < 0:
-                notes.append(f"ceil pads {-left} {axis}{plural} implicitly")
-            if self.ceil_mode and f.pool_out(size, k, s, p, d, True) != f.pool_out(size, k, s, p, d, False):
-                notes.append(f"ceil gives {o} {axis}s where floor gives {f.pool_out(size, k, s, p, d, False)}")
+        left, other = [], []
+        for size, k, s, p, d, o in zip(ins[0][1:], self.kernel, self.strides, self.padding, self.dilations, out[1:]):
+            left.append(f.remainder(size, k, s, p, p, d, o))
+            other.append(f.pool_out(size, k, s, p, d, not self.ceil_mode))
+        rounding = "ceil" if self.ceil_mode else "floor"
+        notes = (axis_notes(rounding, tuple(max(x, 0) for x in left), rounding + " drops {n} input {axes}")
+                 + axis_notes("ceil", tuple(max(-x, 0) for x in left), "ceil pads {n} {axes} implicitly"))
+        if tuple(other) != out[1:]:
+            notes.append(f"{'floor' if self.ceil_mode else 'ceil'} would give {other[0]}×{other[1]}")
         return notes
 
     def explain(self, ins, out):
