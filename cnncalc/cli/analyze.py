@@ -45,6 +45,11 @@ def analyze_cmd(
     print_report(report, console(), depth)
 
 
+def first_sentence(text: str, limit: int = 90) -> str:
+    head = text.split(". ")[0].split("; ")[0]
+    return head if len(head) <= limit else head[:limit - 1] + "…"
+
+
 @guarded
 def list_cmd(json: bool = typer.Option(False, "--json", help="Print as JSON.")):
     """List the built-in architectures with their source and totals.
@@ -73,5 +78,5 @@ def list_cmd(json: bool = typer.Option(False, "--json", help="Print as JSON.")):
         t.add_column(col, justify="right" if col in ("params", "MACs") else "left",
                      overflow="fold", max_width=70 if col == "source" else None)
     for r in rows:
-        t.add_row(r["name"], shape(r["input"]), f"{r['params']:,}", human(r["macs"]), r["source"])
+        t.add_row(r["name"], shape(r["input"]), f"{r['params']:,}", human(r["macs"]), first_sentence(r["source"]))
     console().print(t)
