@@ -46,7 +46,8 @@ def analyze_cmd(
 
 
 def first_sentence(text: str, limit: int = 90) -> str:
-    head = text.split(". ")[0].split("; ")[0]
+    """The citation part of a `source:` (up to the first parenthesis, semicolon or colon)."""
+    head = text.split(";")[0].split(" (")[0].split(": ")[0].rstrip(",. ")
     return head if len(head) <= limit else head[:limit - 1] + "…"
 
 
