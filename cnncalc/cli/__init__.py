@@ -6,7 +6,9 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from . import analyze, calc, compare, rf
+from . import analyze, calc, compare, rf, bench
+from . import check
+from . import export, verify
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -33,6 +35,10 @@ app.command("list")(analyze.list_cmd)
 app.command("rf")(rf.rf_cmd)
 app.command("compare")(compare.compare_cmd)
 app.add_typer(calc.calc_app, name="calc")
+app.command("check")(check.check_cmd)
+app.command("bench")(bench.bench_cmd)
+app.command("verify")(verify.verify_cmd)
+app.command("export")(export.export_cmd)
 
 
 def main():

@@ -1,0 +1,270 @@
+"""Reading hand-written answers: numbers with their written precision, and shapes in a layout.
+
+Pure parsing, no I/O. Numbers:
+
+    61706  61,706  61_706        exact (a plain whole number must be exactly right)
+    0.42M  15.5G  34.9K  34.9k   a unit: K/k = 10³, M = 10⁶, G/B = 10⁹, T = 10¹²
+    3.8e9  3.8×10^9  3.8x10^9    scientific notation (also 3.8·10⁹, 3.8*10**9)
+    1.2亿  1240万  3千            Chinese units: 千 = 10³, 万 = 10⁴, 百万 = 10⁶, 千万 = 10⁷, 亿 = 10⁸
+
+The rounding rule: an answer is right when the true value rounds to it at the precision
+written, i.e. |true − given| ≤ half a unit of the last significant digit. `138M` stands for
+138,357,544 (±0.5M), `138.4M` too (±0.05M), `138.3M` does not. Trailing zeros of a whole
+mantissa before a unit or exponent are not significant (`1240万` is 124 × 10⁵, right for
+12,443,648; write `1244万` or `1240.0万` to claim more). A plain number with no unit is exact.
+A relative `tolerance` (0.01 or "1%") replaces the rule where one is given.
+
+Shapes: `28x28x6`, `28×28×6`, `28*28*6`, `[28, 28, 6]` are read in the file's layout — H×W×C
+(the course's way, the default) or C×H×W (PyTorch's). A list is read in the layout too:
+`[6, 28, 28]` is right for LeNet C1 only in a `layout: CHW` file. `28x28` (two numbers) is the
+spatial size H×W alone; one number `N` is a vector (the output of a flatten or linear layer).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation, localcontext
+
+UNITS: dict[str, int] = {
+    "": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12,
+    "千": 10**3, "万": 10**4, "十万": 10**5, "百万": 10**6, "千万": 10**7, "亿": 10**8,
+}
+_SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+_NUM = re.compile(
+    r"""^(?P<sign>[-+]?)
+        (?P<mant>\d[\d,_\u2009\u202f']*(?:\.\d*)?|\.\d+)
+        (?:
+            [eE](?P<exp>[-+]?\d+)
+          | \s*[x×*·]\s*10\s*(?:\^|\*\*)\s*\(?(?P<exp2>[-+]?\d+)\)?
+          | \s*[x×*·]\s*10(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+)
+        )?
+        \s*(?P<unit>十万|百万|千万|[kKMGBT千万亿])?$""",
+    re.X,
+)
+HINT = "write e.g. 61706, 61,706, 0.42M, 15.5G, 3.8e9, 3.8×10^9, 1.2亿 or 1240万"
+
+
+class ParseError(ValueError):
+    """Text that is not a number or shape; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number as written: its value and the precision its last digit claims."""
+    text: str
+    value: Decimal
+    quantum: Decimal        # one unit of the last significant digit (1 for a plain whole number)
+    unit: str = ""          # "M", "万", "e9" … ("" for plain numbers)
+    scale: Decimal = Decimal(1)  # the value of one `unit`
+
+    @property
+    def exact(self) -> bool:
+        return self.unit == "" and self.quantum <= 1
+
+    def matches(self, true: int | float | Decimal, tolerance: Decimal | None = None) -> bool:
+        """The rounding rule, or |true − given| ≤ tolerance·|true| where a tolerance is given."""
+        t = Decimal(true)
+        if tolerance is not None:
+            return abs(t - self.value) <= tolerance * abs(t)
+        return abs(t - self.value) * 2 <= self.quantum
+
+    def rule(self, tolerance: Decimal | None = None) -> str:
+        if tolerance is not None:
+            return f"within {fmt_percent(tolerance)}"
+        if self.exact:
+            return "exact"
+        return f"rounded to {self.show_quantum()}"
+
+    def show_quantum(self) -> str:
+        """One unit of the last digit, as written: 0.1M, 10万, 1e8."""
+        if self.unit.startswith("e"):
+            exp = self.quantum.adjusted()
+            if self.quantum == Decimal(10) ** exp:
+                return f"1e{exp}"
+        return f"{_plain(self.quantum / self.scale)}{self.unit}"
+
+    def rounded(self, true: int) -> str:
+        """`true` written at this number's precision and unit (for "expected … ≈ 138.4M")."""
+        q = self.quantum / self.scale
+        with localcontext() as ctx:
+            ctx.prec = 60
+            v = (Decimal(true) / self.scale / q).quantize(Decimal(1), rounding="ROUND_HALF_EVEN") * q
+        return f"{_plain(v)}{self.unit}"
+
+
+def _plain(d: Decimal) -> str:
+    """A Decimal without exponent or spurious trailing zeros: 0.1, 10, 138.4."""
+    return format(d.normalize(), "f")
+
+
+def fmt_percent(tol: Decimal) -> str:
+    return f"{_plain(tol * 100)}%"
+
+
+def parse_number(value) -> Number:
+    """A number as written in an answers file (text, int or float) → Number. Raises ParseError."""
+    if isinstance(value, bool) or value is None:
+        raise ParseError(f"expected a number, got {value!r}; {HINT}")
+    text = getattr(value, "text", None)  # YAML scalars keep their source text (see check.py)
+    if text is None:
+        if isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, float):
+            text = repr(value)
+        elif isinstance(value, str):
+            text = value
+        else:
+            raise ParseError(f"expected a number, got {type(value).__name__}; {HINT}")
+    s = str(text).strip()
+    m = _NUM.match(s)
+    if not m:
+        raise ParseError(f"cannot read {s!r} as a number; {HINT}")
+    mant = m["mant"]
+    intpart, _, frac = mant.partition(".")
+    digits = re.sub(r"[,_\u2009\u202f']", "", intpart)
+    if "," in intpart and not re.fullmatch(r"\d{1,3}(,\d{3})+", intpart):
+        raise ParseError(f"cannot read {s!r}: commas must separate groups of three digits (61,706); {HINT}")
+    exp = m["exp"] or m["exp2"] or (m["sup"].translate(_SUP) if m["sup"] else None)
+    unit = m["unit"] or ""
+    if exp is not None and unit:
+        raise ParseError(f"cannot read {s!r}: use either a unit or a power of ten, not both; {HINT}")
+    try:
+        e = int(exp) if exp is not None else 0
+    except ValueError:
+        raise ParseError(f"cannot read {s!r} as a number; {HINT}") from None
+    if abs(e) > 30:
+        raise ParseError(f"cannot read {s!r}: exponent out of range")
+    scale = Decimal(UNITS[unit]) * (Decimal(10) ** e)
+    try:
+        mantissa = Decimal((digits or "0") + ("." + frac if frac else ""))
+    except InvalidOperation:
+        raise ParseError(f"cannot read {s!r} as a number; {HINT}") from None
+    if frac:
+        q = Decimal(10) ** -len(frac)
+    elif unit or exp is not None:
+        # trailing zeros of a whole mantissa are not significant: 1240万 = 124 × 10⁵
+        stripped = digits.lstrip("0")
+        zeros = len(stripped) - len(stripped.rstrip("0")) if stripped else 0
+        q = Decimal(10) ** zeros
+    else:
+        q = Decimal(1)
+    sign = -1 if m["sign"] == "-" else 1
+    label = unit or (f"e{e}" if exp is not None else "")
+    return Number(text=s, value=sign * mantissa * scale, quantum=q * scale, unit=label, scale=scale)
+
+
+def parse_tolerance(value) -> Decimal:
+    """0.01 or "1%" → Decimal('0.01'). Raises ParseError."""
+    if isinstance(value, bool) or value is None:
+        raise ParseError(f"expected a fraction such as 0.01 or a percentage such as 1%, got {value!r}")
+    text = str(getattr(value, "text", value)).strip()
+    pct = text.endswith("%")
+    try:
+        d = Decimal(text.rstrip("%").strip())
+    except InvalidOperation:
+        raise ParseError(f"cannot read {text!r} as a tolerance; write 0.01 or 1%") from None
+    if pct:
+        d /= 100
+    if not d.is_finite() or d < 0 or d > 1:
+        raise ParseError(f"a tolerance is 0 … 1 (or 0% … 100%), got {text!r}")
+    return d
+
+
+LAYOUTS = ("HWC", "CHW")
+
+
+def parse_layout(value) -> str:
+    text = str(value).strip().upper().replace("×", "").replace("X", "")
+    if text not in LAYOUTS:
+        raise ParseError(f"expected HWC (28x28x6, the course's way) or CHW (6x28x28), got {value!r}")
+    return text
+
+
+@dataclass(frozen=True)
+class ShapeAnswer:
+    """A shape as written, and what it means in C×H×W order."""
+    text: str
+    dims: tuple[int, ...]   # as written
+    layout: str
+
+    @property
+    def chw(self) -> tuple[int, ...]:
+        """(C, H, W) for three numbers, (H, W) for two, (N,) for one."""
+        return to_chw(self.dims, self.layout)
+
+    @property
+    def other(self) -> tuple[int, ...]:
+        """What the same numbers would mean in the other layout."""
+        return to_chw(self.dims, "CHW" if self.layout == "HWC" else "HWC")
+
+
+def to_chw(dims: tuple[int, ...], layout: str) -> tuple[int, ...]:
+    if len(dims) == 3 and layout == "HWC":
+        h, w, c = dims
+        return (c, h, w)
+    return tuple(dims)
+
+
+def from_chw(shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
+    if len(shape) == 3 and layout == "HWC":
+        c, h, w = shape
+        return (h, w, c)
+    return tuple(shape)
+
+
+def fmt_dims(dims) -> str:
+    return "×".join(str(d) for d in dims)
+
+
+def parse_shape(value, layout: str = "HWC") -> ShapeAnswer:
+    """`28x28x6`, `28×28×6`, `[28, 28, 6]`, `28x28`, `1960` → ShapeAnswer. Raises ParseError."""
+    if isinstance(value, bool) or value is None:
+        raise ParseError(f"expected a shape such as 28x28x6, got {value!r}")
+    if isinstance(value, int):
+        dims = [value]
+        text = str(getattr(value, "text", value))
+    elif isinstance(value, (list, tuple)):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ParseError(f"expected a shape such as [28, 28, 6] (whole numbers), got {list(value)!r}")
+        dims = list(value)
+        text = "[" + ", ".join(str(v) for v in value) + "]"
+    elif isinstance(value, str):
+        text = value.strip()
+        inner = text.strip("[]() ")
+        parts = re.split(r"\s*(?:[x×X*,]|by)\s*", inner)
+        try:
+            dims = [int(p.replace("_", "")) for p in parts]
+        except ValueError:
+            raise ParseError(f"cannot read {text!r} as a shape; write e.g. 28x28x6, 28×28×6 or [28, 28, 6]") from None
+    else:
+        raise ParseError(f"expected a shape such as 28x28x6, got {type(value).__name__}")
+    if not 1 <= len(dims) <= 3:
+        raise ParseError(f"a shape has 1 (vector), 2 (H×W) or 3 numbers ({layout_text(layout)}), got {text!r}")
+    if min(dims) < 1:
+        raise ParseError(f"shape sizes must be ≥ 1, got {text!r}")
+    return ShapeAnswer(text=text, dims=tuple(int(d) for d in dims), layout=layout)
+
+
+def layout_text(layout: str) -> str:
+    return "H×W×C" if layout == "HWC" else "C×H×W"
+
+
+def shape_matches(given: ShapeAnswer, expected: tuple[int, ...]) -> bool:
+    """Equal in C×H×W; `H×W` compares the spatial size only; a 1×1×N map and a vector N agree."""
+    g = given.chw
+    if g == tuple(expected):
+        return True
+    if len(g) == 2 and len(expected) == 3:
+        return g == tuple(expected[1:])
+    if len(g) == 3 and len(expected) == 1:
+        return g[1:] == (1, 1) and g[0] == expected[0]
+    if len(g) == 1 and len(expected) == 3:
+        return tuple(expected[1:]) == (1, 1) and g[0] == expected[0]
+    return False
+
+
+def parse_int(value, what: str) -> int:
+    """A whole number field of a question (kernel, stride …): plain ints only."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParseError(f"{what}: expected a whole number, got {value!r}")
+    return int(value)
