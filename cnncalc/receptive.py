@@ -35,7 +35,9 @@ def receptive_fields(graph: Graph) -> tuple[list[tuple[Axis, Axis]], dict[int, s
         ins = [START if i == INPUT else states[i] for i in node.inputs]
         if len(ins) > 1:
             st = tuple(max((s[a] for s in ins), key=lambda x: x.r) for a in (0, 1))
-            bad = [a for a in (0, 1) if len({(s[a].j, s[a].centre2) for s in ins}) > 1]
+            # a broadcast 1×1 input (squeeze-and-excitation) has no position to be aligned with
+            full = [s for s, shape in zip(ins, node.in_shapes) if shape[1:] == node.out_shape[1:]]
+            bad = [a for a in (0, 1) if len({(s[a].j, s[a].centre2) for s in full}) > 1]
             if bad:
                 names = [graph.nodes[i].name if i != INPUT else "input" for i in node.inputs]
                 desc = "; ".join(f"{nm}: r={s[0].r} j={s[0].j} P={s[0].P}" for nm, s in zip(names, ins))

@@ -16,3 +16,25 @@ class Add(nn.Module):
         for x in xs[1:]:
             out = out + x
         return out
+
+
+class Mul(nn.Module):
+    def forward(self, *xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class Slice(nn.Module):
+    """Channels [start, end) of the input."""
+
+    def __init__(self, start: int, end: int):
+        super().__init__()
+        self.start, self.end = start, end
+
+    def forward(self, x):
+        return x[:, self.start:self.end]
+
+    def extra_repr(self):
+        return f"start={self.start}, end={self.end}"

@@ -45,3 +45,29 @@ class Add(Layer):
     def torch_module(self, ins):
         from ..torch_ops import Add as M
         return M()
+
+
+class Mul(Layer):
+    """Element-wise product with broadcasting of 1×1 maps: squeeze-and-excitation's channel scaling."""
+    kinds = ("mul",)
+    arity = 0
+
+    def check_input(self, ins):
+        out = self.output_shape(ins)
+        for s in ins:
+            if len(s) != len(out) or any(a not in (1, b) for a, b in zip(s, out)):
+                raise LayerError("cannot multiply: shapes do not broadcast: " + " × ".join(fmt_shape(s) for s in ins))
+
+    def output_shape(self, ins):
+        return tuple(max(dims) for dims in zip(*ins)) if len({len(s) for s in ins}) == 1 else ins[0]
+
+    def other_ops(self, ins, out):
+        return (len(ins) - 1) * numel(out)
+
+    def explain(self, ins, out):
+        return [f"output: {' × '.join(fmt_shape(s) for s in ins)} broadcast → {fmt_shape(out)}; params: 0",
+                f"other ops: {len(ins) - 1} multiply per element = {n(self.other_ops(ins, out))}"]
+
+    def torch_module(self, ins):
+        from ..torch_ops import Mul as M
+        return M()
