@@ -2,7 +2,8 @@
 
 State per axis: size r, effective stride j (product of strides), effective padding P
 (how far the field of output unit 0 starts before the input). Where paths meet, the
-larger field wins; paths whose stride or centre differ are reported as misaligned.
+larger field wins; paths whose stride or centre differ are reported as misaligned. A
+broadcast 1×1 input (squeeze-and-excitation) adds global context but no spatial field.
 """
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ def receptive_fields(graph: Graph) -> tuple[list[tuple[Axis, Axis]], dict[int, s
     for idx, node in enumerate(graph.nodes):
         ins = [START if i == INPUT else states[i] for i in node.inputs]
         if len(ins) > 1:
-            st = tuple(max((s[a] for s in ins), key=lambda x: x.r) for a in (0, 1))
-            # a broadcast 1×1 input (squeeze-and-excitation) has no position to be aligned with
-            full = [s for s, shape in zip(ins, node.in_shapes) if shape[1:] == node.out_shape[1:]]
+            # A broadcast 1×1 input (squeeze-and-excitation's channel weights) brings global context but
+            # no position: the field is the spatial paths' (the larger wins), and only they must align.
+            full = [s for s, shape in zip(ins, node.in_shapes) if shape[1:] == node.out_shape[1:]] or ins
+            st = tuple(max((s[a] for s in full), key=lambda x: x.r) for a in (0, 1))
             bad = [a for a in (0, 1) if len({(s[a].j, s[a].centre2) for s in full}) > 1]
             if bad:
                 names = [graph.nodes[i].name if i != INPUT else "input" for i in node.inputs]

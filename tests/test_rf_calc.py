@@ -134,3 +134,18 @@ def test_compare_vgg16_lenet():
     assert rows[0]["final_rf"] == 212
     res = runner.invoke(app, ["compare", "vgg16", "vgg61"])
     assert res.exit_code == 2 and "vgg16" in res.output
+
+
+def test_squeeze_excitation_keeps_the_spatial_field():
+    # x * σ(W·pool(x)): the 1×1 channel weights bring global context but no position; the field stays the
+    # conv path's (r = 3), and the broadcast input is not reported as a misaligned path.
+    spec = {"input": [8, 16, 16], "layers": [
+        {"name": "x", "type": "conv", "filters": 8, "kernel": 3, "padding": 1},
+        {"type": "global_avgpool"}, {"type": "conv", "filters": 2, "kernel": 1}, "relu",
+        {"type": "conv", "filters": 8, "kernel": 1}, "sigmoid",
+        {"name": "se", "type": "mul", "inputs": ["x", "sigmoid1"]}]}
+    rep = cnncalc.analyze(spec)
+    se = rep.layers[-1]
+    assert se.output == [8, 16, 16]
+    assert (se.rf.size, se.rf.stride, se.rf.padding) == (3, 1, 1)
+    assert se.other_ops == 8 * 16 * 16 and rep.misaligned == []
