@@ -66,6 +66,7 @@ class Builder:
         self.names: dict[str, int] = {}
         self.graph: Graph | None = None
         self.input_override = input_shape
+        self.flat_prefixes: set[str] = set()  # prefixes an unnamed branches/residual was flattened into
         self.validated: dict = {}
 
     # -- errors --------------------------------------------------------------------
@@ -191,7 +192,11 @@ class Builder:
                 raise self.err(f"unknown key {sorted(extra)[0]!r} beside {struct[0]}", line_of(item, sorted(extra)[0]), path)
             # An unnamed branches/residual inside a block, branch or body adds no name level: its layers
             # are named under the enclosing prefix (layer2.0.conv1, layer2.0.downsample.0, layer2.0.add).
-            flat = item.get("name") is None and prefix != ""
+            # Only the first one per prefix: a second (a sibling, or one nested in the first's body) would
+            # take the same add/concat/downsample names, so it keeps its level (layer2.0.residual2.add).
+            flat = item.get("name") is None and prefix != "" and prefix not in self.flat_prefixes
+            if flat:
+                self.flat_prefixes.add(prefix)
             local_name = self.local_name(item, env, path, counters, struct[0])
             out = (self.branches if struct[0] == "branches" else self.residual)(
                 item, prefix, local_name, path, line, src[0], groups, env, level, counters if flat else None)
@@ -302,7 +307,9 @@ class Builder:
     def add(self, name, layer: Layer, src: list[int], line, path, groups) -> int:
         g = self.graph
         if name in self.names:
-            raise self.err(f"duplicate layer name {name!r} (first at line {g.nodes[self.names[name]].line})", line, path)
+            first = g.nodes[self.names[name]]
+            where = f"line {first.line}" if first.line else first.path
+            raise self.err(f"duplicate layer name {name!r} (first at {where})", line, path)
         if len(g.nodes) >= MAX_NODES:
             raise self.err(f"more than {MAX_NODES:,} layers", line, path)
         ins = [g.shape_of(i) for i in src]
@@ -379,6 +386,7 @@ class Builder:
         gidx = None if flat is not None else self.open_group(name, "residual", prefix, cur, groups, level, line, path)
         inner = groups + ((gidx,) if gidx is not None else ())
         full = prefix if flat is not None else prefix + name + "."
+        self.flat_prefixes.add(full)  # its add and downsample are named here: nothing else may flatten into it
         body = self.seq(spec["body"], full, f"{rpath}.body", cur, inner, env, level + 1, flat)
         shortcut = spec.get("shortcut", "identity")
         shortcut = substitute(shortcut, env) if isinstance(shortcut, str) else shortcut

@@ -35,8 +35,11 @@ class _Pool(Layer):
 
     def check_input(self, ins):
         super().check_input(ins)
-        for axis, size, k, d, p in zip("HW", ins[0][1:], self.kernel, self.dilations, self.padding):
-            if f.effective_kernel(k, d) > size + 2 * p:
+        for axis, size, k, s, d, p in zip("HW", ins[0][1:], self.kernel, self.strides, self.dilations, self.padding):
+            # With ceil_mode PyTorch keeps one window that starts inside the input even when the kernel
+            # is larger than the padded input (the window is clipped): refuse only where it gives nothing.
+            clipped = self.ceil_mode and f.pool_out(size, k, s, p, d, True) >= 1
+            if f.effective_kernel(k, d) > size + 2 * p and not clipped:
                 raise LayerError(f"kernel {f.effective_kernel(k, d)} is larger than the padded input "
                                  f"{axis}={size}+{2 * p}={size + 2 * p}")
 

@@ -1,0 +1,42 @@
+"""`cnncalc export`: an architecture as standalone PyTorch code."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import CnncalcError
+from .common import guarded
+from .verify import import_torch_module
+
+
+@guarded
+def export_cmd(
+    arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
+    torch: bool = typer.Option(False, "--torch", help="Write PyTorch code (an nn.Module class and a __main__ "
+                               "that runs one forward pass)."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", help="Override the input: 3x64x64, 64x48 (H×W) or 64."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+):
+    """Print the architecture as standalone, readable PyTorch code: imports, an nn.Module whose
+    __init__ builds every layer (attribute names = layer names with '_' for '.') and whose
+    forward follows the graph, and a __main__ running one forward pass at the input size.
+
+    Examples:
+
+      cnncalc export lenet5 --torch
+
+      cnncalc export resnet50 --torch -o resnet50.py && python resnet50.py
+    """
+    if not torch:
+        raise CnncalcError("export: choose a format: --torch (PyTorch code, the only one so far)")
+    export = import_torch_module("export")
+    code = export.export_torch(arch, input)
+    if output is None:
+        print(code, end="")
+        return
+    try:
+        output.write_text(code, encoding="utf-8")
+    except OSError as e:
+        raise CnncalcError(f"--output {output}: {e.strerror or e}") from None

@@ -1,0 +1,119 @@
+"""Graph → torch.nn.Module: one submodule per graph node, called in the graph's order.
+
+Every node of the analyzed graph becomes exactly one submodule (its layer's `torch_module`),
+so forward hooks can attribute shapes, parameters and FLOPs to the node that produced them.
+PyTorch module names cannot contain '.', so the dotted node names (`layer1.0.conv1`) are kept
+as attribute names with '_' (`layer1_0_conv1`); `Network.node(dotted)` and `named_nodes()` map
+back. `cnncalc export --torch` writes the same attribute names, so the state dicts match.
+
+Imported only by verify, export and bench: `import cnncalc` never imports torch.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from .graph import INPUT, Graph
+
+# attributes a Network sets on itself besides its node modules (names must not collide with them)
+_OWN_ATTRS = ("graph_name", "input_shape", "node_names", "node_keys", "node_inputs", "_release", "_key_of")
+
+
+def _reserved() -> set[str]:
+    return set(dir(nn.Module())) | set(vars(Network)) | set(_OWN_ATTRS) | {"x", "self", "torch", "nn"}
+
+
+def identifier(name: str) -> str:
+    """A dotted layer name as a Python identifier: every other character becomes '_'."""
+    s = re.sub(r"[^0-9A-Za-z_]", "_", name)
+    return s if s and not s[0].isdigit() else "layer_" + s
+
+
+def attr_names(graph: Graph) -> list[str]:
+    """One attribute name per node, in node order: `identifier(name)`, made unique and kept clear of
+    Python keywords and of nn.Module's own attributes (a clash gets a numeric suffix)."""
+    taken = _reserved()
+    out = []
+    for node in graph.nodes:
+        base = identifier(node.name)
+        key, k = base, 1
+        while key in taken or keyword.iskeyword(key):
+            k += 1
+            key = f"{base}_{k}"
+        taken.add(key)
+        out.append(key)
+    return out
+
+
+def last_uses(graph: Graph) -> list[int]:
+    """For each node, the index of the last node that reads its output (itself if none does)."""
+    last = list(range(len(graph.nodes)))
+    for i, node in enumerate(graph.nodes):
+        for j in node.inputs:
+            if j != INPUT:
+                last[j] = max(last[j], i)
+    return last
+
+
+class Network(nn.Module):
+    """The graph as a module: `forward(x)` runs every node in topological order; a merge
+    (concat, add) gets all its inputs as positional arguments."""
+
+    def __init__(self, graph: Graph):
+        super().__init__()
+        self.graph_name = graph.name
+        self.input_shape = tuple(graph.input)
+        self.node_names = [node.name for node in graph.nodes]
+        self.node_keys = attr_names(graph)
+        self.node_inputs = [tuple(node.inputs) for node in graph.nodes]
+        self._key_of = dict(zip(self.node_names, self.node_keys))
+        last = last_uses(graph)
+        n = len(graph.nodes)
+        # outputs no longer needed after node i (freed during forward; the final output is kept)
+        self._release: list[list[int]] = [[] for _ in range(n)]
+        for j, i in enumerate(last):
+            if j != n - 1:
+                self._release[i].append(j)
+        for node, key in zip(graph.nodes, self.node_keys):
+            self.add_module(key, node.layer.torch_module(list(node.in_shapes)))
+
+    def forward(self, x):
+        outs: list[Any] = [None] * len(self.node_keys)
+        for i, (key, srcs) in enumerate(zip(self.node_keys, self.node_inputs)):
+            outs[i] = self._modules[key](*[x if j == INPUT else outs[j] for j in srcs])
+            for j in self._release[i]:
+                outs[j] = None
+        return outs[-1] if outs else x
+
+    def node(self, name: str) -> nn.Module:
+        """The submodule of the node with this dotted name (`layer1.0.conv1`)."""
+        try:
+            return self._modules[self._key_of[name]]
+        except KeyError:
+            raise KeyError(f"no layer named {name!r}") from None
+
+    def named_nodes(self) -> Iterator[tuple[str, nn.Module]]:
+        """(dotted name, submodule) for every node, in graph order."""
+        for name, key in zip(self.node_names, self.node_keys):
+            yield name, self._modules[key]
+
+    def extra_repr(self) -> str:
+        return f"{self.graph_name!r}, input={'×'.join(map(str, self.input_shape))}"
+
+
+def build(graph: Any, input: Any = None) -> Network:
+    """A Network for a Graph (or anything `cnncalc.load` takes: a path, a built-in name, a dict).
+
+    Modules are created on torch's current default device: under `with torch.device("meta"):`
+    nothing is allocated, which is how `verify --device meta` handles huge inputs."""
+    if not isinstance(graph, Graph):
+        from .analyze import load
+        graph = load(graph, input)
+    return Network(graph)
+
+
+__all__ = ["Network", "build", "attr_names", "identifier", "last_uses"]
