@@ -1,0 +1,40 @@
+"""`cnncalc bench`: time each conv/linear layer and the whole forward against a measured roofline."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from .common import console, emit_json, guarded
+
+
+@guarded
+def bench_cmd(
+    arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    dtype: str = typer.Option("fp32", "--dtype", help="fp32, fp16 or bf16."),
+    batch: int = typer.Option(1, "--batch", "-b", min=1, help="Batch size of every timed forward."),
+    channels_last: bool = typer.Option(False, "--channels-last", help="Run modules and 4-D inputs channels-last."),
+    repeat: int = typer.Option(10, "--repeat", "-r", min=1, help="Timed runs per layer (median, spread)."),
+    warmup: int = typer.Option(2, "--warmup", "-w", min=0, help="Discarded runs before timing."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", help="Override the input: 3x64x64, 64x48 or 64."),
+    json: bool = typer.Option(False, "--json", help="Print the BenchReport as JSON."),
+):
+    """Time every conv and linear layer alone and the whole forward (needs torch).
+
+    Per layer: median and spread, achieved GFLOP/s, arithmetic intensity and the fraction of the roofline (peak matmul and copy bandwidth, both measured in the same run).
+
+    Examples:
+
+      cnncalc bench vgg16 --batch 1 --repeat 5
+
+      cnncalc bench resnet50 --device cuda --dtype bf16 --batch 64 --channels-last
+    """
+    from ..bench import bench, print_bench
+
+    report = bench(arch, input=input, device=device.lower(), dtype=dtype.lower(), batch=batch,
+                   channels_last=channels_last, repeat=repeat, warmup=warmup)
+    if json:
+        emit_json(report)
+        return
+    print_bench(report, console())
