@@ -79,16 +79,10 @@ class Report(BaseModel):
     misaligned: list[str] = []
 
 
-class RFRow(BaseModel):
+class RFRow(RF):
     name: str
     type: str
     output: list[int]
-    size: int
-    stride: int
-    padding: int
-    size_w: int
-    stride_w: int
-    padding_w: int
     region_h: list[int]   # input rows seen by output unit (0, 0), padding included (may be < 0)
     region_w: list[int]
     covers: bool          # every output unit sees the whole input

@@ -9,31 +9,18 @@ Static analysis only (milliseconds per net): torch is never imported here.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import pytest
 import yaml
 
 import cnncalc
+from util import block, report, row
 from cnncalc.builtins import builtin_names, builtin_path
-
-
-@lru_cache(maxsize=None)
-def report(name: str):
-    return cnncalc.analyze(name)
-
-
-def row(r, name: str):
-    return next(x for x in r.layers if x.name == name)
 
 
 def inside(r, prefix: str):
     """The leaf rows of one block (its dotted name, or a leaf of that name)."""
     return [x for x in r.layers if x.name == prefix or x.name.startswith(prefix + ".")]
-
-
-def block(r, name: str):
-    return next(b for b in r.blocks if b.name == name)
 
 
 def weights(x) -> int:

@@ -8,24 +8,11 @@ shortcut is added, channel split and shuffle). Static analysis only: torch is ne
 """
 from __future__ import annotations
 
-from functools import lru_cache
 
 import pytest
 
 import cnncalc
-
-
-@lru_cache(maxsize=None)
-def report(name: str):
-    return cnncalc.analyze(name)
-
-
-def row(r, name: str):
-    return next(x for x in r.layers if x.name == name)
-
-
-def block(r, name: str):
-    return next(b for b in r.blocks if b.name == name)
+from util import block, report, row
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
