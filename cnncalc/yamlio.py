@@ -33,7 +33,18 @@ class LList(list):
 
 
 class _Loader(_Base):  # type: ignore[misc, valid-type]
-    pass
+    def resolve(self, kind, value, implicit):
+        """The tag of a node, remembered per loader for scalars: a plain scalar's tag depends only on its
+        text (no path resolvers are registered), and big files repeat the same few texts (`conv`, `3`)
+        thousands of times, each otherwise matched against PyYAML's regular expressions again."""
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        tags = self.__dict__.setdefault("_tags", {})
+        key = (value, implicit)
+        tag = tags.get(key)
+        if tag is None:
+            tag = tags[key] = super().resolve(kind, value, implicit)
+        return tag
 
 
 def _map(loader, node):
@@ -101,6 +112,7 @@ def loads(text: str, file: str = "<string>", loader=None):
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+_INT = "tag:yaml.org,2002:int"
 
 
 def _convert(loader, node, memo=None):
@@ -113,6 +125,10 @@ def _convert(loader, node, memo=None):
     tag = node.tag
     if tag == _STR:
         return node.value
+    if tag == _INT:
+        v = node.value  # plain decimal digits; anything else (0x…, 0o…, 1_000, YAML 1.1's 0755 octal) below
+        if v.isascii() and v.isdigit() and (len(v) == 1 or v[0] != "0"):
+            return int(v)
     if tag == _MAP:
         out = _map(loader, node) if node.value and node.value[0][0].tag == "tag:yaml.org,2002:merge" else None
         if out is None:
