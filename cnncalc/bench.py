@@ -375,7 +375,7 @@ def _ms(x: float) -> str:
 
 def _rate(x: float) -> str:
     """Three significant figures (a slow layer shows 0.0123, not 0.0), thousands separated."""
-    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+    return f"{x:,.0f}" if x >= 99.95 else f"{x:#.3g}"
 
 
 def _pct(x: float) -> str:
