@@ -37,6 +37,7 @@ from pydantic import BaseModel
 
 from . import formulas as f
 from .analyze import load, report_of
+from .calc import parse_token
 from .errors import CnncalcError, SpecError, closest, suggest
 from .explain import explain
 from .graph import INPUT, Graph
@@ -163,9 +164,6 @@ KIND_FIELDS = {
     "same_padding": ("kernel", "dilation"),
     "net": ("input", "layers"),
 }
-RF_TOKEN = re.compile(r"^(conv|pool|maxpool|avgpool)(\d+)(?:s(\d+))?(?:d(\d+))?$")
-
-
 def check(source: Any, *, base_dir: str | Path | None = None) -> CheckResult:
     """Grade an answers file (a path) or an already parsed mapping; malformed input raises SpecError."""
     if isinstance(source, dict):
@@ -566,15 +564,15 @@ class Checker:
             where = f"{path}[{i}]"
             tline = line_of(spec, i) if isinstance(spec, LList) else line
             if isinstance(tok, str):
-                m = RF_TOKEN.match(tok.strip().lower())
-                if not m:
+                try:
+                    t = parse_token(tok)  # the same grammar as `cnncalc rf -l` (padding/filters ignored)
+                except SpecError:
                     raise self.err(f"cannot read {tok!r}: write conv3, conv5s2, conv3d2, pool2 or pool3s2",
-                                   tline, where)
-                kind, k, s, d = m.group(1), int(m.group(2)), m.group(3), m.group(4)
-                pool = kind != "conv"
-                s = int(s) if s else (k if pool else 1)
-                d = int(d) if d else 1
-                if pool and d != 1 and kind == "avgpool":
+                                   tline, where) from None
+                pool = t["type"] != "conv"
+                k, d = t["kernel"], t.get("dilation", 1)
+                s = t.get("stride", k if pool else 1)
+                if d != 1 and t["type"] == "avgpool":
                     raise self.err("avgpool has no dilation", tline, where)
             elif isinstance(tok, dict):
                 extra = set(tok) - {"kernel", "stride", "dilation", "type"}
@@ -1021,66 +1019,6 @@ def rf_without_strides(graph: Graph) -> list[int]:
             r += steps[0].k - 1
         out.append(r)
     return out
-
-
-# --------------------------------------------------------------------------------------
-# Output formats that are not Rich: GitHub annotations and JUnit XML
-
-
-def display_id(result: CheckResult, item: Item) -> str:
-    multi = len(result.networks) > 1
-    return f"{item.group}/{item.id}" if multi and item.group != "questions" else item.id
-
-
-def message(result: CheckResult, item: Item) -> str:
-    msg = f"{display_id(result, item)}: given {item.given}, expected {item.expected}"
-    if item.slip:
-        msg += f" — {item.slip.name}: {item.slip.detail}"
-    return msg
-
-
-def _gh_escape(text: str, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
-
-
-def github_lines(result: CheckResult) -> list[str]:
-    """One `::error file=…,line=…::message` workflow command per wrong answer."""
-    lines = []
-    for item in result.wrong:
-        props = f"file={_gh_escape(item.file, True)}"
-        if item.line:
-            props += f",line={item.line}"
-        props += f",title={_gh_escape('cnncalc check ' + display_id(result, item), True)}"
-        body = message(result, item) + "".join("\n" + ln for ln in item.formula)
-        lines.append(f"::error {props}::{_gh_escape(body)}")
-    return lines
-
-
-def junit_xml(result: CheckResult) -> str:
-    """JUnit XML: one testsuite per network (and one for questions), one testcase per answered figure."""
-    import xml.etree.ElementTree as ET
-
-    root = ET.Element("testsuites", name=f"cnncalc check {result.file}", tests=str(result.total),
-                      failures=str(result.failed), errors="0")
-    groups: dict[str, list[Item]] = {}
-    for item in result.items:
-        groups.setdefault(item.group, []).append(item)
-    for group, items in groups.items():
-        failed = sum(not i.ok for i in items)
-        suite = ET.SubElement(root, "testsuite", name=group, tests=str(len(items)), failures=str(failed),
-                              errors="0", skipped="0")
-        for item in items:
-            case = ET.SubElement(suite, "testcase", classname=group, name=item.id, file=item.file,
-                                 line=str(item.line or 0))
-            if not item.ok:
-                fail = ET.SubElement(case, "failure", message=message(result, item),
-                                     type=item.slip.name if item.slip else "wrong answer")
-                fail.text = "\n".join([message(result, item)] + item.formula)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 # --------------------------------------------------------------------------------------

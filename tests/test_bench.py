@@ -20,6 +20,7 @@ from cnncalc.cli import app
 torch = pytest.importorskip("torch")
 
 from cnncalc import bench as B  # noqa: E402
+from cnncalc.render_bench import bar  # noqa: E402
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +102,7 @@ def test_summarize_and_bar():
     assert (t.runs, t.min_ms, t.median_ms, t.max_ms) == (5, 1.0, 3.0, 5.0)
     assert (t.q1_ms, t.q3_ms) == (2.0, 4.0)
     assert B.summarize([0.002]).q1_ms == 2.0
-    assert B.bar(1.0, 10) == "█" * 10 and B.bar(0.0, 10) == "" and B.bar(0.5 + 1 / 80, 10) == "█████▏"
+    assert bar(1.0, 10) == "█" * 10 and bar(0.0, 10) == "" and bar(0.5 + 1 / 80, 10) == "█████▏"
 
 
 def write_tiny(tmp_path) -> Path:

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cnncalc.check import check, github_lines, junit_xml
+from cnncalc.check import check
+from cnncalc.render_check import github_lines, junit_xml
 from cnncalc.cli import app
 from cnncalc.errors import SpecError
 from cnncalc.numbers import ParseError, parse_number, parse_shape, parse_tolerance, shape_matches

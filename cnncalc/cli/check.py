@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .common import console, emit_json, guarded
+from .common import emit_json, guarded
 
 
 class Format(str, Enum):
@@ -33,7 +33,8 @@ def check_cmd(
 
       cnncalc check answers.yaml --format github --junit results.xml
     """
-    from ..check import check, github_lines, junit_xml
+    from ..check import check
+    from ..render_check import github_lines, junit_xml, print_result
     from ..errors import CnncalcError
 
     result = check(answers)
@@ -52,41 +53,3 @@ def check_cmd(
     else:
         print_result(result)
     raise typer.Exit(0 if result.ok else 1)
-
-
-def print_result(result) -> None:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..check import display_id
-
-    con = console()
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"cnncalc check {result.file}", title_justify="left")
-    t.add_column("", no_wrap=True)
-    t.add_column("answer", overflow="fold")
-    t.add_column("line", justify="right", no_wrap=True)
-    t.add_column("given", overflow="fold")
-    t.add_column("expected", overflow="fold")
-    t.add_column("slip / rule", overflow="fold", max_width=48)
-    if not result.ok:
-        t.add_column("formula", overflow="fold")
-    for item in result.items:
-        mark = Text("✓", style="green") if item.ok else Text("✗", style="bold red")
-        if item.ok:
-            how = item.rule + (f"; {item.note}" if item.note else "")
-            t.add_row(mark, display_id(result, item), str(item.line or ""), item.given, item.expected,
-                      Text(how, style="dim"), *([] if result.ok else [""]))
-        else:
-            slip = Text()
-            if item.slip:
-                slip.append(item.slip.name, style="bold yellow")
-                slip.append(f": {item.slip.detail}")
-            else:
-                slip.append(item.rule, style="dim")
-            t.add_row(mark, Text(display_id(result, item), style="red"), str(item.line or ""), item.given,
-                      item.expected, slip, "\n".join(item.formula))
-    con.print(t)
-    style = "green" if result.ok else "bold red"
-    con.print(Text(f"{result.passed} of {result.total} answers right"
-                   + (f", {result.failed} wrong" if result.failed else ""), style=style))
