@@ -6,9 +6,6 @@ from pydantic import BaseModel
 from .analyze import analyze
 from .report import Report
 
-METRICS = ("params", "macs", "flops", "activation_bytes")
-
-
 class StageRow(BaseModel):
     """Layers grouped by output resolution (the natural stages of a CNN)."""
     resolution: str        # 56×56, or 'vector'

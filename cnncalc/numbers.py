@@ -261,10 +261,3 @@ def shape_matches(given: ShapeAnswer, expected: tuple[int, ...]) -> bool:
     if len(g) == 1 and len(expected) == 3:
         return tuple(expected[1:]) == (1, 1) and g[0] == expected[0]
     return False
-
-
-def parse_int(value, what: str) -> int:
-    """A whole number field of a question (kernel, stride …): plain ints only."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ParseError(f"{what}: expected a whole number, got {value!r}")
-    return int(value)

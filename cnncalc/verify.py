@@ -27,9 +27,6 @@ from .errors import CnncalcError
 from .graph import Graph
 from .report import Report
 
-FIELDS = ("output", "params", "buffers", "macs")
-
-
 class LayerCheck(BaseModel):
     """One node: cnncalc's figure beside torch's measurement (output shapes include the batch)."""
     name: str
@@ -43,7 +40,7 @@ class LayerCheck(BaseModel):
     macs: int
     torch_macs: int | None = None        # FlopCounterMode FLOPs / 2 (rounded down if odd)
     torch_flops: int | None = None
-    mismatches: list[str] = []            # names of FIELDS that differ, or "error"
+    mismatches: list[str] = []            # which of output, params, buffers, macs differ, or "error"
     error: str | None = None              # torch refused to run this layer
 
     @property
