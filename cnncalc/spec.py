@@ -184,6 +184,9 @@ class Builder:
     def one(self, item, prefix, path, line, cur, local, counters, groups, env, level) -> int:
         src = self.inputs(item, local, cur, path, env)
         struct = [k for k in STRUCT if k in item]
+        if len(src) > 1 and (struct or item.get("type") in self.blocks):
+            raise self.err(f"{struct[0] if struct else 'a block'} takes one input, got {len(src)} in `inputs:`",
+                           line_of(item, "inputs"), path)
         if len(struct) > 1:
             raise self.err("a layer has either branches or residual, not both", line, path)
         if struct:

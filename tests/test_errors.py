@@ -70,6 +70,8 @@ CASES = [
      [":6:", "undefined parameter 'd'"]),
     ("unknown input name", HEAD + "  - {name: a, type: relu}\n  - {type: concat, inputs: [a, bb]}\n",
      [":5:", "no earlier layer named 'bb'"]),
+    ("block with two inputs", "input: [3, 8, 8]\nblocks:\n  b: {layers: [relu]}\nlayers:\n  - {name: a, type: relu}\n"
+     "  - {type: b, inputs: [input, a]}\n", [":6:", "a block takes one input, got 2"]),
     ("duplicate name", HEAD + "  - {name: a, type: relu}\n  - {name: a, type: relu}\n", [":5:", "duplicate layer name 'a'"]),
     ("huge repeat", HEAD + "  - {type: relu, repeat: 100000000}\n", [":4:", "repeat"]),
     ("conv after flatten", HEAD + "  - flatten\n  - {type: conv, filters: 4, kernel: 1}\n",
