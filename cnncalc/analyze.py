@@ -125,11 +125,19 @@ def report_of(graph: Graph, batch: int = 1) -> Report:
     totals = dict(
         total, trainable_params=total["params"], activation_bytes=total["activations"] * BYTES_FP32,
         param_bytes=(total["params"] + total["buffers"]) * BYTES_FP32,
-        weight_layers=sum(1 for nd in graph.nodes if nd.layer.weight_layer), layers=len(rows))
+        weight_layers=sum(1 for nd in graph.nodes if nd.layer.weight_layer), depth=depth(graph), layers=len(rows))
     return Report.model_validate(dict(
         name=graph.name, source=graph.source, file=graph.file, input=list(graph.input), output=list(graph.output),
         batch=batch, layers=rows, blocks=blocks, totals=totals,
         misaligned=[f"{names[i]}: {m}" for i, m in misaligned.items()]))
+
+
+def depth(graph: Graph) -> int:
+    """Weight layers on the longest path from input to output (the papers' depth: VGG-16 16, GoogLeNet 22)."""
+    d: list[int] = []
+    for node in graph.nodes:
+        d.append(max((d[i] for i in node.inputs if i != INPUT), default=0) + node.layer.weight_layer)
+    return d[-1] if d else 0
 
 
 def block_row(g, rows: list[dict], states) -> dict:

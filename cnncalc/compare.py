@@ -23,7 +23,7 @@ class CompareRow(BaseModel):
     macs: int
     flops: int
     activation_bytes: int
-    depth: int             # weight layers (conv + linear)
+    depth: int             # weight layers on the longest path
     final_rf: int          # receptive field of the last layer that still has a spatial map > 1×1
     final_rf_layer: str | None
     ratio: float           # chosen metric / the first architecture's
@@ -60,7 +60,7 @@ def compare(names: list[str], metric: str = "macs", input: str | None = None, ba
         rf, rf_layer = final_rf(rep)
         t = rep.totals
         rows.append(CompareRow(name=name, title=rep.name, input=rep.input, params=t.params, macs=t.macs,
-                               flops=t.flops, activation_bytes=t.activation_bytes, depth=t.weight_layers,
+                               flops=t.flops, activation_bytes=t.activation_bytes, depth=t.depth,
                                final_rf=rf, final_rf_layer=rf_layer, ratio=1.0,
                                stages=stages(rep) if with_stages else []))
     base = getattr(rows[0], metric) or 1

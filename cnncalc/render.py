@@ -90,7 +90,8 @@ def totals_text(report: Report) -> str:
         f"other ops    {t.other_ops:>18,}  ({human(t.other_ops)}: pooling, BN, activations, adds)",
         f"activations  {t.activations:>18,}  ({human(t.activation_bytes, 'B')} at fp32)",
         f"param memory {t.param_bytes:>18,} B ({human(t.param_bytes, 'B')} at fp32, buffers included)",
-        f"depth        {t.weight_layers:>18}  weight layers ({t.layers} layers in all)",
+        f"depth        {t.depth:>18}  weight layers on the longest path ({t.weight_layers} weight layers, "
+        f"{t.layers} layers in all)",
     ])
 
 

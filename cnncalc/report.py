@@ -61,7 +61,8 @@ class Totals(BaseModel):
     activations: int
     activation_bytes: int
     param_bytes: int
-    weight_layers: int
+    weight_layers: int    # conv and linear layers in all
+    depth: int            # weight layers on the longest path (the papers' "16 layers", "22 layers")
     layers: int
 
 

@@ -184,3 +184,18 @@ def test_explicit_dag_inputs():
     ]}
     r = cnncalc.analyze(spec)
     assert row(r, "c").output == [3 + 4 + 5, 8, 8]
+
+
+@pytest.mark.parametrize("name,depth", [
+    ("lenet5", 5),           # LeCun 1998: C1, C3, C5, F6, F7
+    ("alexnet", 5 + 3),      # Krizhevsky 2012: five conv + three fc
+    ("vgg16", 13 + 3),       # Simonyan & Zisserman: "16 weight layers"
+    ("googlenet", 22),       # Szegedy 2014: "22 layers deep when counting only layers with parameters"
+    ("resnet18", 18), ("resnet50-tv", 50), ("resnet152", 152),   # He 2015, Table 1 names
+    ("densenet121", 121),    # Huang 2017: 1 + 2·(6+12+24+16) + 3 transitions + 1 classifier
+    ("mobilenet_v1", 28),    # Howard 2017: "28 layers" counting depthwise and pointwise separately
+])
+def test_depth_is_the_longest_weighted_path(name, depth):
+    r = cnncalc.analyze(name)
+    assert r.totals.depth == depth
+    assert r.totals.weight_layers >= depth
