@@ -74,7 +74,8 @@ def layer_table(report: Report, depth: int | None = None) -> Table:
                       f"{shape(r.input)} → {shape(r.output)}", num(r.params), num(r.macs), num(r.flops),
                       rf_text(r.rf), "")
         else:
-            t.add_row(r.name, r.type, r.config, f"{shape(r.input)} → {shape(r.output)}", num(r.params),
+            source = f"{len(r.inputs)} inputs" if r.inputs else shape(r.input)
+            t.add_row(r.name, r.type, r.config, f"{source} → {shape(r.output)}", num(r.params),
                       num(r.macs), num(r.flops), rf_text(r.rf), "; ".join(r.notes))
     return t
 
