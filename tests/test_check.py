@@ -416,6 +416,8 @@ def test_json_is_the_result_model():
     ("architecture: vgg16\nanswers:\n  conv: {params: 1}\n", 3, "ambiguous"),
     ("tolerance: lots\narchitecture: lenet5\nanswers:\n  C1: {params: 156}\n", 1, "tolerance"),
     ("hello: 1\n", 1, "unknown top-level key"),
+    ("questions:\n  q1:\n    rf: [conv3, conv3]\n    answer: {tolerance: 0}\n", 4, "gives no figure to grade"),
+    ("questions:\n  q1:\n    same_padding: {kernel: 3}\n    answer: {tolerance: 0}\n", 4, "gives no figure"),
 ])
 def test_malformed_files_exit_2_with_file_and_line(tmp_path, text, line, words):
     p = write(tmp_path, text)
