@@ -540,8 +540,9 @@ class Checker:
         elif isinstance(tok, dict):
             extra = set(tok) - {"kernel", "stride", "dilation", "type"}
             if extra:
-                raise self.err(f"unknown field {sorted(extra)[0]!r} (fields: kernel, stride, dilation, type)",
-                               line_of(tok, sorted(extra)[0]), where)
+                key = next(k for k in tok if k in extra)  # the first in the file (keys may mix types)
+                raise self.err(f"unknown field {key!r} (fields: kernel, stride, dilation, type)",
+                               line_of(tok, key), where)
             if "kernel" not in tok:
                 raise self.err("missing `kernel:`", tline, where)
             ptype = str(tok.get("type", "conv"))

@@ -27,7 +27,7 @@ class CnncalcError(Exception):
             where = self.file + (f":{self.line}" if self.line else "")
         elif self.line:
             where = f"line {self.line}"
-        parts = [p for p in (where, self.path) if p]
+        parts = [str(p) for p in (where, self.path) if p not in (None, "")]
         return (": ".join(parts) + ": " if parts else "") + self.message
 
 

@@ -105,8 +105,8 @@ class Builder:
                 raise self.err("a block needs `layers:` (and optionally `params:`)", line_of(blocks, bname), where)
             extra = set(block) - {"params", "layers", "description"}
             if extra:
-                raise self.err(f"unknown key {sorted(extra)[0]!r} in block (expected params, layers)",
-                               line_of(block, sorted(extra)[0]), where)
+                key = first_in(block, extra)
+                raise self.err(f"unknown key {key!r} in block (expected params, layers)", line_of(block, key), where)
         self.blocks = blocks
         layers = doc["layers"]
         if not isinstance(layers, list) or not layers:
@@ -182,6 +182,9 @@ class Builder:
         return self.one(item, prefix, path, line, cur, local, counters, groups, env, level)
 
     def one(self, item, prefix, path, line, cur, local, counters, groups, env, level) -> int:
+        if "type" in item and not isinstance(item["type"], str):
+            raise self.err(f"type: expected a layer kind or block name such as conv, got {item['type']!r}",
+                           line_of(item, "type"), path)
         src = self.inputs(item, local, cur, path, env)
         struct = [k for k in STRUCT if k in item]
         if len(src) > 1 and (struct or item.get("type") in self.blocks):
@@ -192,7 +195,8 @@ class Builder:
         if struct:
             extra = set(item) - {"name", "inputs", struct[0]}
             if extra:
-                raise self.err(f"unknown key {sorted(extra)[0]!r} beside {struct[0]}", line_of(item, sorted(extra)[0]), path)
+                key = first_in(item, extra)
+                raise self.err(f"unknown key {key!r} beside {struct[0]}", line_of(item, key), path)
             # An unnamed branches/residual inside a block, branch or body adds no name level: its layers
             # are named under the enclosing prefix (layer2.0.conv1, layer2.0.downsample.0, layer2.0.add).
             # Only the first one per prefix: a second (a sibling, or one nested in the first's body) would
@@ -208,6 +212,8 @@ class Builder:
         if "type" not in item:
             raise self.err("missing `type:` (a layer kind such as conv, or a block name)", line, path)
         kind = self.scalar(item, "type", env, path)
+        if not isinstance(kind, str):
+            raise self.err(f"type: expected a layer kind or block name, got {kind!r}", line_of(item, "type"), path)
         if kind in self.blocks:
             local_name = self.local_name(item, env, path, counters, kind)
             out = self.block(item, kind, prefix, local_name, path, line, src[0], groups, env, level)
@@ -231,6 +237,8 @@ class Builder:
         out = []
         for nm in names:
             nm = substitute(nm, env) if isinstance(nm, str) else nm
+            if not isinstance(nm, str):
+                raise self.err(f"inputs: expected layer names, got {nm!r}", line_of(item, "inputs"), path)
             if nm in local:
                 out.append(local[nm])
             elif nm in self.names:
@@ -384,8 +392,8 @@ class Builder:
                            line_of(item, "residual"), rpath)
         extra = set(spec) - {"body", "shortcut"}
         if extra:
-            raise self.err(f"residual: unknown key {sorted(extra)[0]!r} (expected body, shortcut)",
-                           line_of(spec, sorted(extra)[0]), rpath)
+            key = first_in(spec, extra)
+            raise self.err(f"residual: unknown key {key!r} (expected body, shortcut)", line_of(spec, key), rpath)
         gidx = None if flat is not None else self.open_group(name, "residual", prefix, cur, groups, level, line, path)
         inner = groups + ((gidx,) if gidx is not None else ())
         full = prefix if flat is not None else prefix + name + "."
@@ -463,6 +471,11 @@ class Builder:
             self.stack.pop()
         self.close_group(gidx, out)
         return out
+
+
+def first_in(mapping: dict, keys: set):
+    """The first of `keys` in the file's order (keys may mix types, so no sorting)."""
+    return next(k for k in mapping if k in keys)
 
 
 def _freeze(fields: dict):
