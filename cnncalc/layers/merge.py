@@ -1,5 +1,7 @@
-"""concat and add: the nodes where graph paths meet."""
+"""concat, add and mul: the nodes where graph paths meet."""
 from __future__ import annotations
+
+from typing import ClassVar
 
 from ..errors import LayerError
 from .base import Layer, fmt_shape, n, numel
@@ -26,31 +28,38 @@ class Concat(Layer):
         return M()
 
 
-class Add(Layer):
-    """Element-wise sum (residual connections). Shapes must be equal."""
-    kinds = ("add",)
+class _Elementwise(Layer):
+    """A merge computing one operation per output element per extra input (counted as other ops)."""
     arity = 0
-
-    def check_input(self, ins):
-        if len(set(ins)) > 1:
-            raise LayerError("cannot add: shapes differ: " + " vs ".join(fmt_shape(s) for s in ins))
+    op: ClassVar[str]           # the word for the operation, as explanations say it
+    torch_name: ClassVar[str]   # the module in torch_ops
 
     def other_ops(self, ins, out):
         return (len(ins) - 1) * numel(out)
 
     def explain(self, ins, out):
-        return [f"output: {fmt_shape(out)}; params: 0",
-                f"other ops: {len(ins) - 1} add per element = {n(self.other_ops(ins, out))}"]
+        return [f"output: {' ⊙ '.join(fmt_shape(s) for s in ins)} → {fmt_shape(out)}; params: 0",
+                f"other ops: {len(ins) - 1} {self.op} per element = {n(self.other_ops(ins, out))}"]
 
     def torch_module(self, ins):
-        from ..torch_ops import Add as M
-        return M()
+        from .. import torch_ops
+        return getattr(torch_ops, self.torch_name)()
 
 
-class Mul(Layer):
+class Add(_Elementwise):
+    """Element-wise sum (residual connections). Shapes must be equal."""
+    kinds = ("add",)
+    op, torch_name = "add", "Add"
+
+    def check_input(self, ins):
+        if len(set(ins)) > 1:
+            raise LayerError("cannot add: shapes differ: " + " vs ".join(fmt_shape(s) for s in ins))
+
+
+class Mul(_Elementwise):
     """Element-wise product with broadcasting of 1×1 maps: squeeze-and-excitation's channel scaling."""
     kinds = ("mul",)
-    arity = 0
+    op, torch_name = "multiply", "Mul"
 
     def check_input(self, ins):
         out = self.output_shape(ins)
@@ -60,14 +69,3 @@ class Mul(Layer):
 
     def output_shape(self, ins):
         return tuple(max(dims) for dims in zip(*ins)) if len({len(s) for s in ins}) == 1 else ins[0]
-
-    def other_ops(self, ins, out):
-        return (len(ins) - 1) * numel(out)
-
-    def explain(self, ins, out):
-        return [f"output: {' × '.join(fmt_shape(s) for s in ins)} broadcast → {fmt_shape(out)}; params: 0",
-                f"other ops: {len(ins) - 1} multiply per element = {n(self.other_ops(ins, out))}"]
-
-    def torch_module(self, ins):
-        from ..torch_ops import Mul as M
-        return M()
