@@ -126,11 +126,9 @@ def calc_layer(shape: tuple[int, ...], layer: dict) -> CalcResult:
     row = report_of(graph).layers[0]
     (_, lines), = explain(graph, "layer")
     lay = node.layer
-    weights = row.params - (getattr(lay, "filters", 0) if getattr(lay, "bias", False) and lay.type == "conv" else 0)
-    if lay.type == "linear" and lay.bias:
-        weights = row.params - lay.out
-    res = CalcResult(kind=lay.type, input=list(shape), output=row.output, params=row.params, weights=weights,
-                     biases=row.params - weights, macs=row.macs, flops=row.flops, other_ops=row.other_ops,
+    biases = lay.biases(node.in_shapes, node.out_shape)
+    res = CalcResult(kind=lay.type, input=list(shape), output=row.output, params=row.params, weights=row.params - biases,
+                     biases=biases, macs=row.macs, flops=row.flops, other_ops=row.other_ops,
                      lines=lines, notes=row.notes)
     if lay.type in ("maxpool", "avgpool"):
         other = other_rounding(shape, layer)

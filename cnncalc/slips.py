@@ -55,12 +55,7 @@ class Subject:
 
 
 def leaf_bias(node) -> int:
-    layer = node.layer
-    if layer.type == "conv":
-        return layer.filters if layer.bias else 0
-    if layer.type == "linear":
-        return layer.out if layer.bias else 0
-    return 0
+    return node.layer.biases(node.in_shapes, node.out_shape)
 
 
 def leaf_figure(graph: Graph, report: Report, idx: int, figure: str) -> int:

@@ -116,6 +116,10 @@ class Layer(BaseModel):
     def params(self, ins: list[Shape], out: Shape) -> int:
         return 0
 
+    def biases(self, ins: list[Shape], out: Shape) -> int:
+        """How many of `params` are biases (the rest are weights)."""
+        return 0
+
     def buffers(self, ins: list[Shape], out: Shape) -> int:
         return 0
 

@@ -59,8 +59,11 @@ class Conv(Layer):
     def weights(self, ins) -> int:
         return f.conv_weights(*self.kernel, ins[0][0], self.filters, self.groups)
 
+    def biases(self, ins, out):
+        return self.filters if self.bias else 0
+
     def params(self, ins, out):
-        return self.weights(ins) + (self.filters if self.bias else 0)
+        return self.weights(ins) + self.biases(ins, out)
 
     def macs(self, ins, out):
         return f.conv_macs(*self.kernel, ins[0][0], self.filters, out[1], out[2], self.groups)

@@ -17,6 +17,9 @@ class Linear(Layer):
     def params(self, ins, out):
         return f.linear_params(numel(ins[0]), self.out, self.bias)
 
+    def biases(self, ins, out):
+        return self.out if self.bias else 0
+
     def macs(self, ins, out):
         return f.linear_macs(numel(ins[0]), self.out)
 
