@@ -112,6 +112,8 @@ def report_of(graph: Graph, batch: int = 1) -> Report:
         cfg, params, buffers, macs, other, notes = memo[key]
         if idx in misaligned:
             notes = notes + [misaligned[idx]]
+        if node.train_only:
+            notes = notes + ["training only: not in the inference totals"]
         # plain dicts, validated once as a whole Report in pydantic-core (the hot loop on 100k-layer nets)
         rows.append(dict(
             name=node.name, type=node.layer.type, input=list(node.in_shapes[0]), output=list(node.out_shape),
@@ -119,9 +121,11 @@ def report_of(graph: Graph, batch: int = 1) -> Report:
             other_ops=other * batch, activations=numel(node.out_shape) * batch, rf=rf_model(*states[idx]),
             inputs=["input" if i == INPUT else names[i] for i in node.inputs] if len(node.inputs) > 1 else [],
             block=graph.groups[node.groups[0]].name if node.groups else None,
-            line=node.line, notes=list(notes)))
+            line=node.line, notes=list(notes), train_only=node.train_only))
     blocks = [block_row(g, rows, states) for g in graph.groups]
-    total = {f: sum(r[f] for r in rows) for f in ("params", "buffers", "macs", "flops", "other_ops", "activations")}
+    # params and buffers exist in every mode; work and activations are the inference forward's
+    total = {f: sum(r[f] for r in rows) for f in ("params", "buffers")}
+    total.update({f: sum(r[f] for r in rows if not r["train_only"]) for f in ("macs", "flops", "other_ops", "activations")})
     totals = dict(
         total, trainable_params=total["params"], activation_bytes=total["activations"] * BYTES_FP32,
         param_bytes=(total["params"] + total["buffers"]) * BYTES_FP32,

@@ -161,11 +161,12 @@ def torch_source(graph: Graph) -> str:
         plain = key == node.name.replace(".", "_")  # the dotted name is obvious from the attribute
         note = _shape(node.out_shape) + ("" if plain else f"  {node.name}")
         expression = inline_code(m, args)
+        guard = "if self.training: " if node.train_only else ""  # an auxiliary head runs only in training
         if expression is not None:
-            fwd.append((f"{out} = {expression}", note))
+            fwd.append((f"{guard}{out} = {expression}", note))
         else:
             init.append((f"self.{key} = {module_code(m)}", "" if plain else node.name))
-            fwd.append((f"{out} = self.{key}({', '.join(args)})", note))
+            fwd.append((f"{guard}{out} = self.{key}({', '.join(args)})", note))
         if last[i] == i and i != len(graph.nodes) - 1:
             vars_.free(out)  # a value nobody reads (an explicit DAG's dead end)
 

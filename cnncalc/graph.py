@@ -22,6 +22,7 @@ class Node:
     line: int | None          # line in the YAML file (None for generated nodes: projections)
     path: str                 # YAML path (layers[4].branches[1][0])
     groups: tuple[int, ...] = ()  # indices into Graph.groups, outermost first
+    train_only: bool = False  # runs only in training (an auxiliary classifier): not in inference totals
 
 
 @dataclass(slots=True)

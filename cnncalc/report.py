@@ -35,6 +35,7 @@ class LayerRow(BaseModel):
     block: str | None = None
     line: int | None = None
     notes: list[str] = []
+    train_only: bool = False   # runs only in training: counted in params, not in the totals' work
 
 
 class BlockRow(BaseModel):

@@ -68,6 +68,7 @@ class Builder:
         self.input_override = input_shape
         self.flat_prefixes: set[str] = set()  # prefixes an unnamed branches/residual was flattened into
         self.validated: dict = {}
+        self.training_only = 0  # > 0 while building layers marked train_only
 
     # -- errors --------------------------------------------------------------------
     def err(self, msg: str, line: int | None, path: str) -> SpecError:
@@ -115,6 +116,10 @@ class Builder:
             self.seq(layers, "", "layers", INPUT, (), {}, 1)
         except RecursionError:
             raise self.err("nesting too deep", None, "layers") from None
+        if self.graph.nodes and self.graph.nodes[-1].train_only:
+            last = self.graph.nodes[-1]
+            raise self.err("the network's last layer is train_only: the output must run at inference", last.line,
+                           last.path)
         return self.graph
 
     def _defaults(self, d, line):
@@ -160,6 +165,8 @@ class Builder:
             raise self.err(f"expected a layer (a mapping with `type:`, or a name such as relu), got {_kind(item)}",
                            line, path)
         line = own_line(item) or line
+        if "train_only" in item:
+            return self.train_only_item(item, prefix, path, line, cur, local, counters, groups, env, level)
         if "repeat" in item:
             n = self.scalar(item, "repeat", env, path)
             if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REPEAT:
@@ -180,6 +187,20 @@ class Builder:
             local[base] = cur
             return cur
         return self.one(item, prefix, path, line, cur, local, counters, groups, env, level)
+
+    def train_only_item(self, item, prefix, path, line, cur, local, counters, groups, env, level) -> int:
+        """`train_only: true`: the layers (an auxiliary classifier) count in params but run only in training,
+        so their MACs stay out of the inference totals; nothing that runs at inference may read them."""
+        flag = item["train_only"]
+        if not isinstance(flag, bool):
+            raise self.err(f"train_only: expected true or false, got {flag!r}", line_of(item, "train_only"), path)
+        rest = LMap((k, v) for k, v in item.items() if k != "train_only")
+        rest.line, rest.key_lines = line, getattr(item, "key_lines", {})
+        self.training_only += flag
+        try:
+            return self.item(rest, prefix, path, line, cur, local, counters, groups, env, level)
+        finally:
+            self.training_only -= flag
 
     def one(self, item, prefix, path, line, cur, local, counters, groups, env, level) -> int:
         if "type" in item and not isinstance(item["type"], str):
@@ -324,6 +345,11 @@ class Builder:
         if len(g.nodes) >= MAX_NODES:
             raise self.err(f"more than {MAX_NODES:,} layers", line, path)
         ins = [g.shape_of(i) for i in src]
+        if not self.training_only:
+            for i in src:
+                if i != INPUT and g.nodes[i].train_only:
+                    raise self.err(f"{name} runs at inference but reads {g.nodes[i].name}, which is train_only",
+                                   line, path)
         try:
             layer.check_input(ins)
             out = layer.output_shape(ins)
@@ -332,7 +358,7 @@ class Builder:
         if min(out) < 1:
             raise self.err(f"{layer.type} on input {', '.join(fmt_shape(s) for s in ins)} gives "
                            f"{fmt_shape(out)}: the map shrinks to nothing", line, f"{path} ({name})")
-        g.nodes.append(Node(name, layer, src, ins, out, line, path, groups))
+        g.nodes.append(Node(name, layer, src, ins, out, line, path, groups, self.training_only > 0))
         self.names[name] = len(g.nodes) - 1
         return len(g.nodes) - 1
 

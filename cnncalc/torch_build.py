@@ -20,7 +20,8 @@ from torch import nn
 from .graph import INPUT, Graph
 
 # attributes a Network sets on itself besides its node modules (names must not collide with them)
-_OWN_ATTRS = ("graph_name", "input_shape", "node_names", "node_keys", "node_inputs", "_release", "_key_of")
+_OWN_ATTRS = ("graph_name", "input_shape", "node_names", "node_keys", "node_inputs", "node_train_only", "_release",
+              "_key_of")
 
 
 def _reserved() -> set[str]:
@@ -70,6 +71,7 @@ class Network(nn.Module):
         self.node_names = [node.name for node in graph.nodes]
         self.node_keys = attr_names(graph)
         self.node_inputs = [tuple(node.inputs) for node in graph.nodes]
+        self.node_train_only = [node.train_only for node in graph.nodes]
         self._key_of = dict(zip(self.node_names, self.node_keys))
         last = last_uses(graph)
         n = len(graph.nodes)
@@ -84,7 +86,8 @@ class Network(nn.Module):
     def forward(self, x):
         outs: list[Any] = [None] * len(self.node_keys)
         for i, (key, srcs) in enumerate(zip(self.node_keys, self.node_inputs)):
-            outs[i] = self._modules[key](*[x if j == INPUT else outs[j] for j in srcs])
+            if self.training or not self.node_train_only[i]:  # auxiliary heads run only in training
+                outs[i] = self._modules[key](*[x if j == INPUT else outs[j] for j in srcs])
             for j in self._release[i]:
                 outs[j] = None
         return outs[-1] if outs else x

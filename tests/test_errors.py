@@ -72,6 +72,9 @@ CASES = [
      [":5:", "no earlier layer named 'bb'"]),
     ("block with two inputs", "input: [3, 8, 8]\nblocks:\n  b: {layers: [relu]}\nlayers:\n  - {name: a, type: relu}\n"
      "  - {type: b, inputs: [input, a]}\n", [":6:", "a block takes one input, got 2"]),
+    ("inference reads a train_only layer", HEAD + "  - {name: aux, type: relu, train_only: true}\n"
+     "  - {name: head, type: relu}\n", [":5:", "head runs at inference but reads aux, which is train_only"]),
+    ("train_only not a flag", HEAD + "  - {type: relu, train_only: yes please}\n", [":4:", "train_only: expected true"]),
     ("duplicate name", HEAD + "  - {name: a, type: relu}\n  - {name: a, type: relu}\n", [":5:", "duplicate layer name 'a'"]),
     ("huge repeat", HEAD + "  - {type: relu, repeat: 100000000}\n", [":4:", "repeat"]),
     ("conv after flatten", HEAD + "  - flatten\n  - {type: conv, filters: 4, kernel: 1}\n",

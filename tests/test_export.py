@@ -181,3 +181,26 @@ def test_cli_export_needs_a_format():
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
         "error: export: choose a format: --torch (PyTorch code, the only one so far)"]
+
+
+AUX = {"name": "aux", "input": [3, 16, 16], "layers": [
+    {"name": "stem", "type": "conv", "filters": 8, "kernel": 3, "padding": 1},
+    {"name": "head", "train_only": True, "type": "linear", "out": 5},      # an auxiliary classifier
+    {"name": "pool", "type": "global_avgpool", "inputs": ["stem"]},
+    {"name": "fc", "type": "linear", "out": 10}]}
+
+
+def test_train_only_layers_run_only_in_training():
+    from torch.utils.flop_counter import FlopCounterMode
+    report = cnncalc.analyze(AUX)
+    # params count the auxiliary head; the MAC total is the inference forward's
+    assert report.totals.params == (3 * 3 * 3 + 1) * 8 + (8 * 16 * 16 + 1) * 5 + (8 + 1) * 10
+    assert report.totals.macs == 3 * 3 * 3 * 16 * 16 * 8 + 8 * 10
+    aux_macs = 8 * 16 * 16 * 5
+    for net in (build(load(AUX)), load_exported(export_torch(AUX))()):
+        assert sum(p.numel() for p in net.parameters()) == report.totals.params
+        for mode, macs in (("eval", report.totals.macs), ("train", report.totals.macs + aux_macs)):
+            getattr(net, mode)()
+            with torch.no_grad(), FlopCounterMode(display=False) as counter:
+                assert tuple(net(torch.zeros(1, 3, 16, 16)).shape) == (1, 10)
+            assert counter.get_total_flops() == 2 * macs

@@ -81,10 +81,13 @@ def test_inception_v3_torchvision():
     r = report("inception_v3")
     assert r.totals.params == 27_161_264
     aux = inside(r, "AuxLogits")
-    # AuxLogits runs only in training: torchvision's _ops (an eval forward) leaves it out
+    # AuxLogits runs only in training (train_only): its params count, its MACs stay out of the totals,
+    # as in torchvision's _ops (an eval forward)
+    assert all(x.train_only for x in aux) and not any(x.train_only for x in r.layers if x not in aux)
     assert sum(x.params for x in aux) == (768 * 128 + 2 * 128) + (5 * 5 * 128 * 768 + 2 * 768) + (768 * 1000 + 1000)
-    eval_macs = r.totals.macs - sum(x.macs for x in aux)
-    assert f"{eval_macs / 1e9:.3f}" == "5.713"
+    assert r.totals.macs == sum(x.macs for x in r.layers if not x.train_only)
+    assert f"{r.totals.macs / 1e9:.3f}" == "5.713"
+    assert sum(x.macs for x in aux) == 128 * 768 * 5 * 5 + 5 * 5 * 128 * 768 * 1 * 1 + 768 * 1000
     assert r.output == [1000]
     assert [block(r, m).output for m in ("Mixed_5d", "Mixed_6e", "Mixed_7c")] == [[288, 35, 35], [768, 17, 17],
                                                                                    [2048, 8, 8]]
