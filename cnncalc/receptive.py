@@ -56,7 +56,7 @@ def receptive_fields(graph: Graph) -> tuple[list[tuple[Axis, Axis]], dict[int, s
 
 # -- the `cnncalc rf` report -------------------------------------------------------------
 
-def region(a: Axis, n: int) -> tuple[int, int]:
+def region(a: Axis) -> tuple[int, int]:
     """Input positions seen by output unit 0 on one axis: [−P, −P + r − 1] (may reach into padding)."""
     return -a.P, -a.P + a.r - 1
 
@@ -79,6 +79,6 @@ def rf_report(graph: Graph):
             first = node.name
         rows.append(RFRow(name=node.name, type=node.layer.type, output=list(out),
                           size=h.r, stride=h.j, padding=h.P, size_w=w.r, stride_w=w.j, padding_w=w.P,
-                          region_h=list(region(h, n_h)), region_w=list(region(w, n_w)), covers=full,
+                          region_h=list(region(h)), region_w=list(region(w)), covers=full,
                           misaligned=misaligned.get(idx)))
     return RFReport(name=graph.name, input=list(graph.input), layers=rows, first_covering=first)

@@ -6,11 +6,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .layers.base import fmt_shape
 from .report import Report
 
 
-def shape(s) -> str:
-    return "×".join(str(x) for x in s)
+shape = fmt_shape  # C×H×W, the one way shapes are written
 
 
 def human(x: float, unit: str = "") -> str:

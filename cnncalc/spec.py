@@ -173,7 +173,7 @@ class Builder:
                 raise self.err(f"repeat: expected a whole number from 1 to {MAX_REPEAT:,}, got {n!r}",
                                line_of(item, "repeat"), path)
             base = self.local_name(item, env, path, counters)
-            gidx = self.open_group(base, "repeat", prefix, cur, groups, level, line, path) if item.get("name") else None
+            gidx = self.open_group(base, "repeat", prefix, cur, level) if item.get("name") else None
             inner = groups + ((gidx,) if gidx is not None else ())
             once = {k: v for k, v in item.items() if k != "repeat"}
             for r in range(n):
@@ -363,7 +363,7 @@ class Builder:
         return len(g.nodes) - 1
 
     # -- composites ------------------------------------------------------------------
-    def open_group(self, name, gtype, prefix, cur, groups, level, line, path) -> int:
+    def open_group(self, name, gtype, prefix, cur, level) -> int:
         g = self.graph
         full = prefix + name
         g.groups.append(Group(full, gtype, level, cur, g.shape_of(cur), first=len(g.nodes)))
@@ -381,7 +381,7 @@ class Builder:
         if not isinstance(spec, list) or len(spec) < 2:
             raise self.err("branches: expected a list of at least two paths (each a list of layers)",
                            line_of(item, "branches"), bpath)
-        gidx = None if flat is not None else self.open_group(name, "branches", prefix, cur, groups, level, line, path)
+        gidx = None if flat is not None else self.open_group(name, "branches", prefix, cur, level)
         inner = groups + ((gidx,) if gidx is not None else ())
         full = prefix if flat is not None else prefix + name + "."
         outs = []
@@ -420,7 +420,7 @@ class Builder:
         if extra:
             key = first_in(spec, extra)
             raise self.err(f"residual: unknown key {key!r} (expected body, shortcut)", line_of(spec, key), rpath)
-        gidx = None if flat is not None else self.open_group(name, "residual", prefix, cur, groups, level, line, path)
+        gidx = None if flat is not None else self.open_group(name, "residual", prefix, cur, level)
         inner = groups + ((gidx,) if gidx is not None else ())
         full = prefix if flat is not None else prefix + name + "."
         self.flat_prefixes.add(full)  # its add and downsample are named here: nothing else may flatten into it
@@ -488,7 +488,7 @@ class Builder:
                 benv[p] = default
             else:
                 raise self.err(f"block {kind!r} needs parameter {p!r}", line, path)
-        gidx = self.open_group(name, kind, prefix, cur, groups, level, line, path)
+        gidx = self.open_group(name, kind, prefix, cur, level)
         self.stack.append(kind)
         try:
             out = self.seq(block["layers"], prefix + name + ".", f"{path}<{kind}>", cur, groups + (gidx,), benv,
