@@ -8,7 +8,7 @@
    (a) the import floor: `python -c "import pydantic, typer, rich, yaml"` — what any CLI built on
        these libraries pays before doing anything, and
    (b) the torch way of getting the same figures: a process that imports torch, builds the model with
-       cnncalc.torch_build.build and counts FLOPs with FlopCounterMode on one forward — both on the
+       cnncalc.pytorch.build.build and counts FLOPs with FlopCounterMode on one forward — both on the
        meta device (no weights, no arithmetic: the fastest torch way) and on the CPU (as usually done).
 2. Scaling: generated chains of 1k, 10k and 100k layers (conv 3×3 p1 / relu on an 8×16×16 map),
    timed in-process with `cnncalc.analyze(path)` (parse + build + report), and the cost per layer.
@@ -38,7 +38,7 @@ FLOOR = "import pydantic, typer, rich, yaml"
 TORCH_WAY = """
 import sys, torch, cnncalc
 from torch.utils.flop_counter import FlopCounterMode
-from cnncalc.torch_build import build
+from cnncalc.pytorch.build import build
 g = cnncalc.load(sys.argv[1])
 with torch.device(sys.argv[2]):            # meta: shapes only; cpu: real weights and arithmetic
     net = build(g).eval()
@@ -97,7 +97,7 @@ def cnncalc_cmd() -> list[str]:
 
 
 def builtin(name: str) -> bool:
-    from cnncalc.builtins import builtin_path
+    from cnncalc.spec.builtins import builtin_path
     return builtin_path(name) is not None
 
 
@@ -107,7 +107,7 @@ def has_torch() -> bool:
     except metadata.PackageNotFoundError:
         return False
     from importlib.util import find_spec
-    return find_spec("cnncalc.torch_build") is not None
+    return find_spec("cnncalc.pytorch.build") is not None
 
 
 def med(xs: list[float]) -> float:
@@ -152,7 +152,7 @@ def startup(runs: int, torch_runs: int, log) -> tuple[dict, list[dict], list[str
     exe = cnncalc_cmd()
     torch_ok = has_torch()
     if not torch_ok:
-        notes.append("torch (or cnncalc.torch_build) is not installed: the torch columns are not measured")
+        notes.append("torch (or cnncalc.pytorch.build) is not installed: the torch columns are not measured")
     cmds = {"floor": [sys.executable, "-c", FLOOR]}
     rounds = {"floor": runs}
     archs = []
@@ -265,7 +265,7 @@ What is measured:
 1. **Start-up** — `cnncalc analyze ARCH --json` as a fresh process, against the *import floor*
    (`python -c "import pydantic, typer, rich, yaml"`: what any CLI on these libraries pays before doing
    anything) and against *the torch way* of getting the same FLOPs (a process that imports torch,
-   builds the model with `cnncalc.torch_build.build` and runs `FlopCounterMode` on one forward), once
+   builds the model with `cnncalc.pytorch.build.build` and runs `FlopCounterMode` on one forward), once
    on the meta device (no weights, no arithmetic — the fastest torch way) and once on the CPU.
 2. **Scaling** — generated chains of 1k, 10k and 100k layers analyzed in-process: the cost per layer
    should not grow with the layer count.

@@ -19,8 +19,8 @@ from cnncalc.cli import app
 
 torch = pytest.importorskip("torch")
 
-from cnncalc import bench as B  # noqa: E402
-from cnncalc.render_bench import bar  # noqa: E402
+from cnncalc.pytorch import bench as B  # noqa: E402
+from cnncalc.render.bench import bar  # noqa: E402
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def test_bench_tiny_net_figures_follow_from_the_measurements():
     assert r.layers[0].flops == 2 * (3 * 3 * 3 * 16 * 16 * 8) * batch
     assert sum(lb.share for lb in r.layers) == pytest.approx(1.0)
     assert r.layers_ms == pytest.approx(sum(lb.time.median_ms for lb in r.layers))
-    # the whole forward is measured through cnncalc.torch_build (or says why not)
+    # the whole forward is measured through cnncalc.pytorch.build (or says why not)
     assert (r.model is not None and r.model.median_ms > 0) or r.model_note.startswith("not measured")
 
 
@@ -152,7 +152,7 @@ def test_cli_bench_bad_file_exit_2_before_torch_work(tmp_path):
 
 
 def test_static_path_and_bench_modules_never_import_torch():
-    code = ("import sys, cnncalc, cnncalc.cli, cnncalc.bench, cnncalc.cli.bench; cnncalc.analyze('lenet5'); "
+    code = ("import sys, cnncalc, cnncalc.cli, cnncalc.pytorch.bench, cnncalc.cli.bench; cnncalc.analyze('lenet5'); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

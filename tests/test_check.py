@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cnncalc.check import check
-from cnncalc.render_check import github_lines, junit_xml
+from cnncalc.exam.check import check
+from cnncalc.render.check import github_lines, junit_xml
 from cnncalc.cli import app
 from cnncalc.errors import SpecError
-from cnncalc.numbers import ParseError, parse_number, parse_shape, parse_tolerance, shape_matches
+from cnncalc.exam.numbers import ParseError, parse_number, parse_shape, parse_tolerance, shape_matches
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAM = ROOT / "examples" / "exam"

@@ -51,7 +51,7 @@ def test_list_names_every_builtin():
     res = runner.invoke(app, ["list", "--json"])
     assert res.exit_code == 0
     rows = json.loads(res.output)
-    assert {r["name"] for r in rows} == set(cnncalc.builtins.builtin_names())
+    assert {r["name"] for r in rows} == set(cnncalc.spec.builtins.builtin_names())
     lenet = next(r for r in rows if r["name"] == "lenet5")
     assert lenet["params"] == 61_706 and lenet["source"]
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import cnncalc
-from cnncalc.formulas import conv_out, pool_out, remainder, same_padding
+from cnncalc.analysis.formulas import conv_out, pool_out, remainder, same_padding
 
 
 def row(report, name):
@@ -64,7 +64,7 @@ def test_vgg16_figures():
 
 
 def test_rows_sum_to_totals_and_blocks_aggregate():
-    for name in cnncalc.builtins.builtin_names():
+    for name in cnncalc.spec.builtins.builtin_names():
         r = cnncalc.analyze(name)
         for field in ("params", "buffers"):
             assert sum(getattr(x, field) for x in r.layers) == getattr(r.totals, field), (name, field)
@@ -94,7 +94,7 @@ def test_input_override():
 
 
 def test_api_accepts_path_name_and_dict(tmp_path):
-    from cnncalc.builtins import builtin_path
+    from cnncalc.spec.builtins import builtin_path
     by_name = cnncalc.analyze("lenet5")
     by_path = cnncalc.analyze(str(builtin_path("lenet5")))
     import yaml
@@ -125,7 +125,7 @@ def test_output_size_formulas():
 
 
 def test_notes_and_explanation_alexnet_conv1():
-    from cnncalc.explain import explain
+    from cnncalc.analysis.explain import explain
     spec = {"input": [3, 227, 227], "layers": [{"name": "conv1", "type": "conv", "filters": 96, "kernel": 11, "stride": 4}]}
     (title, lines), = explain(cnncalc.load(spec), "conv1")
     text = "\n".join(lines)

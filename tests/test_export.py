@@ -11,12 +11,12 @@ from torch import nn  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 import cnncalc  # noqa: E402
-from cnncalc.analyze import load  # noqa: E402
-from cnncalc import torch_ops  # noqa: E402
-from cnncalc.builtins import builtin_names  # noqa: E402
+from cnncalc.analysis.analyze import load  # noqa: E402
+from cnncalc.pytorch import ops as torch_ops  # noqa: E402
+from cnncalc.spec.builtins import builtin_names  # noqa: E402
 from cnncalc.cli import app  # noqa: E402
-from cnncalc.export import export_torch, module_code  # noqa: E402
-from cnncalc.torch_build import build  # noqa: E402
+from cnncalc.pytorch.export import export_torch, module_code  # noqa: E402
+from cnncalc.pytorch.build import build  # noqa: E402
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 

@@ -60,7 +60,7 @@ answers_docs = st.fixed_dictionaries({}, optional={
 
 @given(answers_docs)
 def test_any_answers_document_is_graded_or_a_clear_error(doc):
-    from cnncalc.check import check
+    from cnncalc.exam.check import check
     try:
         result = check(doc)
     except CnncalcError as e:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import cnncalc
-from cnncalc.builtins import builtin_names
+from cnncalc.spec.builtins import builtin_names
 
 GOLDEN = Path(__file__).parent / "golden"
 

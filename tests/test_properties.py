@@ -393,7 +393,7 @@ def test_random_graphs_match_torch(shape, items, head):
     agree(spec, make, shape, stricter)
     if built.get("net") is not None and not any(getattr(m, "broadcast", False) for m in built["net"].modules()):
         # the same graph through cnncalc's own torch builder: every layer agrees
-        from cnncalc.verify import verify
+        from cnncalc.pytorch.verify import verify
         try:
             v = verify(spec, device="cpu")
         except CnncalcError:

@@ -7,11 +7,11 @@ import pytest
 from typer.testing import CliRunner
 
 import cnncalc
-from cnncalc.builtins import builtin_names
-from cnncalc.calc import calc_chain, calc_layer, parse_token, read_input, rf_chain
+from cnncalc.spec.builtins import builtin_names
+from cnncalc.analysis.calc import calc_chain, calc_layer, parse_token, read_input, rf_chain
 from cnncalc.cli import app
 from cnncalc.errors import CnncalcError
-from cnncalc.receptive import rf_report
+from cnncalc.analysis.receptive import rf_report
 
 runner = CliRunner()
 

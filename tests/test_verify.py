@@ -15,12 +15,12 @@ torch = pytest.importorskip("torch")
 from typer.testing import CliRunner  # noqa: E402
 
 import cnncalc  # noqa: E402
-from cnncalc.analyze import load, report_of  # noqa: E402
-from cnncalc.builtins import builtin_names  # noqa: E402
+from cnncalc.analysis.analyze import load, report_of  # noqa: E402
+from cnncalc.spec.builtins import builtin_names  # noqa: E402
 from cnncalc.cli import app  # noqa: E402
 from cnncalc.errors import CnncalcError  # noqa: E402
-from cnncalc.torch_build import build  # noqa: E402
-from cnncalc.verify import verify, verify_graph  # noqa: E402
+from cnncalc.pytorch.build import build  # noqa: E402
+from cnncalc.pytorch.verify import verify, verify_graph  # noqa: E402
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 

@@ -15,7 +15,7 @@ import yaml
 
 import cnncalc
 from util import block, report, row
-from cnncalc.builtins import builtin_names, builtin_path
+from cnncalc.spec.builtins import builtin_names, builtin_path
 
 
 def inside(r, prefix: str):

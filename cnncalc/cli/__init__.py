@@ -1,4 +1,7 @@
-"""The `cnncalc` command: a thin Typer layer over the library; each command lives in its own module."""
+"""The `cnncalc` command: a thin Typer layer over the library; each command lives in its own module.
+
+May import anything; imports the heavy parts (analysis, exam, pytorch, render) inside the commands.
+"""
 from __future__ import annotations
 
 from typing import Optional

@@ -29,19 +29,19 @@ def analyze_cmd(
 
       cnncalc analyze my_net.yaml --input 3x64x64 --batch 8 --json
     """
-    from ..analyze import load, report_of
+    from ..analysis.analyze import load, report_of
 
     graph = load(arch, input)
     if explain:
-        from ..explain import explain as explain_fn
-        from ..render import print_explanation
+        from ..analysis.explain import explain as explain_fn
+        from ..render.tables import print_explanation
         print_explanation(explain_fn(graph, explain), console())
         return
     report = report_of(graph, batch)
     if json:
         emit_json(report)
         return
-    from ..render import print_report
+    from ..render.tables import print_report
     print_report(report, console(), depth)
 
 
@@ -59,8 +59,8 @@ def list_cmd(json: bool = typer.Option(False, "--json", help="Print as JSON.")):
 
       cnncalc list
     """
-    from ..analyze import analyze
-    from ..builtins import builtin_names
+    from ..analysis.analyze import analyze
+    from ..spec.builtins import builtin_names
 
     rows = []
     for name in builtin_names():
@@ -73,7 +73,7 @@ def list_cmd(json: bool = typer.Option(False, "--json", help="Print as JSON.")):
         return
     from rich.table import Table
 
-    from ..render import human, shape
+    from ..render.tables import human, shape
     t = Table(title="built-in architectures")
     for col in ("name", "input", "params", "MACs", "source"):
         t.add_column(col, justify="right" if col in ("params", "MACs") else "left",

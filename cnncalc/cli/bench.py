@@ -30,8 +30,8 @@ def bench_cmd(
 
       cnncalc bench resnet50 --device cuda --dtype bf16 --batch 64 --channels-last
     """
-    from ..bench import bench
-    from ..render_bench import print_bench
+    from ..pytorch.bench import bench
+    from ..render.bench import print_bench
 
     report = bench(arch, input=input, device=device.lower(), dtype=dtype.lower(), batch=batch,
                    channels_last=channels_last, repeat=repeat, warmup=warmup)

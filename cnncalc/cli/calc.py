@@ -19,7 +19,7 @@ def _show(res, json: bool):
     if json:
         emit_json(res)
     else:
-        from ..render import print_calc
+        from ..render.tables import print_calc
         print_calc(res, console())
 
 
@@ -47,7 +47,7 @@ def conv(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k"),
 
       cnncalc calc conv --input 227 -k 11 -s 4 --filters 96 --channels 3
     """
-    from ..calc import calc_layer, read_input
+    from ..analysis.calc import calc_layer, read_input
     shape = read_input(input, channels, layout)
     _show(calc_layer(shape, {"type": "conv", "filters": filters, "kernel": kernel, "stride": stride,
                              "padding": _padding(padding), "dilation": dilation, "groups": groups, "bias": bias}), json)
@@ -66,7 +66,7 @@ def pool(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k"),
 
       cnncalc calc pool --input 55x55x96 -k 3 -s 2 --ceil
     """
-    from ..calc import calc_layer, read_input
+    from ..analysis.calc import calc_layer, read_input
     shape = read_input(input, channels, layout)
     layer = {"type": "avgpool" if avg else "maxpool", "kernel": kernel, "padding": padding, "ceil_mode": ceil}
     if stride is not None:
@@ -85,8 +85,8 @@ def fc(n_in: int = typer.Option(..., "--in", help="Input neurons N_in (or a map:
 
       cnncalc calc fc --in 9216 --out 4096
     """
-    from ..calc import calc_layer
-    from ..spec import parse_shape
+    from ..analysis.calc import calc_layer
+    from ..spec.builder import parse_shape
     _show(calc_layer(parse_shape([n_in], "--in"), {"type": "linear", "out": n_out, "bias": bias}), json)
 
 
@@ -101,10 +101,10 @@ def chain(tokens: List[str] = typer.Argument(..., help="Layer tokens, e.g. conv1
 
       cnncalc calc chain --input 28x28x192 conv1f16 conv5f32same     # 12,443,648 MACs
     """
-    from ..calc import calc_chain, read_input
+    from ..analysis.calc import calc_chain, read_input
     rep = calc_chain(read_input(input, channels, layout), tokens)
     if json:
         emit_json(rep)
         return
-    from ..render import print_report
+    from ..render.tables import print_report
     print_report(rep, console())

@@ -33,8 +33,8 @@ def check_cmd(
 
       cnncalc check answers.yaml --format github --junit results.xml
     """
-    from ..check import check
-    from ..render_check import github_lines, junit_xml, print_result
+    from ..exam.check import check
+    from ..render.check import github_lines, junit_xml, print_result
     from ..errors import CnncalcError
 
     result = check(answers)

@@ -28,7 +28,7 @@ def guarded(fn):
 
 
 def console():
-    from ..render import make_console
+    from ..render.tables import make_console
     return make_console()
 
 

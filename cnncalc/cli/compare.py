@@ -26,7 +26,7 @@ def compare_cmd(
 
       cnncalc compare vgg16 googlenet --flops
     """
-    from ..compare import compare
+    from ..analysis.compare import compare
     from ..errors import CnncalcError
     chosen = [m for m, on in (("params", params), ("macs", macs), ("flops", flops), ("activation_bytes", memory)) if on]
     if len(chosen) > 1:
@@ -35,5 +35,5 @@ def compare_cmd(
     if json:
         emit_json(rep)
         return
-    from ..render import print_compare
+    from ..render.tables import print_compare
     print_compare(rep, console())

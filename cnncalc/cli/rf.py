@@ -33,9 +33,9 @@ def rf_cmd(
     """
     if bool(arch) == bool(layer):
         raise CnncalcError("give an architecture (cnncalc rf vgg16) or a chain (cnncalc rf -l conv3 -l conv3), not both")
-    from .. import render
+    from ..render import tables as render
     if layer:
-        from ..calc import rf_chain
+        from ..analysis.calc import rf_chain
         rows = rf_chain(layer)
         if json:
             import json as js
@@ -43,8 +43,8 @@ def rf_cmd(
         else:
             render.print_rf_chain(rows, console())
         return
-    from ..analyze import load
-    from ..receptive import rf_report
+    from ..analysis.analyze import load
+    from ..analysis.receptive import rf_report
     rep = rf_report(load(arch, input))
     if json:
         emit_json(rep)

@@ -13,7 +13,7 @@ def import_torch_module(name: str):
     """Import cnncalc.<name> (which imports torch); a one-line usage error when torch is missing."""
     import importlib
     try:
-        return importlib.import_module(f"cnncalc.{name}")
+        return importlib.import_module(f"cnncalc.pytorch.{name}")
     except ImportError as e:
         if (e.name or "").split(".")[0] == "torch":
             raise CnncalcError(f"{name} needs PyTorch: pip install \"cnncalc[torch]\"") from None
@@ -47,7 +47,7 @@ def verify_cmd(
     if json:
         emit_json(result)
     else:
-        from ..render_verify import print_verification
+        from ..render.verify import print_verification
         print_verification(result, console())
     if not result.ok:
         raise typer.Exit(1)

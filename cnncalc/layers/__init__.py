@@ -1,4 +1,9 @@
-"""Layer kinds, one class each, registered by their YAML `type` (see base.REGISTRY)."""
+"""Layer kinds, one class each, registered by their YAML `type` (see base.REGISTRY): shape, params,
+MACs, other ops, receptive-field step, notes, explanation and the torch module of that kind.
+
+May import: errors, analysis.formulas; torch only inside a layer's torch-module method (lazily, with
+cnncalc.pytorch.ops). Never: exam, render, cli.
+"""
 from . import activation, channel, conv, linear, merge, misc, norm, pool  # noqa: F401  (registration)
 from .base import REGISTRY, Layer, RFStep, Shape, fmt_shape, numel
 

@@ -35,7 +35,7 @@ class Slice(Layer):
         return [f"output: channels {self.start}…{self.stop(ins[0][0]) - 1} of {ins[0][0]} → {fmt_shape(out)}; params: 0"]
 
     def torch_module(self, ins):
-        from ..torch_ops import Slice as M
+        from ..pytorch.ops import Slice as M
         return M(self.start, self.stop(ins[0][0]))
 
 

@@ -5,7 +5,7 @@ from typing import Literal, Union
 
 from pydantic import model_validator
 
-from .. import formulas as f
+from ..analysis import formulas as f
 from ..errors import LayerError
 from .base import Layer, Pad, Pair, PosInt, RFStep, Shape, axis_notes, fmt_pair, fmt_shape, n
 

@@ -1,7 +1,7 @@
 """linear: a fully connected layer; after a C×H×W map it flattens it first."""
 from __future__ import annotations
 
-from .. import formulas as f
+from ..analysis import formulas as f
 from .base import Layer, PosInt, RFStep, fmt_shape, n, numel
 
 

@@ -24,7 +24,7 @@ class Concat(Layer):
         return [f"output: channels {' + '.join(str(s[0]) for s in ins)} = {out[0]} → {fmt_shape(out)}; params: 0"]
 
     def torch_module(self, ins):
-        from ..torch_ops import Concat as M
+        from ..pytorch.ops import Concat as M
         return M()
 
 
@@ -32,7 +32,7 @@ class _Elementwise(Layer):
     """A merge computing one operation per output element per extra input (counted as other ops)."""
     arity = 0
     op: ClassVar[str]           # the word for the operation, as explanations say it
-    torch_name: ClassVar[str]   # the module in torch_ops
+    torch_name: ClassVar[str]   # the module in pytorch.ops
 
     def other_ops(self, ins, out):
         return (len(ins) - 1) * numel(out)
@@ -42,7 +42,7 @@ class _Elementwise(Layer):
                 f"other ops: {len(ins) - 1} {self.op} per element = {n(self.other_ops(ins, out))}"]
 
     def torch_module(self, ins):
-        from .. import torch_ops
+        from ..pytorch import ops as torch_ops
         return getattr(torch_ops, self.torch_name)()
 
 

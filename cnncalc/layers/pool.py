@@ -5,7 +5,7 @@ from typing import Optional
 
 from pydantic import model_validator
 
-from .. import formulas as f
+from ..analysis import formulas as f
 from ..errors import LayerError
 from .base import Layer, Pad, Pair, RFStep, Shape, axis_notes, fmt_pair, fmt_shape, n, numel
 from .conv import out_formula

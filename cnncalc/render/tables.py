@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .layers.base import fmt_shape
-from .report import Report
+from ..layers.base import fmt_shape
+from ..analysis.report import Report
 
 
 shape = fmt_shape  # C×H×W, the one way shapes are written

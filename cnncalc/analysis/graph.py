@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .layers import Layer, Shape
+from ..layers import Layer, Shape
 
 INPUT = -1  # index standing for the network input
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import SpecError
+from ..errors import SpecError
 
 MAX_BYTES = 8 * 1024 * 1024  # a hand-written architecture is kilobytes; refuse absurd files
 

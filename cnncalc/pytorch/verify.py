@@ -1,6 +1,6 @@
 """Prove the static figures against PyTorch: one real forward pass, compared layer by layer.
 
-`verify` builds the graph as a torch module (torch_build), runs one forward pass (eval mode,
+`verify` builds the graph as a torch module (pytorch.build), runs one forward pass (eval mode,
 no_grad, a random input) under `torch.utils.flop_counter.FlopCounterMode`, and hooks every
 node's submodule. Per node it measures
 
@@ -22,10 +22,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .analyze import load, report_of
-from .errors import CnncalcError
-from .graph import Graph
-from .report import Report
+from ..analysis.analyze import load, report_of
+from ..errors import CnncalcError
+from ..analysis.graph import Graph
+from ..analysis.report import Report
 
 class LayerCheck(BaseModel):
     """One node: cnncalc's figure beside torch's measurement (output shapes include the batch)."""
@@ -111,7 +111,7 @@ def verify_graph(graph: Graph, report: Report, *, device: str = "cpu", seed: int
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .torch_build import build
+    from .build import build
 
     dev = resolve_device(device)
     batch = report.batch

@@ -14,10 +14,10 @@ from typing import Callable, Iterator, Optional
 
 from pydantic import BaseModel
 
-from . import formulas as f
-from .graph import INPUT, Graph
+from ..analysis import formulas as f
+from ..analysis.graph import INPUT, Graph
 from .numbers import Number, ShapeAnswer, fmt_dims, from_chw, layout_text, shape_matches
-from .report import Report
+from ..analysis.report import Report
 
 
 class Slip(BaseModel):

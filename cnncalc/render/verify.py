@@ -5,7 +5,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from .render import shape
+from .tables import shape
 
 
 def _num(x: int | None) -> str:

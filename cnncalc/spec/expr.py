@@ -10,7 +10,7 @@ import ast
 import operator
 import re
 
-from .errors import SpecError, suggest
+from ..errors import SpecError, suggest
 
 _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
         ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}

@@ -1,7 +1,7 @@
 """Output of `cnncalc check`: the Rich ✓/✗ table, GitHub annotations and JUnit XML (formatting only)."""
 from __future__ import annotations
 
-from .check import CheckResult, Item
+from ..exam.check import CheckResult, Item
 
 
 def display_id(result: CheckResult, item: Item) -> str:
@@ -65,7 +65,7 @@ def print_result(result) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from .render import make_console
+    from .tables import make_console
 
     con = make_console()
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"cnncalc check {result.file}", title_justify="left")

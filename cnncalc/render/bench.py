@@ -1,8 +1,6 @@
 """Output of `cnncalc bench`: the per-layer Rich table and the bar chart of where the time goes."""
 from __future__ import annotations
 
-from .bench import BenchReport
-
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
@@ -26,11 +24,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%" if x >= 0.095 else f"{100 * x:.1f}%"
 
 
-def print_bench(r: BenchReport, console) -> None:
+def print_bench(r, console) -> None:
     from rich import box
     from rich.table import Table
 
-    from .render import human, shape
+    from .tables import human, shape
 
     where = f"{r.device_name}" + (f", {r.threads} torch threads" if r.threads else "")
     if r.load_avg is not None:

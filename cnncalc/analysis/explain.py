@@ -1,9 +1,9 @@
 """Worked formulas for one layer (or each leaf of a block), written the way the course does."""
 from __future__ import annotations
 
-from .errors import SpecError, closest
+from ..errors import SpecError, closest
 from .graph import INPUT, Graph
-from .layers import fmt_shape
+from ..layers import fmt_shape
 from .receptive import START, receptive_fields
 
 

@@ -12,9 +12,9 @@ from pydantic import BaseModel
 
 from . import formulas as f
 from .analyze import load, report_of
-from .errors import SpecError
+from ..errors import SpecError
 from .explain import explain
-from .spec import parse_shape
+from ..spec.builder import parse_shape
 
 TOKEN_HELP = """Layer tokens: KIND K then any of sS (stride), pP (padding), dD (dilation), gG (groups),
 fN (filters), same (same padding), ceil (ceil mode). KIND is conv, pool (= maxpool), maxpool,

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from .graph import INPUT, Graph
+from ..analysis.graph import INPUT, Graph
 
 # attributes a Network sets on itself besides its node modules (names must not collide with them)
 _OWN_ATTRS = ("graph_name", "input_shape", "node_names", "node_keys", "node_inputs", "node_train_only", "_release",
@@ -114,7 +114,7 @@ def build(graph: Any, input: Any = None) -> Network:
     Modules are created on torch's current default device: under `with torch.device("meta"):`
     nothing is allocated, which is how `verify --device meta` handles huge inputs."""
     if not isinstance(graph, Graph):
-        from .analyze import load
+        from ..analysis.analyze import load
         graph = load(graph, input)
     return Network(graph)
 

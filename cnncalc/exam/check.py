@@ -36,19 +36,19 @@ from typing import Any, Callable, Optional, Union
 import yaml
 from pydantic import BaseModel
 
-from . import formulas as f
-from .analyze import load, report_of
-from .calc import parse_token
-from .errors import CnncalcError, SpecError, closest, suggest
-from .explain import explain
-from .graph import Graph
-from .layers import numel
+from ..analysis import formulas as f
+from ..analysis.analyze import load, report_of
+from ..analysis.calc import parse_token
+from ..errors import CnncalcError, SpecError, closest, suggest
+from ..analysis.explain import explain
+from ..analysis.graph import Graph
+from ..layers import numel
 from .numbers import (ParseError, fmt_dims, from_chw, layout_text, parse_layout, parse_number, parse_shape,
                       parse_tolerance, shape_matches)
-from .report import Report
+from ..analysis.report import Report
 from .slips import (Slip, Subject, find_slip, leaf_figure, padding_slip, shape_slip, stride_product_forgotten,
                     stride_products_forgotten)
-from .yamlio import LList, LMap, _Loader, line_of, load_file, own_line
+from ..spec.yamlio import LList, LMap, _Loader, line_of, load_file, own_line
 
 # --------------------------------------------------------------------------------------
 # YAML that keeps the source text of numbers (so `138.0M` and `1_000` keep their precision)

@@ -1,9 +1,9 @@
 """`cnncalc export --torch`: an architecture as standalone, readable PyTorch code.
 
-The code is written from the very modules torch_build makes (each layer's `torch_module`):
+The code is written from the very modules pytorch.build makes (each layer's `torch_module`):
 every torch.nn module is written as its constructor call, reading the constructor's arguments
 back from the module's attributes, so the exported class builds the same layers under the same
-attribute names (its state dict loads into `torch_build.build(graph)` and back). Merges are
+attribute names (its state dict loads into `build.build(graph)` and back). Merges are
 written inline: `torch.cat((a, b), dim=1)` and `a + b`. The forward follows the graph, reusing
 a variable once its value is no longer needed, with each output's shape as a comment.
 """
@@ -17,13 +17,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import __version__
-from . import torch_ops
-from .analyze import load, report_of
-from .errors import CnncalcError
-from .graph import INPUT, Graph
-from .layers import fmt_shape
-from .torch_build import attr_names, last_uses
+from .. import __version__
+from . import ops as torch_ops
+from ..analysis.analyze import load, report_of
+from ..errors import CnncalcError
+from ..analysis.graph import INPUT, Graph
+from ..layers import fmt_shape
+from .build import attr_names, last_uses
 
 
 def class_name(graph: Graph) -> str:
@@ -124,10 +124,10 @@ def _strip(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def torch_source(graph: Graph) -> str:
     """The standalone module source for `graph` (see the module docstring)."""
-    from .torch_build import Network
+    from .build import Network
 
     with torch.device("meta"):
-        net = Network(graph)  # the same modules torch_build makes, without allocating weights
+        net = Network(graph)  # the same modules pytorch.build makes, without allocating weights
     report = report_of(graph, 1)
     cls = class_name(graph)
     keys = attr_names(graph)

@@ -27,8 +27,8 @@ from typing import Any, Callable, Literal, Optional
 
 from pydantic import BaseModel
 
-from .errors import CnncalcError
-from .layers import numel
+from ..errors import CnncalcError
+from ..layers import numel
 
 DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
@@ -100,7 +100,7 @@ class BenchReport(BaseModel):
     ridge: float                     # peak / bandwidth: FLOP/B where layers turn compute-bound
     layers: list[LayerBench]
     layers_ms: float                 # sum of the layers' median times
-    model: Timing | None = None      # whole forward (cnncalc.torch_build), or None with model_note
+    model: Timing | None = None      # whole forward (cnncalc.pytorch.build), or None with model_note
     model_note: str = ""
     notes: list[str] = []
 
@@ -232,7 +232,7 @@ def bench(spec: Any, *, input: str | tuple | list | None = None, device: str = "
           batch: int = 1, channels_last: bool = False, repeat: int = 10, warmup: int = 2,
           model: bool = True) -> BenchReport:
     """Time every conv/linear layer alone and the whole forward; see the module docstring."""
-    from .analyze import load, report_of
+    from ..analysis.analyze import load, report_of
 
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise CnncalcError(f"--batch: expected a whole number ≥ 1, got {batch!r}")
@@ -337,11 +337,11 @@ def roof_notes(layers: list[LayerBench], peak: Probe) -> list[str]:
 
 
 def _bench_model(torch, graph, batch, device, tdt, channels_last, timer, warmup, repeat):
-    """Whole forward through cnncalc.torch_build.build(graph); (None, reason) when it cannot run."""
+    """Whole forward through cnncalc.pytorch.build.build(graph); (None, reason) when it cannot run."""
     try:
-        from .torch_build import build
+        from .build import build
     except ImportError as e:
-        return None, f"not measured: cnncalc.torch_build is not available ({e})"
+        return None, f"not measured: cnncalc.pytorch.build is not available ({e})"
     try:
         net = build(graph)
         x = torch.randn(batch, *graph.input, device=device, dtype=tdt)

@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import CnncalcError, LayerError, SpecError, suggest
+from ..errors import CnncalcError, LayerError, SpecError, suggest
 from .expr import substitute
-from .graph import INPUT, Graph, Group, Node
-from .layers import REGISTRY, Layer, Shape, fmt_shape
+from ..analysis.graph import INPUT, Graph, Group, Node
+from ..layers import REGISTRY, Layer, Shape, fmt_shape
 from .yamlio import LList, LMap, line_of, own_line
 
 TOP_KEYS = {"name", "source", "input", "defaults", "blocks", "layers", "description", "figures", "format"}

@@ -6,14 +6,14 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from .builtins import builtin_names, builtin_path
-from .errors import SpecError, closest
+from ..spec.builtins import builtin_names, builtin_path
+from ..errors import SpecError, closest
 from .graph import INPUT, Graph
-from .layers import numel
+from ..layers import numel
 from .receptive import Axis, receptive_fields
 from .report import Report
-from .spec import build_graph, override_input, parse_shape
-from .yamlio import load_file
+from ..spec.builder import build_graph, override_input, parse_shape
+from ..spec.yamlio import load_file
 
 BYTES_FP32 = 4
 
