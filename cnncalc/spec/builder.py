@@ -7,6 +7,7 @@ way, so that each error names the file, the line and the layer path.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,32 @@ def override_input(base: Shape, text: str) -> Shape:
     return parts
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Where the builder stands: the name prefix, the error path and line, the enclosing groups, the
+    block parameters in force and the nesting level. `local` (names of this sequence → node) and
+    `counters` (kind → count, for naming unnamed layers) are shared by the items of one sequence."""
+    prefix: str = ""
+    path: str = "layers"
+    line: int | None = None
+    groups: tuple = ()
+    env: dict = field(default_factory=dict)
+    level: int = 1
+    local: dict = field(default_factory=dict)
+    counters: dict = field(default_factory=dict)
+
+    def at(self, path: str, line: int | None = None) -> "Scope":
+        """The same sequence, at another item (path and line for errors)."""
+        return replace(self, path=path, line=line if line is not None else self.line)
+
+    def child(self, prefix: str, path: str, group: int | None = None, counters: dict | None = None) -> "Scope":
+        """A nested sequence: new local names, one level deeper, inside `group` when given.
+        `counters` shared with the enclosing sequence when the nested one adds no name level."""
+        return replace(self, prefix=prefix, path=path, level=self.level + 1,
+                       groups=self.groups + ((group,) if group is not None else ()),
+                       local={}, counters={} if counters is None else counters)
+
+
 class Builder:
     def __init__(self, doc: LMap, file: str | None, input_shape: Shape | None = None):
         self.doc, self.file = doc, file
@@ -95,6 +122,21 @@ class Builder:
         name = doc.get("name", Path(self.file).stem if self.file else "network")
         self.graph = Graph(name=str(name), source=str(doc.get("source", "")), input=shape, file=self.file)
         self._defaults(doc.get("defaults"), line_of(doc, "defaults"))
+        self.blocks = self._blocks(doc)
+        layers = doc["layers"]
+        if not isinstance(layers, list) or not layers:
+            raise self.err("layers: expected a non-empty list", line_of(doc, "layers"), "layers")
+        try:
+            self.seq(layers, Scope(), INPUT)
+        except RecursionError:
+            raise self.err("nesting too deep", None, "layers") from None
+        if self.graph.nodes and self.graph.nodes[-1].train_only:
+            last = self.graph.nodes[-1]
+            raise self.err("the network's last layer is train_only: the output must run at inference", last.line,
+                           last.path)
+        return self.graph
+
+    def _blocks(self, doc) -> dict:
         blocks = doc.get("blocks") or {}
         if not isinstance(blocks, dict):
             raise self.err("blocks: expected a mapping of block name → {params, layers}", line_of(doc, "blocks"), "blocks")
@@ -108,19 +150,7 @@ class Builder:
             if extra:
                 key = first_in(block, extra)
                 raise self.err(f"unknown key {key!r} in block (expected params, layers)", line_of(block, key), where)
-        self.blocks = blocks
-        layers = doc["layers"]
-        if not isinstance(layers, list) or not layers:
-            raise self.err("layers: expected a non-empty list", line_of(doc, "layers"), "layers")
-        try:
-            self.seq(layers, "", "layers", INPUT, (), {}, 1)
-        except RecursionError:
-            raise self.err("nesting too deep", None, "layers") from None
-        if self.graph.nodes and self.graph.nodes[-1].train_only:
-            last = self.graph.nodes[-1]
-            raise self.err("the network's last layer is train_only: the output must run at inference", last.line,
-                           last.path)
-        return self.graph
+        return blocks
 
     def _defaults(self, d, line):
         if d is None:
@@ -142,71 +172,71 @@ class Builder:
                 self.defaults.setdefault(k, {}).update(fields)
 
     # -- sequences -------------------------------------------------------------------
-    def seq(self, items, prefix: str, path: str, cur: int, groups: tuple, env: dict, level: int,
-            counters: dict[str, int] | None = None) -> int:
-        """Append a list of items after node `cur`; return the last node (or `cur` if empty).
-
-        `counters` (kind → count, for naming unnamed layers) is shared with the enclosing sequence
-        when this one adds no name level (the body of an unnamed residual)."""
+    def seq(self, items, sc: Scope, cur: int) -> int:
+        """Append a list of items after node `cur` in scope `sc` (a sequence of its own: `sc.local` and
+        `sc.counters` belong to it); return the last node (or `cur` if empty)."""
         if not isinstance(items, list):
-            raise self.err(f"expected a list of layers, got {_kind(items)}", own_line(items), path)
-        if level > MAX_DEPTH:
-            raise self.err(f"blocks nested more than {MAX_DEPTH} deep", own_line(items), path)
-        local = {"input": cur}
-        counters = {} if counters is None else counters
+            raise self.err(f"expected a list of layers, got {_kind(items)}", own_line(items), sc.path)
+        if sc.level > MAX_DEPTH:
+            raise self.err(f"blocks nested more than {MAX_DEPTH} deep", own_line(items), sc.path)
+        sc.local["input"] = cur
         for i, item in enumerate(items):
-            cur = self.item(item, prefix, f"{path}[{i}]", line_of(items, i), cur, local, counters, groups, env, level)
+            cur = self.item(item, sc.at(f"{sc.path}[{i}]", line_of(items, i)), cur)
         return cur
 
-    def item(self, item, prefix, path, line, cur, local, counters, groups, env, level) -> int:
+    def item(self, item, sc: Scope, cur: int) -> int:
         if isinstance(item, str):
             item = {"type": item}
         if not isinstance(item, dict):
             raise self.err(f"expected a layer (a mapping with `type:`, or a name such as relu), got {_kind(item)}",
-                           line, path)
-        line = own_line(item) or line
+                           sc.line, sc.path)
+        sc = sc.at(sc.path, own_line(item))
         if "train_only" in item:
-            return self.train_only_item(item, prefix, path, line, cur, local, counters, groups, env, level)
+            return self.train_only_item(item, sc, cur)
         if "repeat" in item:
-            n = self.scalar(item, "repeat", env, path)
-            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REPEAT:
-                raise self.err(f"repeat: expected a whole number from 1 to {MAX_REPEAT:,}, got {n!r}",
-                               line_of(item, "repeat"), path)
-            base = self.local_name(item, env, path, counters)
-            gidx = self.open_group(base, "repeat", prefix, cur, level) if item.get("name") else None
-            inner = groups + ((gidx,) if gidx is not None else ())
-            once = {k: v for k, v in item.items() if k != "repeat"}
-            for r in range(n):
-                sub = LMap(once)
-                sub.line, sub.key_lines = line, getattr(item, "key_lines", {})
-                sub["name"] = f"{base}.{r}" if item.get("name") else f"{base}_{r}"
-                cur = self.one(sub, prefix, path, line, cur, local, counters, inner, {**env, "i": r},
-                               level + (gidx is not None))
-            if gidx is not None:
-                self.close_group(gidx, cur)
-            local[base] = cur
-            return cur
-        return self.one(item, prefix, path, line, cur, local, counters, groups, env, level)
+            return self.repeat(item, sc, cur)
+        return self.one(item, sc, cur)
 
-    def train_only_item(self, item, prefix, path, line, cur, local, counters, groups, env, level) -> int:
+    def repeat(self, item, sc: Scope, cur: int) -> int:
+        """`repeat: N`: the item N times, named name.0 … name.N-1 (grouped under `name` when named)."""
+        n = self.scalar(item, "repeat", sc)
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REPEAT:
+            raise self.err(f"repeat: expected a whole number from 1 to {MAX_REPEAT:,}, got {n!r}",
+                           line_of(item, "repeat"), sc.path)
+        base = self.local_name(item, sc)
+        gidx = self.open_group(base, "repeat", sc, cur) if item.get("name") else None
+        inner = sc if gidx is None else replace(sc, groups=sc.groups + (gidx,), level=sc.level + 1)
+        once = {k: v for k, v in item.items() if k != "repeat"}
+        for r in range(n):
+            sub = LMap(once)
+            sub.line, sub.key_lines = sc.line, getattr(item, "key_lines", {})
+            sub["name"] = f"{base}.{r}" if item.get("name") else f"{base}_{r}"
+            cur = self.one(sub, replace(inner, env={**sc.env, "i": r}), cur)
+        if gidx is not None:
+            self.close_group(gidx, cur)
+        sc.local[base] = cur
+        return cur
+
+    def train_only_item(self, item, sc: Scope, cur: int) -> int:
         """`train_only: true`: the layers (an auxiliary classifier) count in params but run only in training,
         so their MACs stay out of the inference totals; nothing that runs at inference may read them."""
         flag = item["train_only"]
         if not isinstance(flag, bool):
-            raise self.err(f"train_only: expected true or false, got {flag!r}", line_of(item, "train_only"), path)
+            raise self.err(f"train_only: expected true or false, got {flag!r}", line_of(item, "train_only"), sc.path)
         rest = LMap((k, v) for k, v in item.items() if k != "train_only")
-        rest.line, rest.key_lines = line, getattr(item, "key_lines", {})
+        rest.line, rest.key_lines = sc.line, getattr(item, "key_lines", {})
         self.training_only += flag
         try:
-            return self.item(rest, prefix, path, line, cur, local, counters, groups, env, level)
+            return self.item(rest, sc, cur)
         finally:
             self.training_only -= flag
 
-    def one(self, item, prefix, path, line, cur, local, counters, groups, env, level) -> int:
+    def one(self, item, sc: Scope, cur: int) -> int:
+        path, line = sc.path, sc.line
         if "type" in item and not isinstance(item["type"], str):
             raise self.err(f"type: expected a layer kind or block name such as conv, got {item['type']!r}",
                            line_of(item, "type"), path)
-        src = self.inputs(item, local, cur, path, env)
+        src = self.inputs(item, sc, cur)
         struct = [k for k in STRUCT if k in item]
         if len(src) > 1 and (struct or item.get("type") in self.blocks):
             raise self.err(f"{struct[0] if struct else 'a block'} takes one input, got {len(src)} in `inputs:`",
@@ -214,85 +244,87 @@ class Builder:
         if len(struct) > 1:
             raise self.err("a layer has either branches or residual, not both", line, path)
         if struct:
-            extra = set(item) - {"name", "inputs", struct[0]}
-            if extra:
-                key = first_in(item, extra)
-                raise self.err(f"unknown key {key!r} beside {struct[0]}", line_of(item, key), path)
-            # An unnamed branches/residual inside a block, branch or body adds no name level: its layers
-            # are named under the enclosing prefix (layer2.0.conv1, layer2.0.downsample.0, layer2.0.add).
-            # Only the first one per prefix: a second (a sibling, or one nested in the first's body) would
-            # take the same add/concat/downsample names, so it keeps its level (layer2.0.residual2.add).
-            flat = item.get("name") is None and prefix != "" and prefix not in self.flat_prefixes
-            if flat:
-                self.flat_prefixes.add(prefix)
-            local_name = self.local_name(item, env, path, counters, struct[0])
-            out = (self.branches if struct[0] == "branches" else self.residual)(
-                item, prefix, local_name, path, line, src[0], groups, env, level, counters if flat else None)
-            local[local_name] = out
-            return out
-        if "type" not in item:
-            raise self.err("missing `type:` (a layer kind such as conv, or a block name)", line, path)
-        kind = self.scalar(item, "type", env, path)
-        if not isinstance(kind, str):
-            raise self.err(f"type: expected a layer kind or block name, got {kind!r}", line_of(item, "type"), path)
-        if kind in self.blocks:
-            local_name = self.local_name(item, env, path, counters, kind)
-            out = self.block(item, kind, prefix, local_name, path, line, src[0], groups, env, level)
-        elif kind in REGISTRY:
-            local_name = self.local_name(item, env, path, counters, kind)
-            out = self.leaf(item, kind, prefix + local_name, path, line, src, groups, env)
+            out, local_name = self.composite(item, struct[0], sc, src[0])
         else:
-            choices = list(REGISTRY) + list(self.blocks)
-            raise self.err(f"unknown layer kind {kind!r}{suggest(kind, choices)}", line_of(item, "type"), path)
-        local[local_name] = out
+            if "type" not in item:
+                raise self.err("missing `type:` (a layer kind such as conv, or a block name)", line, path)
+            kind = self.scalar(item, "type", sc)
+            if not isinstance(kind, str):
+                raise self.err(f"type: expected a layer kind or block name, got {kind!r}", line_of(item, "type"), path)
+            if kind not in self.blocks and kind not in REGISTRY:
+                choices = list(REGISTRY) + list(self.blocks)
+                raise self.err(f"unknown layer kind {kind!r}{suggest(kind, choices)}", line_of(item, "type"), path)
+            local_name = self.local_name(item, sc, kind)
+            if kind in self.blocks:
+                out = self.block(item, kind, local_name, sc, src[0])
+            else:
+                out = self.leaf(item, kind, sc.prefix + local_name, sc, src)
+        sc.local[local_name] = out
         return out
 
-    def inputs(self, item, local, cur, path, env) -> list[int]:
+    def composite(self, item, struct: str, sc: Scope, cur: int) -> tuple[int, str]:
+        """branches or residual; returns (its last node, its local name)."""
+        extra = set(item) - {"name", "inputs", struct}
+        if extra:
+            key = first_in(item, extra)
+            raise self.err(f"unknown key {key!r} beside {struct}", line_of(item, key), sc.path)
+        # An unnamed branches/residual inside a block, branch or body adds no name level: its layers
+        # are named under the enclosing prefix (layer2.0.conv1, layer2.0.downsample.0, layer2.0.add).
+        # Only the first one per prefix: a second (a sibling, or one nested in the first's body) would
+        # take the same add/concat/downsample names, so it keeps its level (layer2.0.residual2.add).
+        flat = item.get("name") is None and sc.prefix != "" and sc.prefix not in self.flat_prefixes
+        if flat:
+            self.flat_prefixes.add(sc.prefix)
+        local_name = self.local_name(item, sc, struct)
+        build = self.branches if struct == "branches" else self.residual
+        return build(item, local_name, sc, cur, sc.counters if flat else None), local_name
+
+    def inputs(self, item, sc: Scope, cur: int) -> list[int]:
         if "inputs" not in item:
             return [cur]
         names = item["inputs"]
         if isinstance(names, str):
             names = [names]
         if not isinstance(names, list) or not names:
-            raise self.err("inputs: expected a list of layer names", line_of(item, "inputs"), path)
+            raise self.err("inputs: expected a list of layer names", line_of(item, "inputs"), sc.path)
         out = []
         for nm in names:
-            nm = substitute(nm, env) if isinstance(nm, str) else nm
+            nm = substitute(nm, sc.env) if isinstance(nm, str) else nm
             if not isinstance(nm, str):
-                raise self.err(f"inputs: expected layer names, got {nm!r}", line_of(item, "inputs"), path)
-            if nm in local:
-                out.append(local[nm])
+                raise self.err(f"inputs: expected layer names, got {nm!r}", line_of(item, "inputs"), sc.path)
+            if nm in sc.local:
+                out.append(sc.local[nm])
             elif nm in self.names:
                 out.append(self.names[nm])
             else:
-                raise self.err(f"inputs: no earlier layer named {nm!r}{suggest(nm, list(local) + list(self.names))}",
-                               line_of(item, "inputs"), path)
+                raise self.err(f"inputs: no earlier layer named {nm!r}{suggest(nm, list(sc.local) + list(self.names))}",
+                               line_of(item, "inputs"), sc.path)
         return out
 
-    def local_name(self, item, env, path, counters, kind: str = "") -> str:
+    def local_name(self, item, sc: Scope, kind: str = "") -> str:
         if item.get("name") is not None:
-            nm = self.scalar(item, "name", env, path)
+            nm = self.scalar(item, "name", sc)
             if not isinstance(nm, (str, int)) or isinstance(nm, bool) or str(nm) == "":
-                raise self.err(f"name: expected text, got {nm!r}", line_of(item, "name"), path)
+                raise self.err(f"name: expected text, got {nm!r}", line_of(item, "name"), sc.path)
             return str(nm)
         kind = kind or str(item.get("type", "layer"))
-        counters[kind] = counters.get(kind, 0) + 1
-        return f"{kind}{counters[kind]}"
+        sc.counters[kind] = sc.counters.get(kind, 0) + 1
+        return f"{kind}{sc.counters[kind]}"
 
-    def scalar(self, item, key, env, path):
+    def scalar(self, item, key, sc: Scope):
         try:
-            return substitute(item[key], env)
+            return substitute(item[key], sc.env)
         except SpecError as e:
-            raise e.located(self.file, line_of(item, key), path)
+            raise e.located(self.file, line_of(item, key), sc.path)
 
     # -- leaves ----------------------------------------------------------------------
-    def leaf(self, item, kind, name, path, line, src, groups, env) -> int:
+    def leaf(self, item, kind: str, name: str, sc: Scope, src: list[int]) -> int:
         cls = REGISTRY[kind]
         fields = dict(self.defaults.get(kind, {}))
         for k, v in item.items():
             if k in ("name", "inputs"):
                 continue
-            fields[k] = self.deep(v, env, item, k, path)
+            fields[k] = self.deep(v, item, k, sc)
         fields["type"] = kind
         key = _freeze(fields)
         layer = self.validated.get(key) if key is not None else None
@@ -300,24 +332,24 @@ class Builder:
             try:
                 layer = cls.model_validate(fields)
             except ValidationError as e:
-                raise self.validation(e, item, kind, path, line) from None
+                raise self.validation(e, item, kind, sc) from None
             if key is not None:
                 self.validated[key] = layer  # layers are frozen: equal fields share one instance
         if cls.arity == 0 and "inputs" not in item:
-            raise self.err(f"{kind} needs `inputs: [name, …]` naming the layers it joins", line, path)
+            raise self.err(f"{kind} needs `inputs: [name, …]` naming the layers it joins", sc.line, sc.path)
         if cls.arity == 1 and len(src) != 1:
-            raise self.err(f"{kind} takes one input, got {len(src)}", line_of(item, "inputs"), path)
-        return self.add(name, layer, src, line, path, groups)
+            raise self.err(f"{kind} takes one input, got {len(src)}", line_of(item, "inputs"), sc.path)
+        return self.add(name, layer, src, sc)
 
-    def deep(self, v, env, item, key, path):
+    def deep(self, v, item, key, sc: Scope):
         try:
             if isinstance(v, list):
-                return [substitute(x, env) for x in v]
-            return substitute(v, env)
+                return [substitute(x, sc.env) for x in v]
+            return substitute(v, sc.env)
         except SpecError as e:
-            raise e.located(self.file, line_of(item, key), path)
+            raise e.located(self.file, line_of(item, key), sc.path)
 
-    def validation(self, e: ValidationError, item, kind, path, line) -> SpecError:
+    def validation(self, e: ValidationError, item, kind: str, sc: Scope) -> SpecError:
         # a misspelt field shows up as both 'unknown' and 'missing': name the misspelling
         err = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")[0]
         loc = [str(x) for x in err["loc"] if not isinstance(x, int)]
@@ -325,19 +357,19 @@ class Builder:
         allowed = [f for f in REGISTRY[kind].model_fields if f != "type"]
         if err["type"] == "missing":
             msg = f"{kind}: missing field {field_name!r} (fields: {', '.join(allowed)})"
-            return self.err(msg, line, path)
+            return self.err(msg, sc.line, sc.path)
         if err["type"] == "extra_forbidden":
             msg = f"{kind}: unknown field {field_name!r}{suggest(field_name, allowed)} (fields: {', '.join(allowed)})"
-            return self.err(msg, line_of(item, field_name), path)
+            return self.err(msg, line_of(item, field_name), sc.path)
         text = err["msg"].removeprefix("Value error, ")
         if field_name:
             got = err.get("input")
             msg = f"{kind}: {field_name}: {text}" + (f" (got {got!r})" if got is not None and "got" not in text else "")
-            return self.err(msg, line_of(item, field_name), path)
-        return self.err(f"{kind}: {text}", line, path)
+            return self.err(msg, line_of(item, field_name), sc.path)
+        return self.err(f"{kind}: {text}", sc.line, sc.path)
 
-    def add(self, name, layer: Layer, src: list[int], line, path, groups) -> int:
-        g = self.graph
+    def add(self, name: str, layer: Layer, src: list[int], sc: Scope) -> int:
+        g, line, path = self.graph, sc.line, sc.path
         if name in self.names:
             first = g.nodes[self.names[name]]
             where = f"line {first.line}" if first.line else first.path
@@ -358,15 +390,14 @@ class Builder:
         if min(out) < 1:
             raise self.err(f"{layer.type} on input {', '.join(fmt_shape(s) for s in ins)} gives "
                            f"{fmt_shape(out)}: the map shrinks to nothing", line, f"{path} ({name})")
-        g.nodes.append(Node(name, layer, src, ins, out, line, path, groups, self.training_only > 0))
+        g.nodes.append(Node(name, layer, src, ins, out, line, path, sc.groups, self.training_only > 0))
         self.names[name] = len(g.nodes) - 1
         return len(g.nodes) - 1
 
     # -- composites ------------------------------------------------------------------
-    def open_group(self, name, gtype, prefix, cur, level) -> int:
+    def open_group(self, name: str, gtype: str, sc: Scope, cur: int) -> int:
         g = self.graph
-        full = prefix + name
-        g.groups.append(Group(full, gtype, level, cur, g.shape_of(cur), first=len(g.nodes)))
+        g.groups.append(Group(sc.prefix + name, gtype, sc.level, cur, g.shape_of(cur), first=len(g.nodes)))
         return len(g.groups) - 1
 
     def close_group(self, gidx, last):
@@ -374,20 +405,18 @@ class Builder:
         grp.last = last
         grp.out_shape = self.graph.shape_of(last)
 
-    def branches(self, item, prefix, name, path, line, cur, groups, env, level, flat=None) -> int:
+    def branches(self, item, name: str, sc: Scope, cur: int, flat=None) -> int:
         """Parallel paths concatenated on channels; `flat` (the enclosing counters): add no name level."""
         spec = item["branches"]
-        bpath = f"{path}.branches"
+        bpath = f"{sc.path}.branches"
         if not isinstance(spec, list) or len(spec) < 2:
             raise self.err("branches: expected a list of at least two paths (each a list of layers)",
                            line_of(item, "branches"), bpath)
-        gidx = None if flat is not None else self.open_group(name, "branches", prefix, cur, level)
-        inner = groups + ((gidx,) if gidx is not None else ())
-        full = prefix if flat is not None else prefix + name + "."
+        gidx = None if flat is not None else self.open_group(name, "branches", sc, cur)
+        full = sc.prefix if flat is not None else sc.prefix + name + "."
         outs = []
         for b, br in enumerate(spec):
-            bname = f"b{b + 1}"
-            layers = br
+            bname, layers = f"b{b + 1}", br
             if isinstance(br, dict):
                 bname = str(br.get("name", bname))
                 layers = br.get("layers")
@@ -396,23 +425,23 @@ class Builder:
             if layers == "identity" or layers == []:
                 outs.append(cur)  # a pass-through path (DenseNet: concat the input with the new features)
                 continue
-            outs.append(self.seq(layers, full + bname + ".", f"{bpath}[{b}]", cur, inner, env, level + 1))
+            outs.append(self.seq(layers, sc.child(full + bname + ".", f"{bpath}[{b}]", gidx), cur))
         shapes = [self.graph.shape_of(o) for o in outs]
         if len({s[1:] for s in shapes}) > 1:
             desc = ", ".join(f"b{i + 1} → {fmt_shape(s)}" for i, s in enumerate(shapes))
-            raise self.err(f"branches end in different spatial sizes, cannot concatenate: {desc}", line,
-                           f"{path} ({prefix + name})")
-        concat = REGISTRY["concat"](type="concat")
-        out = self.add(full + "concat", concat, outs, line, path, inner)
+            raise self.err(f"branches end in different spatial sizes, cannot concatenate: {desc}", sc.line,
+                           f"{sc.path} ({sc.prefix + name})")
+        inner = replace(sc, groups=sc.groups + ((gidx,) if gidx is not None else ()))
+        out = self.add(full + "concat", REGISTRY["concat"](type="concat"), outs, inner)
         if gidx is not None:
             self.close_group(gidx, out)
         return out
 
-    def residual(self, item, prefix, name, path, line, cur, groups, env, level, flat=None) -> int:
+    def residual(self, item, name: str, sc: Scope, cur: int, flat=None) -> int:
         """Body plus shortcut, summed; `flat` (the enclosing counters): add no name level, and number
         unnamed body layers on from the enclosing sequence (relu1 in the body, relu2 after the add)."""
         spec = item["residual"]
-        rpath = f"{path}.residual"
+        rpath = f"{sc.path}.residual"
         if not isinstance(spec, dict) or "body" not in spec:
             raise self.err("residual: expected {body: [layers], shortcut: identity | projection | auto | [layers]}",
                            line_of(item, "residual"), rpath)
@@ -420,55 +449,71 @@ class Builder:
         if extra:
             key = first_in(spec, extra)
             raise self.err(f"residual: unknown key {key!r} (expected body, shortcut)", line_of(spec, key), rpath)
-        gidx = None if flat is not None else self.open_group(name, "residual", prefix, cur, level)
-        inner = groups + ((gidx,) if gidx is not None else ())
-        full = prefix if flat is not None else prefix + name + "."
+        gidx = None if flat is not None else self.open_group(name, "residual", sc, cur)
+        full = sc.prefix if flat is not None else sc.prefix + name + "."
         self.flat_prefixes.add(full)  # its add and downsample are named here: nothing else may flatten into it
-        body = self.seq(spec["body"], full, f"{rpath}.body", cur, inner, env, level + 1, flat)
+        body = self.seq(spec["body"], sc.child(full, f"{rpath}.body", gidx, flat), cur)
         shortcut = spec.get("shortcut", "identity")
-        shortcut = substitute(shortcut, env) if isinstance(shortcut, str) else shortcut
+        shortcut = substitute(shortcut, sc.env) if isinstance(shortcut, str) else shortcut
         in_shape, out_shape = self.graph.shape_of(cur), self.graph.shape_of(body)
-        spath, sline = f"{rpath}.shortcut", line_of(spec, "shortcut") or line
+        inner = replace(sc, groups=sc.groups + ((gidx,) if gidx is not None else ()))
+        at_shortcut = inner.at(f"{rpath}.shortcut", line_of(spec, "shortcut") or sc.line)
         if shortcut == "auto":
             shortcut = "identity" if in_shape == out_shape else "projection"
         if shortcut == "identity":
-            sc = cur
+            short = cur
         elif shortcut == "projection":
-            sc = self.projection(full + "downsample.", cur, in_shape, out_shape, sline, spath, inner)
+            short = self.projection(full + "downsample.", cur, out_shape, at_shortcut)
         elif isinstance(shortcut, list):
-            sc = self.seq(shortcut, full + "downsample.", spath, cur, inner, env, level + 1)
+            short = self.seq(shortcut, sc.child(full + "downsample.", at_shortcut.path, gidx), cur)
         else:
             raise self.err(f"shortcut: expected identity, projection, auto or a list of layers, got {shortcut!r}",
-                           sline, spath)
-        a, b = self.graph.shape_of(body), self.graph.shape_of(sc)
+                           at_shortcut.line, at_shortcut.path)
+        a, b = self.graph.shape_of(body), self.graph.shape_of(short)
         if a != b:
             raise self.err(f"residual cannot add body output {fmt_shape(a)} to shortcut {fmt_shape(b)}"
-                           + (" (use shortcut: projection)" if shortcut == "identity" else ""), line,
-                           f"{path} ({prefix + name})")
-        out = self.add(full + "add", REGISTRY["add"](type="add"), [body, sc], line, path, inner)
+                           + (" (use shortcut: projection)" if shortcut == "identity" else ""), sc.line,
+                           f"{sc.path} ({sc.prefix + name})")
+        out = self.add(full + "add", REGISTRY["add"](type="add"), [body, short], inner)
         if gidx is not None:
             self.close_group(gidx, out)
         return out
 
-    def projection(self, prefix, cur, in_shape, out_shape, line, path, groups) -> int:
+    def projection(self, prefix: str, cur: int, out_shape: Shape, sc: Scope) -> int:
         """1×1 convolution (no bias) + batchnorm, strided to match the body (torchvision's downsample)."""
+        in_shape = self.graph.shape_of(cur)
         if len(in_shape) != 3 or len(out_shape) != 3:
-            raise self.err("projection shortcut needs C×H×W maps", line, path)
+            raise self.err("projection shortcut needs C×H×W maps", sc.line, sc.path)
         strides = []
         for axis, a, b in zip("HW", in_shape[1:], out_shape[1:]):
             s = -(-a // b)
             if (a - 1) // s + 1 != b:
-                raise self.err(f"projection cannot map {axis}={a} to {axis}={b} with a strided 1×1 conv", line, path)
+                raise self.err(f"projection cannot map {axis}={a} to {axis}={b} with a strided 1×1 conv",
+                               sc.line, sc.path)
             strides.append(s)
         conv = REGISTRY["conv"](type="conv", filters=out_shape[0], kernel=1, stride=strides, bias=False)
-        c = self.add(prefix + "0", conv, [cur], line, path, groups)
-        return self.add(prefix + "1", REGISTRY["batchnorm"](type="batchnorm"), [c], line, path, groups)
+        c = self.add(prefix + "0", conv, [cur], sc)
+        return self.add(prefix + "1", REGISTRY["batchnorm"](type="batchnorm"), [c], sc)
 
-    def block(self, item, kind, prefix, name, path, line, cur, groups, env, level) -> int:
+    def block(self, item, kind: str, name: str, sc: Scope, cur: int) -> int:
         block = self.blocks[kind]
         if kind in self.stack:
             chain = " → ".join(self.stack[self.stack.index(kind):] + [kind])
-            raise self.err(f"block {kind!r} refers to itself ({chain})", line, path)
+            raise self.err(f"block {kind!r} refers to itself ({chain})", sc.line, sc.path)
+        env = self.block_env(item, kind, sc)
+        gidx = self.open_group(name, kind, sc, cur)
+        self.stack.append(kind)
+        try:
+            inner = replace(sc.child(sc.prefix + name + ".", f"{sc.path}<{kind}>", gidx), env=env)
+            out = self.seq(block["layers"], inner, cur)
+        finally:
+            self.stack.pop()
+        self.close_group(gidx, out)
+        return out
+
+    def block_env(self, item, kind: str, sc: Scope) -> dict:
+        """The block's parameters: the item's arguments (substituted in the caller's scope) over the defaults."""
+        block = self.blocks[kind]
         declared = block.get("params") or {}
         if isinstance(declared, list):
             declared = {p: None for p in declared}
@@ -479,24 +524,16 @@ class Builder:
         for k in args:
             if k not in declared:
                 raise self.err(f"block {kind!r} has no parameter {k!r}{suggest(k, declared)}"
-                               f" (parameters: {', '.join(declared) or 'none'})", line_of(item, k), path)
-        benv = {}
+                               f" (parameters: {', '.join(declared) or 'none'})", line_of(item, k), sc.path)
+        env = {}
         for p, default in declared.items():
             if p in args:
-                benv[p] = self.deep(args[p], env, item, p, path)
+                env[p] = self.deep(args[p], item, p, sc)
             elif default is not None:
-                benv[p] = default
+                env[p] = default
             else:
-                raise self.err(f"block {kind!r} needs parameter {p!r}", line, path)
-        gidx = self.open_group(name, kind, prefix, cur, level)
-        self.stack.append(kind)
-        try:
-            out = self.seq(block["layers"], prefix + name + ".", f"{path}<{kind}>", cur, groups + (gidx,), benv,
-                           level + 1)
-        finally:
-            self.stack.pop()
-        self.close_group(gidx, out)
-        return out
+                raise self.err(f"block {kind!r} needs parameter {p!r}", sc.line, sc.path)
+        return env
 
 
 def first_in(mapping: dict, keys: set):
