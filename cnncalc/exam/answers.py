@@ -16,6 +16,7 @@ import yaml
 from ..errors import SpecError
 from ..spec.yamlio import LList, LMap, _Loader, line_of, load_file
 from .numbers import ParseError, parse_layout, parse_tolerance
+from .subject import Conventions, parse_conventions
 
 # --------------------------------------------------------------------------------------
 # YAML that keeps the source text of numbers (so `138.0M` and `1_000` keep their precision)
@@ -89,6 +90,18 @@ class Ctx:
     path: str                    # answers.C1 / questions.q1.answer
     layout: str
     tolerance: Optional[Decimal]
+    conventions: Conventions = Conventions()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What applies below where it is given: the shapes' layout, a tolerance, the course's conventions."""
+    layout: str = "HWC"
+    tolerance: Optional[Decimal] = None
+    conventions: Conventions = Conventions()
+
+    def ctx(self, group: str, path: str) -> Ctx:
+        return Ctx(group, path, self.layout, self.tolerance, self.conventions)
 
 
 class Reader:
@@ -141,6 +154,26 @@ class Reader:
 
     def tolerance(self, m, default: Optional[Decimal], path: Optional[str]) -> Optional[Decimal]:
         return self.setting(m, "tolerance", parse_tolerance, default, path)
+
+    def settings(self, m, st: Settings, path: Optional[str], layout: bool = True) -> Settings:
+        """The settings given in mapping m (layout, tolerance, conventions) over the inherited ones."""
+        return Settings(self.layout(m, st.layout, path) if layout else st.layout,
+                        self.tolerance(m, st.tolerance, path if path is not None else ""),
+                        self.conventions(m, st.conventions, path))
+
+    def conventions(self, m, default: Conventions, path: Optional[str]) -> Conventions:
+        """`conventions:` over the inherited ones (flops, params, activations, dtype)."""
+        if not isinstance(m, dict) or "conventions" not in m:
+            return default
+        value = m["conventions"]
+        where = join(path, "conventions")
+        if not isinstance(value, dict):
+            raise self.err("expected a mapping such as {flops: 2mac, params: with_bias, activations: lecture, "
+                           "dtype: fp32}", line_of(m, "conventions"), where)
+        out = default
+        for key, v in value.items():
+            out = self.parsed(parse_conventions, {key: v}, line_of(value, key), where, out)
+        return out
 
 
 def join(path: Optional[str], key: str) -> str:

@@ -38,19 +38,20 @@ from ..analysis.graph import Graph
 from ..analysis.report import Report
 from ..errors import CnncalcError, closest, suggest
 from ..spec.yamlio import line_of, own_line
-from .answers import Ctx, Reader, load_answers
+from .answers import Reader, Settings, load_answers
 from .grade import Grader
 from .numbers import layout_text, parse_shape
 from .questions import Questions
 from .result import CheckResult, Item
-from .slips import Subject
+from .subject import Subject
 
 __all__ = ["check", "CheckResult", "Item"]
 
-TOP_KEYS = ("architecture", "layout", "tolerance", "input", "answers", "questions", "networks",
+TOP_KEYS = ("architecture", "layout", "tolerance", "conventions", "input", "answers", "questions", "networks",
             "name", "title", "description", "source")
-NET_KEYS = ("architecture", "layout", "tolerance", "input", "answers", "description")
-LAYER_FIGURES = ("output", "params", "weights", "biases", "macs", "flops", "rf")
+NET_KEYS = ("architecture", "layout", "tolerance", "conventions", "input", "answers", "description")
+LAYER_FIGURES = ("output", "params", "weights", "biases", "macs", "flops", "connections", "activations", "memory",
+                 "param_memory", "rf")
 
 
 def check(source: Any, *, base_dir: str | Path | None = None) -> CheckResult:
@@ -79,8 +80,7 @@ class Checker:
         self.r.refuse_unknown(doc, TOP_KEYS, None, lambda key: f"unknown top-level key {key!r}"
                                                                f"{suggest(key, TOP_KEYS)} "
                                                                f"(expected {', '.join(TOP_KEYS[:7])})")
-        layout = self.r.layout(doc, "HWC", None)
-        tol = self.r.tolerance(doc, None, "")
+        st = self.r.settings(doc, Settings(), None)
         if not any(k in doc for k in ("answers", "questions", "networks")):
             raise self.r.err("nothing to check: expected `answers:` (with `architecture:`), `networks:` or "
                              "`questions:`", own_line(doc) or 1, None)
@@ -90,11 +90,11 @@ class Checker:
                                  "relative to this file)", line_of(doc, "answers"), None)
             if "answers" not in doc:
                 raise self.r.err("`architecture:` given but no `answers:`", line_of(doc, "architecture"), "answers")
-            self.network(str(doc["architecture"]), doc, "", layout, tol)
+            self.network(str(doc["architecture"]), doc, "", st)
         if doc.get("networks") is not None:
-            self.each_network(doc, layout, tol)
+            self.each_network(doc, st)
         if doc.get("questions") is not None:
-            self.each_question(doc, layout, tol)
+            self.each_question(doc, st)
         items = self.g.items
         if not items:
             raise self.r.err("no answers to check", own_line(doc) or 1, None)
@@ -102,7 +102,7 @@ class Checker:
         return CheckResult(file=self.file, networks=self.networks, items=items, total=len(items),
                            passed=len(items) - failed, failed=failed, ok=failed == 0)
 
-    def each_network(self, doc, layout: str, tol):
+    def each_network(self, doc, st: Settings):
         nets = self.r.mapping(doc, "networks", "networks: expected a mapping label → {architecture, answers}",
                               "networks")
         for label, net in nets.items():
@@ -115,14 +115,13 @@ class Checker:
                 raise self.r.err("missing `answers:`", line_of(nets, label), path)
             if str(label) in self.networks:
                 raise self.r.err(f"network label {label!r} is used twice", line_of(nets, label), path)
-            self.network(str(label), net, path + ".", self.r.layout(net, layout, path),
-                         self.r.tolerance(net, tol, path))
+            self.network(str(label), net, path + ".", self.r.settings(net, st, path))
 
-    def each_question(self, doc, layout: str, tol):
+    def each_question(self, doc, st: Settings):
         qs = self.r.mapping(doc, "questions", "questions: expected a mapping name → "
                             "{conv|pool|fc|rf|same_padding|net, answer}", "questions")
         for name, q in qs.items():
-            self.q.question(name, q, qs, layout, tol)
+            self.q.question(name, q, qs, st)
 
     # -- networks --------------------------------------------------------------------
     def load_arch(self, m, path: str, layout: str) -> Graph:
@@ -158,8 +157,8 @@ class Checker:
                              line, path + "input")
         return shape.chw
 
-    def network(self, label: str, m, path: str, layout: str, tol):
-        graph = self.load_arch(m, path, layout)
+    def network(self, label: str, m, path: str, st: Settings):
+        graph = self.load_arch(m, path, st.layout)
         report = report_of(graph)
         self.networks[label] = graph.name
         apath = path + "answers"
@@ -175,7 +174,7 @@ class Checker:
             self.r.refuse_unknown(entry, allowed, epath, lambda key: f"unknown figure {key!r}"
                                                                      f"{suggest(key, allowed)} "
                                                                      f"(figures: {', '.join(LAYER_FIGURES)})")
-            ctx = Ctx(label, epath, layout, self.r.tolerance(entry, tol, epath))
+            ctx = self.r.settings(entry, st, epath, layout=False).ctx(label, epath)
             self.g.grade(subject, LAYER_FIGURES, entry, ctx)
 
     def subject(self, graph: Graph, report: Report, name: str, line, path) -> Subject:

@@ -1,22 +1,24 @@
 """Grading one answered figure: the true value, the rule that compares, the slip, the worked formula.
 
-`Grader.answer` takes one figure of one entry (an output shape, a count, a receptive field)
-for a `Subject` (a layer, a block, `total` or a question's small graph) and records an `Item`.
+`Grader.answer` takes one figure of one entry (an output shape, a count, a size, a receptive
+field) for a `Subject` (a layer, a block, `total` or a question's small graph) and records an
+`Item`. A wrong answer that no known slip explains says so in its rule.
 """
 from __future__ import annotations
 
 import re
 from typing import Optional
 
-from ..analysis.explain import explain
-from ..errors import CnncalcError
-from .answers import Ctx, Reader, text_of
-from .numbers import fmt_dims, from_chw, layout_text, parse_number, parse_shape, shape_matches
-from .result import Item
-from .slips import Slip, Subject, find_slip, leaf_figure, shape_slip, stride_product_forgotten
 from ..spec.yamlio import line_of
+from .answers import Ctx, Reader, text_of
+from .formula import worked_formula
+from .numbers import fmt_dims, from_chw, layout_text, parse_bytes, parse_number, parse_shape, shape_matches
+from .result import Item
+from .slips import Slip, Subject, find_slip, rf_slip, shape_slip
 
-NUMERIC = ("params", "weights", "biases", "macs", "flops")
+COUNT_FIGURES = ("params", "weights", "biases", "macs", "flops", "connections", "activations", "memory",
+                 "param_memory")
+BYTE_FIGURES = ("memory", "param_memory")
 
 
 class Grader:
@@ -28,6 +30,7 @@ class Grader:
 
     def grade(self, subject: Subject, figures: tuple[str, ...], entry, ctx: Ctx):
         """Each of these figures that the entry answers, in this order."""
+        subject.conventions = ctx.conventions
         for figure in figures:
             if figure in entry:
                 self.answer(subject, figure, entry, ctx)
@@ -51,14 +54,14 @@ class Grader:
             self.count_answer(subject, figure, value, ctx, line, path, tol)
 
     def count_answer(self, subject: Subject, figure: str, value, ctx: Ctx, line, path, tol):
-        """params, weights, biases, macs or flops: a number, right by the rounding rule or the tolerance."""
-        num = self.r.parsed(parse_number, value, line, path)
+        """A count or a size: a number, right by the rounding rule or the tolerance."""
+        num = self.r.parsed(parse_bytes if figure in BYTE_FIGURES else parse_number, value, line, path)
         true = subject.total(figure)
         ok = num.matches(true, tol)
         slip = None if ok else find_slip(subject, figure, num, true, tol)
-        expected = f"{true:,}"
+        expected = f"{true:,}" + (" bytes" if figure in BYTE_FIGURES else "")
         if not num.exact and tol is None and not ok:
-            expected += f" ≈ {num.rounded(true)}"
+            expected += f" ≈ {num.suggest(true)}"
         self.add(subject, figure, ctx, line, given_text=num.text, expected=expected, expected_value=true, ok=ok,
                  rule=num.rule(tol), slip=slip)
 
@@ -89,7 +92,9 @@ class Grader:
             given = (int(num.value), int(num.value))
             text = num.text
         ok = given == (h, w)
-        slip = None if ok else stride_product_forgotten(subject, given)
+        slip = None
+        if not ok and given[0] == given[1] and h == w:
+            slip = rf_slip(subject, [given[0]], [h])
         expected = str(h) if h == w else f"{h}×{w}"
         self.add(subject, "rf", ctx, line, given_text=text, expected=expected,
                  expected_value=h if h == w else [h, w], ok=ok, slip=slip)
@@ -101,70 +106,11 @@ class Grader:
         if ok:
             formula = []
         elif formula is None:
-            formula = worked_formula(subject, figure)
+            formula = worked_formula(subject, figure, ctx.layout)
+        if not ok and slip is None:
+            rule = f"no known slip explains {given_text}"
         notes = [n for n in (subject.note, note) if n]
         self.items.append(Item(
             id=f"{subject.name}.{figure}", group=ctx.group, subject=subject.name, figure=figure, file=self.r.file,
             line=line, given=given_text, expected=expected, expected_value=expected_value, ok=ok, rule=rule,
             slip=slip, formula=formula, note="; ".join(notes)))
-
-
-# --------------------------------------------------------------------------------------
-# Worked formulas
-
-
-def worked_formula(subject: Subject, figure: str) -> list[str]:
-    """The lines of `cnncalc explain` that compute this figure for this subject."""
-    graph = subject.graph
-    if subject.kind == "total" and figure in NUMERIC + ("output", "rf"):
-        return total_formula(subject, figure)
-    try:
-        parts = explain(graph, subject.explain_name) if subject.explain_name else \
-            [explain(graph, graph.nodes[i].name)[0] for i in subject.nodes]
-    except CnncalcError:
-        return []
-    wanted = {"output": ("output",), "params": ("params", "N_in"), "weights": ("params", "N_in"),
-              "biases": ("params", "N_in"), "macs": ("MACs",), "flops": ("MACs", "FLOPs"),
-              "rf": ("RF",)}[figure]
-    picked = [(title, [ln for ln in lines if ln.startswith(wanted)]) for title, lines in parts]
-    picked = [(t, ls) for t, ls in picked if ls]
-    if not picked:
-        return []
-    if len(parts) == 1:
-        return picked[0][1]
-    if figure == "rf" and subject.kind == "chain":
-        return _titled(picked)
-    if figure in ("output", "rf"):
-        return _titled(picked[-1:])
-    out = _titled(picked)
-    vals = _terms(subject, figure)
-    if len(vals) > 1:
-        out.append(f"{figure}: " + " + ".join(f"{v:,}" for _, v in vals) + f" = {subject.total(figure):,}")
-    return out
-
-
-def total_formula(subject: Subject, figure: str) -> list[str]:
-    report = subject.report
-    if figure == "output":
-        return [f"network output: {fmt_dims(subject.output)} (C×H×W), from {report.layers[-1].name}"]
-    if figure == "rf":
-        last = report.layers[-1]
-        return [f"receptive field of {last.name}: {last.rf.size}, effective stride {last.rf.stride}"]
-    vals = _terms(subject, figure)
-    shown = vals if len(vals) <= 8 else vals[:7]
-    terms = " + ".join(f"{n} {v:,}" for n, v in shown) + (f" + … ({len(vals) - 7} more)" if len(vals) > 8 else "")
-    what = {"params": "params", "weights": "weights (params − biases)", "biases": "biases", "macs": "MACs",
-            "flops": "FLOPs = 2·MACs"}[figure]
-    return [f"{what}: Σ over layers = {terms} = {subject.total(figure):,}"]
-
-
-def _terms(subject: Subject, figure: str) -> list[tuple[str, int]]:
-    """(leaf name, value) of the subject's leaves that contribute to the figure."""
-    vals = [(subject.graph.nodes[i].name, leaf_figure(subject.graph, subject.report, i, figure))
-            for i in subject.nodes]
-    return [(n, v) for n, v in vals if v]
-
-
-def _titled(picked: list[tuple[str, list[str]]]) -> list[str]:
-    """Formula lines, each prefixed with its layer's name (the first word of the explain title)."""
-    return [f"{title.split(' ')[0]}: {ln}" for title, lines in picked for ln in lines]

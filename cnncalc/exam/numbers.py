@@ -6,13 +6,17 @@ Pure parsing, no I/O. Numbers:
     0.42M  15.5G  34.9K  34.9k   a unit: K/k = 10³, M = 10⁶, G/B = 10⁹, T = 10¹²
     3.8e9  3.8×10^9  3.8x10^9    scientific notation (also 3.8·10⁹, 3.8*10**9)
     1.2亿  1240万  3千            Chinese units: 千 = 10³, 万 = 10⁴, 百万 = 10⁶, 千万 = 10⁷, 亿 = 10⁸
+    1.2億  1240萬  1.2亿次  156个  traditional 億/萬; a trailing 次 (times) or 个/個 (pieces) is dropped
+    93 MB  58.1MiB  552 KB       bytes (memory figures): B, KB/MB/GB/TB = 10³ⁿ, KiB/MiB/GiB/TiB = 2¹⁰ⁿ
 
 The rounding rule: an answer is right when the true value rounds to it at the precision
-written, i.e. |true − given| ≤ half a unit of the last significant digit. `138M` stands for
-138,357,544 (±0.5M), `138.4M` too (±0.05M), `138.3M` does not. Trailing zeros of a whole
-mantissa before a unit or exponent are not significant (`1240万` is 124 × 10⁵, right for
-12,443,648; write `1244万` or `1240.0万` to claim more). A plain number with no unit is exact.
-A relative `tolerance` (0.01 or "1%") replaces the rule where one is given.
+written, i.e. |true − given| ≤ half a unit of the last significant digit, and that precision
+keeps at least two significant figures. `138M` stands for 138,357,544 (±0.5M), `138.4M` too
+(±0.05M), `138.3M` does not; `100M` (one significant figure) proves nothing and is wrong for
+102,760,448. Trailing zeros of a whole mantissa before a unit or exponent are not significant
+(`1240万` is 124 × 10⁵, right for 12,443,648; `1000万` is one figure, 1 × 10⁷; write `1244万`
+or `1240.0万` to claim more). A plain number with no unit is exact. A relative `tolerance`
+(0.01 or "1%") replaces the rule where one is given.
 
 Shapes: `28x28x6`, `28×28×6`, `28*28*6`, `[28, 28, 6]` are read in the file's layout — H×W×C
 (the course's way, the default) or C×H×W (PyTorch's). A list is read in the layout too:
@@ -29,6 +33,7 @@ UNITS: dict[str, int] = {
     "": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12,
     "千": 10**3, "万": 10**4, "十万": 10**5, "百万": 10**6, "千万": 10**7, "亿": 10**8,
 }
+_TRAD = str.maketrans("億萬", "亿万")
 _SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 _NUM = re.compile(
     r"""^(?P<sign>[-+]?)
@@ -41,7 +46,7 @@ _NUM = re.compile(
         \s*(?P<unit>十万|百万|千万|[kKMGBT千万亿])?$""",
     re.X,
 )
-HINT = "write e.g. 61706, 61,706, 0.42M, 15.5G, 3.8e9, 3.8×10^9, 1.2亿 or 1240万"
+HINT = "write e.g. 61706, 61,706, 0.42M, 15.5G, 3.8e9, 3.8×10^9, 1.2亿, 1.2億 or 1240万"
 
 
 class ParseError(ValueError):
@@ -56,17 +61,32 @@ class Number:
     quantum: Decimal        # one unit of the last significant digit (1 for a plain whole number)
     unit: str = ""          # "M", "万", "e9" … ("" for plain numbers)
     scale: Decimal = Decimal(1)  # the value of one `unit`
+    figures: int = 0        # significant figures written (0: a plain whole number, exact)
 
     @property
     def exact(self) -> bool:
         return self.unit == "" and self.quantum <= 1
 
+    @property
+    def too_coarse(self) -> bool:
+        """Rounded to fewer than two significant figures: `1亿`, `100M`, `1000万` prove nothing."""
+        return not self.exact and self.figures < 2
+
+    def rounds_to(self, value: int | float | Decimal) -> bool:
+        """`value` rounds to this number at the precision written (however coarse)."""
+        return abs(Decimal(value) - self.value) * 2 <= self.quantum
+
     def matches(self, true: int | float | Decimal, tolerance: Decimal | None = None) -> bool:
-        """The rounding rule, or |true − given| ≤ tolerance·|true| where a tolerance is given."""
+        """The rounding rule (at least two significant figures), or |true − given| ≤ tolerance·|true|."""
         t = Decimal(true)
         if tolerance is not None:
             return abs(t - self.value) <= tolerance * abs(t)
-        return abs(t - self.value) * 2 <= self.quantum
+        return self.rounds_to(t) and not self.too_coarse
+
+    def truncates(self, true: int | float | Decimal) -> bool:
+        """`true` cut off (not rounded) at the written precision gives this number."""
+        t = Decimal(true)
+        return not self.exact and self.value <= t < self.value + self.quantum and t >= 0
 
     def rule(self, tolerance: Decimal | None = None) -> str:
         if tolerance is not None:
@@ -82,6 +102,13 @@ class Number:
             if self.quantum == Decimal(10) ** exp:
                 return f"1e{exp}"
         return f"{_plain(self.quantum / self.scale)}{self.unit}"
+
+    def suggest(self, true: int) -> str:
+        """`true` at this precision, or at three significant figures where this one is too coarse."""
+        if not self.too_coarse:
+            return self.rounded(true)
+        q = Decimal(10) ** (Decimal(true).adjusted() - 2)
+        return Number(self.text, self.value, min(q, self.quantum), self.unit, self.scale, 3).rounded(true)
 
     def rounded(self, true: int) -> str:
         """`true` written at this number's precision and unit (for "expected … ≈ 138.4M")."""
@@ -116,7 +143,7 @@ def parse_number(value) -> Number:
         else:
             raise ParseError(f"expected a number, got {type(value).__name__}; {HINT}")
     s = str(text).strip()
-    m = _NUM.match(s)
+    m = _NUM.match(_normal(s))
     if not m:
         raise ParseError(f"cannot read {s!r} as a number; {HINT}")
     mant = m["mant"]
@@ -150,7 +177,53 @@ def parse_number(value) -> Number:
         q = Decimal(1)
     sign = -1 if m["sign"] == "-" else 1
     label = unit or (f"e{e}" if exp is not None else "")
-    return Number(text=s, value=sign * mantissa * scale, quantum=q * scale, unit=label, scale=scale)
+    return Number(text=s, value=sign * mantissa * scale, quantum=q * scale, unit=label, scale=scale,
+                  figures=_figures(digits, frac) if label or frac else 0)
+
+
+def _normal(text: str) -> str:
+    """Traditional 億/萬 as 亿/万; a trailing 次 (times) or 个/個 (pieces) dropped."""
+    text = text.translate(_TRAD).strip()
+    return re.sub(r"\s*[次个個]$", "", text) if len(text) > 1 else text
+
+
+def _figures(digits: str, frac: str) -> int:
+    """Significant figures of a mantissa: no leading zeros; a whole one's trailing zeros do not count."""
+    if frac:
+        sig = (digits + frac).lstrip("0")
+        return max(len(sig), 1)
+    sig = digits.lstrip("0").rstrip("0")
+    return max(len(sig), 1)
+
+
+BYTE_UNITS: dict[str, int] = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+                              "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_BYTES = re.compile(r"^(?P<num>[^a-zA-Z]*?)\s*(?P<unit>[kKmMgGtT]i?[bB]|[bB])$")
+BYTES_HINT = "write e.g. 93 MB, 58.1 MiB, 552MB or 1,048,576 (bytes)"
+
+
+def parse_bytes(value) -> Number:
+    """A memory figure: a number of bytes, or one with B/KB/MB/GB (10³ⁿ) or KiB/MiB/GiB (2¹⁰ⁿ)."""
+    if isinstance(value, bool) or value is None:
+        raise ParseError(f"expected a size in bytes, got {value!r}; {BYTES_HINT}")
+    text = str(getattr(value, "text", value)).strip()
+    m = _BYTES.match(text)
+    if not m:
+        return parse_number(value)
+    key = m["unit"].upper()
+    try:
+        num = parse_number(m["num"])
+    except ParseError:
+        raise ParseError(f"cannot read {text!r} as a size in bytes; {BYTES_HINT}") from None
+    if num.unit:
+        raise ParseError(f"cannot read {text!r}: a size in bytes takes one unit; {BYTES_HINT}")
+    if key == "B":
+        return Number(text=text, value=num.value, quantum=num.quantum, figures=num.figures)
+    digits, _, frac = re.sub(r"[,_\u2009\u202f']", "", m["num"].strip().lstrip("+-")).partition(".")
+    q = num.quantum if frac else Decimal(10) ** (len(digits.lstrip("0")) - len(digits.lstrip("0").rstrip("0")))
+    scale = Decimal(BYTE_UNITS[key])
+    return Number(text=text, value=num.value * scale, quantum=q * scale, unit=key.replace("IB", "iB"), scale=scale,
+                  figures=_figures(digits, frac))
 
 
 def parse_tolerance(value) -> Decimal:

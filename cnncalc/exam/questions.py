@@ -21,20 +21,21 @@ from ..analysis.graph import Graph
 from ..errors import CnncalcError, SpecError, suggest
 from ..layers import numel
 from ..spec.yamlio import LList, LMap, line_of, own_line
-from .answers import Ctx, Reader, llist, plain, text_of
+from .answers import Ctx, Reader, Settings, llist, plain, text_of
 from .grade import Grader
 from .numbers import ParseError, layout_text, parse_number, parse_shape
-from .slips import Subject, padding_slip, stride_products_forgotten
+from .slips import Subject, padding_slip, rf_slip
 
+SIZES = ("connections", "activations", "memory", "param_memory")
 QUESTION_KINDS = {
-    "conv": ("output", "params", "weights", "biases", "macs", "flops", "rf"),
-    "pool": ("output", "params", "macs", "rf"),
-    "fc": ("output", "params", "weights", "biases", "macs", "flops"),
+    "conv": ("output", "params", "weights", "biases", "macs", "flops") + SIZES + ("rf",),
+    "pool": ("output", "params", "macs", "activations", "memory", "rf"),
+    "fc": ("output", "params", "weights", "biases", "macs", "flops") + SIZES,
     "rf": ("rf",),
     "same_padding": ("padding",),
-    "net": ("output", "params", "weights", "biases", "macs", "flops", "rf"),
+    "net": ("output", "params", "weights", "biases", "macs", "flops") + SIZES + ("rf",),
 }
-QUESTION_KEYS = ("answer", "tolerance", "layout", "text", "description")
+QUESTION_KEYS = ("answer", "tolerance", "layout", "conventions", "text", "description")
 KIND_FIELDS = {
     "conv": ("input", "kernel", "stride", "padding", "filters", "dilation", "groups", "bias"),
     "pool": ("input", "kernel", "stride", "padding", "ceil", "type", "dilation"),
@@ -50,7 +51,7 @@ class Questions:
     def __init__(self, reader: Reader, grader: Grader):
         self.r, self.g = reader, grader
 
-    def question(self, key, q, qs, layout: str, tol):
+    def question(self, key, q, qs, st: Settings):
         name = str(key)
         path = f"questions.{name}"
         qline = line_of(qs, key)
@@ -58,7 +59,8 @@ class Questions:
             raise self.r.err("expected a mapping such as {conv: {...}, answer: {...}}", qline, path)
         kinds = [k for k in q if k in QUESTION_KINDS]
         keys = list(QUESTION_KINDS) + list(QUESTION_KEYS)
-        self.r.refuse_unknown(q, keys, path, lambda k: f"unknown key {k!r}{suggest(k, keys)} (a question has one of "
+        near = [k for k in keys if k != "conventions"]   # `convolution` means conv
+        self.r.refuse_unknown(q, keys, path, lambda k: f"unknown key {k!r}{suggest(k, near)} (a question has one of "
                                                        f"{', '.join(QUESTION_KINDS)} and an answer)")
         if len(kinds) != 1:
             raise self.r.err(f"a question needs exactly one of {', '.join(QUESTION_KINDS)}"
@@ -69,8 +71,7 @@ class Questions:
         apath = f"{path}.answer"
         answer = self.r.mapping(q, "answer", f"expected a mapping of figures ({', '.join(QUESTION_KINDS[kind])})",
                                 apath)
-        layout = self.r.layout(q, layout, path)
-        tol = self.r.tolerance(q, tol, path)
+        st = self.r.settings(q, st, path)
         allowed = QUESTION_KINDS[kind] + ("tolerance",)
         self.r.refuse_unknown(answer, allowed, apath, lambda k: f"a {kind} question does not answer {k!r}"
                                                                 f"{suggest(k, allowed)} "
@@ -78,7 +79,7 @@ class Questions:
         if not any(k in answer for k in QUESTION_KINDS[kind]):
             raise self.r.err(f"`answer:` gives no figure to grade (a {kind} question answers "
                              f"{', '.join(QUESTION_KINDS[kind])})", line_of(q, "answer"), apath)
-        ctx = Ctx("questions", apath, layout, self.r.tolerance(answer, tol, apath))
+        ctx = self.r.settings(answer, st, apath, layout=False).ctx("questions", apath)
         spec, kline, kpath = q[kind], line_of(q, kind), f"{path}.{kind}"
         if kind == "rf":
             self.rf_question(name, spec, answer, ctx, kline, kpath)
@@ -128,7 +129,7 @@ class Questions:
                              figure_line, f"{ctx.path}.rf")
         vals = [int(v) for v in given]
         ok = vals == per_layer
-        slip = None if ok else stride_products_forgotten(subject.graph, vals, per_layer)
+        slip = None if ok else rf_slip(subject, vals, per_layer, per_layer=True)
         self.g.add(subject, "rf", ctx, figure_line, given_text=text_of(given), expected=", ".join(map(str, per_layer)),
                    expected_value=per_layer, ok=ok, slip=slip)
 
@@ -161,7 +162,7 @@ class Questions:
                                                     f"PyTorch)")]
         self.g.add(Subject(name, "same_padding", "question", graph, report_of(graph), [0], graph.output, (0, 0)),
                    "padding", ctx, figure_line, given_text=text_of(given), expected=str(expected),
-                   expected_value=want if pb != pa else pb, ok=ok, slip=None if ok else padding_slip(g, span, size),
+                   expected_value=want if pb != pa else pb, ok=ok, slip=None if ok else padding_slip(g, k, d, size),
                    formula=formula)
 
 

@@ -1,441 +1,164 @@
-"""Classic slips: the wrong values a known mistake produces, each named and explained.
+"""Which classic slips explain a wrong count: every one that reproduces the answer is named.
 
-When `cnncalc check` finds a wrong answer it asks the rules here what each classic mistake
-would have given (the FLOPs for the MACs, the weights without their biases, a size rounded
-the other way, …); the first one the answer matches names the slip. Each rule is one small
-function that only reads a `Subject`: the layers an answer is about, with their report.
+A slip is recognised only when its value rounds to the answer at the precision written (or
+lies within the answer's tolerance). Single slips are tried first, then pairs (input channels
+and bias both forgotten); when several fit, each is said ("bias forgotten, or truncated
+instead of rounded"), never one asserted. Two more need no value: the true number cut off
+instead of rounded, and an answer rounded to one significant figure. A memory answer may also
+mix MB (10⁶ bytes) and MiB (2²⁰ bytes).
 
-check.py imports this module, never the reverse. Nothing here imports torch.
+The rules themselves live in count_slips.py (counts) and shape_slips.py (shapes, receptive
+fields, same padding). Nothing here imports torch.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Iterator, Optional
+from decimal import Decimal
+from itertools import combinations
+from typing import Iterator, Optional
 
-from pydantic import BaseModel
+from .count_slips import LEAF_SLIPS, VALUE_SLIPS, LeafSlip, ValueSlip, wrong_layer_channels
+from .numbers import BYTE_UNITS, Number
+from .shape_slips import hwc_order_swapped, padding_slip, rf_slip, shape_slip
+from .slip import Slip, join_slips
+from ..layers import numel
+from .subject import DTYPES, Leaf, Subject, leaf_figure
 
-from ..analysis import formulas as f
-from ..analysis.graph import INPUT, Graph
-from .numbers import Number, ShapeAnswer, fmt_dims, from_chw, layout_text, shape_matches
-from ..analysis.report import Report
+__all__ = ["Slip", "Subject", "find_slip", "leaf_figure", "shape_slip", "rf_slip", "padding_slip",
+           "hwc_order_swapped", "join_slips"]
 
-
-class Slip(BaseModel):
-    """A classic mistake that explains the gap between the answer and the true value."""
-    name: str
-    detail: str
-
-
-# --------------------------------------------------------------------------------------
-# What an answer is about: a layer, a block, the whole network, or a question's small graph
+COMPOSABLE = ("FLOPs vs MACs", "bytes vs params")   # value slips that apply to any value, a slip's too
 
 
-@dataclass
-class Subject:
-    name: str                    # as the answers file calls it
-    resolved: str                # the graph's name for it ("conv1_1", "total", …)
-    kind: str                    # layer | block | total | question | chain
-    graph: Graph
-    report: Report
-    nodes: list[int]             # leaf indices covered, in order
-    output: tuple
-    rf: tuple[int, int]
-    explain_name: Optional[str] = None
-    note: str = ""
-
-    @classmethod
-    def whole(cls, name: str, resolved: str, kind: str, graph: Graph, report: Report, rf: tuple[int, int],
-              explain_name: Optional[str] = None) -> Subject:
-        """A subject covering every leaf of the graph: a network's `total`, a question's small graph."""
-        return cls(name, resolved, kind, graph, report, list(range(len(graph.nodes))), tuple(graph.output), rf,
-                   explain_name=explain_name)
-
-    def total(self, figure: str) -> int:
-        return sum(leaf_figure(self.graph, self.report, i, figure) for i in self.nodes)
+def _fmt(v) -> str:
+    return f"{int(v):,}" if v == int(v) else f"{v:,}"
 
 
-def leaf_bias(node) -> int:
-    return node.layer.biases(node.in_shapes, node.out_shape)
-
-
-def leaf_figure(graph: Graph, report: Report, idx: int, figure: str) -> int:
-    row = report.layers[idx]
-    if figure == "params":
-        return row.params
-    if figure == "macs":
-        return row.macs
-    if figure == "flops":
-        return row.flops
-    if figure == "biases":
-        return leaf_bias(graph.nodes[idx])
-    if figure == "weights":
-        return row.params - leaf_bias(graph.nodes[idx])
-    raise KeyError(figure)
-
-
-# --------------------------------------------------------------------------------------
-# Counts (params, weights, biases, MACs, FLOPs): each rule yields (mistaken value, slip)
-
-Candidates = Iterator[tuple[Optional[int], Slip]]
-COUNTS = ("params", "weights", "macs", "flops")
-
-
-def flops_vs_macs(subject: Subject, figure: str, true: int) -> Candidates:
-    """MACs answered with the FLOP count (2×), or FLOPs with the MAC count (÷2)."""
-    if figure == "macs":
-        v = 2 * true
-        yield v, Slip(name="FLOPs vs MACs",
-                      detail=f"{v:,} = 2 × {true:,} is the FLOP count (a multiply and an add each); a MAC counts "
-                             f"one multiply-accumulate: MACs = FLOPs/2 = {true:,}")
-    if figure == "flops" and true % 2 == 0:
-        v = true // 2
-        yield v, Slip(name="FLOPs vs MACs",
-                      detail=f"{v:,} is the MAC (multiply-add) count; FLOPs count the multiply and the add: "
-                             f"FLOPs = 2 × MACs = {true:,}")
-
-
-def sparse_lenet_c3(subject: Subject, figure: str, true: int) -> Candidates:
-    """LeNet-5's dense C3 counted as the 1998 paper's sparse table; its connections count the bias too."""
-    if figure not in COUNTS:
-        return
-    for with_bias in ((True, False) if figure in ("macs", "flops") else (True,)):
-        v = _variant(subject, figure, _sparse_c3(with_bias))
-        if v is not None:
-            yield v, Slip(name="sparse LeNet C3",
-                          detail=f"{v:,} comes from the 1998 paper's sparse C3, whose table connects each of the "
-                                 f"16 maps to 3, 4 or all 6 S2 maps (1,516 params, 151,600 connections); this C3 "
-                                 f"is dense, every map sees all 6 S2 maps: {true:,}")
-
-
-def bias_forgotten(subject: Subject, figure: str, true: int) -> Candidates:
-    """Params counted as the weights alone, without one bias per filter or output unit."""
-    biases = subject.total("biases")
-    if figure != "params" or not biases:
-        return
-    form = "; (N_in + 1)·N_out, not N_in·N_out" if _only(subject, "linear") else \
-        "; (k·k·C_in + 1)·C_out, not k·k·C_in·C_out" if _only(subject, "conv") else ""
-    v = true - biases
-    yield v, Slip(name="bias forgotten",
-                  detail=f"{v:,} counts the weights only; each filter (conv) or output unit (fc) also has a bias: "
-                         f"+{biases:,} = {true:,}{form}")
-
-
-def bias_included_in_weights(subject: Subject, figure: str, true: int) -> Candidates:
-    """Weights answered with the params: the biases counted among the weights."""
-    biases = subject.total("biases")
-    if figure != "weights" or not biases:
-        return
-    v = true + biases
-    yield v, Slip(name="bias included in weights",
-                  detail=f"{v:,} is weights + {biases:,} biases (the params); the weights alone are {true:,}")
-
-
-def input_channels_forgotten(subject: Subject, figure: str, true: int) -> Candidates:
-    """Each conv filter taken as k×k, not k×k×C_in (the seeds' '26 params per 5×5 filter')."""
-    if figure not in COUNTS:
-        return
-    v = _variant(subject, figure, _no_cin)
-    if v is None:
-        return
-    seeds = " (the seeds' '26 params per 5×5 filter' on a 3-channel input: 5·5·3 + 1 = 76)" \
-        if figure == "params" else ""
-    yield v, Slip(name="input channels forgotten",
-                  detail=f"{v:,} treats each filter as k×k; a filter spans all its input channels, k×k×C_in"
-                         f"{seeds}: {true:,}")
-
-
-def bytes_vs_params(subject: Subject, figure: str, true: int) -> Candidates:
-    """The size in bytes at fp32 (4 per parameter) given as the parameter count."""
-    if figure not in ("params", "weights"):
-        return
-    v = 4 * true
-    yield v, Slip(name="bytes vs params",
-                  detail=f"{v:,} = 4 × {true:,} is the size in bytes at fp32 (4 bytes per parameter), not the "
-                         f"parameter count (the seeds' 'AlexNet ≈ 240M parameters' is AlexNet's ≈244 MB)")
-
-
-def bias_counted_as_macs(subject: Subject, figure: str, true: int) -> Candidates:
-    """One MAC added per bias per output position."""
-    if figure not in ("macs", "flops"):
-        return
-    v = _variant(subject, figure, _bias_mac)
-    if v is not None:
-        yield v, Slip(name="bias counted as MACs",
-                      detail=f"{v:,} adds one MAC per bias per output position; bias adds are not "
-                             f"multiply-accumulates (MACs = k·k·C_in·H·W·C_out, N_in·N_out): {true:,}")
-
-
-COUNT_SLIPS = (flops_vs_macs, sparse_lenet_c3, bias_forgotten, bias_included_in_weights, input_channels_forgotten,
-               bytes_vs_params, bias_counted_as_macs)   # tried in this order
-
-
-def find_slip(subject: Subject, figure: str, num: Number, true: int, tol) -> Optional[Slip]:
-    """The first classic mistake whose value the answer matches (by the same rounding rule or tolerance)."""
-    candidates = [(v, slip) for rule in COUNT_SLIPS for v, slip in rule(subject, figure, true)
-                  if v is not None and v != true]
-    for value, slip in candidates:
-        if num.matches(value, tol):
-            return slip
-    return None
-
-
-def _variant(subject: Subject, figure: str, repl: Callable) -> Optional[int]:
-    """The subject's figure with some leaves' values replaced (None if no leaf is affected)."""
-    total, changed = 0, False
-    for i in subject.nodes:
-        node = subject.graph.nodes[i]
-        r = repl(node, figure)
-        if r is None:
-            total += leaf_figure(subject.graph, subject.report, i, figure)
+def _altered(subject: Subject, rule: LeafSlip, leaves: list[Leaf]) -> tuple[list[Leaf], list[Leaf]]:
+    """The leaves with the rule applied, and the leaves it changed (as they were)."""
+    out, changed = [], []
+    for lf in leaves:
+        new = rule.alter(subject, lf)
+        if new is not None and new != lf:
+            out.append(new)
+            changed.append(lf)
         else:
-            total += r
-            changed = True
-    return total if changed else None
+            out.append(lf)
+    return out, changed
 
 
-def _conv_parts(node):
-    """(k_h, k_w, C_in/groups, C_out, H_out, W_out, bias) of a conv leaf."""
-    layer = node.layer
-    c_in = node.in_shapes[0][0]
-    return (layer.kernel[0], layer.kernel[1], c_in // layer.groups, layer.filters, node.out_shape[1],
-            node.out_shape[2], layer.filters if layer.bias else 0)
+def candidates(subject: Subject, figure: str, true: int, pairs: bool) -> Iterator[tuple[int, str, str]]:
+    """(mistaken value, name, what it did) for each slip (pairs: each pair of slips) that applies."""
+    rules = [r for r in LEAF_SLIPS + tuple(wrong_layer_channels(subject)) if figure in r.figures]
+    values = [r for r in VALUE_SLIPS if figure in r.figures]
+    base = subject.leaves
+    if not pairs:
+        for rule in rules:
+            leaves, changed = _altered(subject, rule, base)
+            if changed:
+                yield subject.value(figure, leaves), rule.name, rule.what(subject, changed)
+        for vr in values:
+            v = vr.value(subject, figure, true)
+            if v is not None:
+                yield v, vr.name, vr.what(subject, figure, true)
+        yield from _size_slips(subject, figure, true)
+        return
+    for a, b in combinations(rules, 2):
+        if a.name == b.name:
+            continue
+        leaves, ch_a = _altered(subject, a, base)
+        leaves, ch_b = _altered(subject, b, leaves)
+        if ch_a and ch_b:
+            yield (subject.value(figure, leaves), f"{a.name} and {b.name}",
+                   f"{a.what(subject, ch_a)}; and {b.what(subject, ch_b)}")
+    for rule in rules:
+        leaves, changed = _altered(subject, rule, base)
+        if not changed:
+            continue
+        v0 = subject.value(figure, leaves)
+        for vr in values:
+            if vr.name in COMPOSABLE:
+                v = vr.value(subject, figure, v0)
+                if v is not None:
+                    yield v, f"{rule.name} and {vr.name}", f"{rule.what(subject, changed)}; and it " \
+                                                            f"{vr.what(subject, figure, v0)}"
 
 
-def _no_cin(node, figure):
-    """A conv leaf's figure with C_in taken as 1 (None for other leaves, or where C_in is 1)."""
-    if node.layer.type != "conv":
-        return None
-    kh, kw, cin, cout, h, w, b = _conv_parts(node)
-    if cin == 1:
-        return None
-    weights, macs = f.conv_weights(kh, kw, 1, cout), f.conv_macs(kh, kw, 1, cout, h, w)
-    return {"params": weights + b, "weights": weights, "macs": macs, "flops": 2 * macs}.get(figure)
+def _size_slips(subject: Subject, figure: str, true: int) -> Iterator[tuple[int, str, str]]:
+    """Activations and memory: the other total convention, the input left out, elements for bytes."""
+    if figure not in ("activations", "memory"):
+        return
+    conv = subject.conventions
+    per = conv.bytes if figure == "memory" else 1
+    if subject.sums:
+        other = "every_layer" if conv.activations == "lecture" else "lecture"
+        v = subject.elements(subject.leaves, other) * per
+        what = ("adds every layer's output, in-place activations too; a lecture table counts the input and each "
+                "conv/pool/fc output once (or declare conventions: {activations: every_layer})"
+                if other == "every_layer" else
+                "counts the input and each conv/pool/fc output once (the lecture convention); this file declares "
+                "activations: every_layer")
+        yield v, "activations convention", what
+        if conv.activations == "lecture":
+            inp = numel(subject.graph.input)
+            yield (true // per - inp) * per, "input not counted", \
+                f"leaves out the input's {inp:,} values, which a lecture table counts as its first row"
+    if figure == "memory":
+        yield true // per, "elements vs bytes", f"is the number of values; at {conv.dtype} each takes " \
+                                                f"{per} bytes: {per} × {true // per:,}"
+        for name, size in (("fp16", 2), ("fp64", 8), ("int8", 1)):
+            if size != per and name in DTYPES:
+                yield true // per * size, "wrong bytes per value", \
+                    f"takes {size} byte{'s' if size > 1 else ''} per value ({name}); this file counts " \
+                    f"{conv.dtype}, {per} bytes"
 
 
-def _is_c3(node) -> bool:
-    """LeNet-5's C3: 6 maps in, 16 out, dense; the 1998 paper connects it through a sparse table."""
-    layer = node.layer
-    return layer.type == "conv" and node.in_shapes[0][0] == 6 and layer.filters == 16 and layer.groups == 1
+def _matches(num: Number, value, tol) -> bool:
+    if tol is not None:
+        return num.matches(value, tol)
+    return num.rounds_to(value)
 
 
-def _sparse_c3(with_bias: bool):
-    """A leaf replacement: C3's figures under the paper's sparse table (None for other leaves)."""
-    def repl(node, figure):
-        if not _is_c3(node):
-            return None
-        kh, kw, _, cout, h, w, b = _conv_parts(node)
-        weights = 60 * kh * kw      # paper's Table I: 6 maps × 3 inputs + 9 × 4 + 1 × 6 = 60 of the 96 pairs
-        macs = (weights + (b if with_bias else 0)) * h * w  # "connections" count the bias too
-        return {"params": weights + b, "weights": weights, "macs": macs, "flops": 2 * macs}.get(figure)
-    return repl
-
-
-def _bias_mac(node, figure):
-    """A leaf's MACs (FLOPs) with one more per bias per output position (None without biases)."""
-    b = leaf_bias(node)
-    if not b or figure not in ("macs", "flops"):
-        return None
-    extra = b * (node.out_shape[1] * node.out_shape[2] if len(node.out_shape) == 3 else 1)
-    row_macs = node.layer.macs(node.in_shapes, node.out_shape)
-    return (row_macs + extra) * (2 if figure == "flops" else 1)
-
-
-def _only(subject: Subject, kind: str) -> bool:
-    """Every weight layer of the subject is of this type."""
-    kinds = {subject.graph.nodes[i].layer.type for i in subject.nodes if subject.graph.nodes[i].layer.weight_layer}
-    return kinds == {kind}
-
-
-# --------------------------------------------------------------------------------------
-# Output shapes
-
-
-def hwc_order_swapped(given: ShapeAnswer, exp: tuple) -> Optional[Slip]:
-    """The right sizes in another order: written in the other layout, or shuffled."""
-    g = given.chw
-    if len(g) != len(exp) or g == exp:
-        return None
-    if given.other == tuple(exp):
-        lay = layout_text(given.layout)
-        other = layout_text("CHW" if given.layout == "HWC" else "HWC")
-        return Slip(name="H/W/C order swapped",
-                    detail=f"{given.text} is right read as {other}, but this file writes shapes as {lay}: "
-                           f"{fmt_dims(from_chw(exp, given.layout))} (or set layout: "
-                           f"{'CHW' if given.layout == 'HWC' else 'HWC'})")
-    if sorted(g) == sorted(exp):
-        return Slip(name="H/W/C order swapped",
-                    detail=f"the right sizes in the wrong order: {layout_text(given.layout)} is "
-                           f"{fmt_dims(from_chw(exp, given.layout))}")
-    return None
-
-
-@dataclass
-class _Sizes:
-    """The deciding layer's output (C, H, W) under each mistake, and how that layer rounds and pads."""
-    other: tuple                 # the division rounded the other way
-    nopad: tuple                 # the padding left out
-    noplus1: tuple               # the + 1 left out
-    ceil: bool                   # the layer rounds up (a pool with ceil_mode)
-    padded: bool
-
-
-def _explains(given: ShapeAnswer, alt: tuple, exp: tuple) -> bool:
-    """The answer is the mistaken shape, and the mistake changes the shape."""
-    return shape_matches(given, alt) and alt != exp
-
-
-def floor_vs_ceil(node, sizes: _Sizes, given: ShapeAnswer, exp: tuple) -> Optional[Slip]:
-    """The output size's division rounded up where the layer floors, or down where it ceils."""
-    if not _explains(given, sizes.other, exp):
-        return None
-    rule, other = ("ceil", "floor") if sizes.ceil else ("floor", "ceil")
-    why = "conv output sizes use floor" if node.layer.type == "conv" else \
-        f"this pool uses {rule} (ceil_mode {'true' if sizes.ceil else 'false'}, PyTorch's default is floor)"
-    return Slip(name="floor vs ceil",
-                detail=f"{fmt_dims(from_chw(sizes.other, given.layout))} rounds the division with {other}; "
-                       f"{why}: {fmt_dims(from_chw(exp, given.layout))}")
-
-
-def padding_forgotten(node, sizes: _Sizes, given: ShapeAnswer, exp: tuple) -> Optional[Slip]:
-    """The output size computed as if the layer had no padding."""
-    if not (sizes.padded and _explains(given, sizes.nopad, exp)):
-        return None
-    return Slip(name="padding forgotten",
-                detail=f"{fmt_dims(from_chw(sizes.nopad, given.layout))} leaves out the padding: "
-                       f"⌊(n + 2p − k)/s⌋ + 1")
-
-
-def plus_one_forgotten(node, sizes: _Sizes, given: ShapeAnswer, exp: tuple) -> Optional[Slip]:
-    """The output size as ⌊(n + 2p − k)/s⌋, without the + 1 for the first window."""
-    if not _explains(given, sizes.noplus1, exp):
-        return None
-    return Slip(name="+1 forgotten",
-                detail="the output size is ⌊(n + 2p − k)/s⌋ + 1: the first window counts too")
-
-
-SIZE_SLIPS = (floor_vs_ceil, padding_forgotten, plus_one_forgotten)   # tried in this order
-
-
-def shape_slip(subject: Subject, given: ShapeAnswer, exp: tuple) -> Optional[Slip]:
-    """The first classic mistake that explains a wrong output shape."""
-    slip = hwc_order_swapped(given, exp)
-    if slip is not None:
-        return slip
-    node = _shape_layer(subject)
-    if node is None or len(exp) != 3:
-        return None
-    sizes = _alt_sizes(node)
-    for rule in SIZE_SLIPS:
-        slip = rule(node, sizes, given, exp)
-        if slip is not None:
-            return slip
-    return None
-
-
-def _shape_layer(subject: Subject):
-    """The conv/pool leaf that decides the subject's output size (walking back over shape-keeping layers)."""
-    for i in reversed(subject.nodes):
-        node = subject.graph.nodes[i]
-        if node.layer.type in ("conv", "maxpool", "avgpool"):
-            return node
-        if len(node.inputs) != 1 or node.out_shape != node.in_shapes[0]:
-            return None
-    return None
-
-
-def _alt_sizes(node) -> _Sizes:
-    """Output shapes under the other rounding / without padding / without the +1."""
-    layer = node.layer
-    _, h, w = node.in_shapes[0]
-    if layer.type == "conv":
-        pads = layer.pads()
-        ks, ss, ds, ceil = layer.kernel, layer.stride, layer.dilation, False
-    else:
-        pads = tuple((p, p) for p in layer.padding)
-        ks, ss, ds, ceil = layer.kernel, layer.strides, layer.dilations, layer.ceil_mode
-    alts: dict[str, list] = {"other": [], "nopad": [], "noplus1": []}
-    for n, k, s, d, (pb, pa) in zip((h, w), ks, ss, ds, pads):
-        span = n + pb + pa - f.effective_kernel(k, d)
-        if layer.type == "conv":
-            other = -(-span // s) + 1              # ceil where conv floors
-        else:
-            other = f.pool_out(n, k, s, pb, d, not ceil)
-        alts["other"].append(other)
-        span0 = n - f.effective_kernel(k, d)
-        alts["nopad"].append(f.conv_out(n, k, s, 0, 0, d) if span0 >= 0 else 0)
-        alts["noplus1"].append(-(-span // s) if ceil else span // s)
-    c = node.out_shape[0]
-    shapes = {k: (c,) + tuple(v) for k, v in alts.items()}
-    return _Sizes(shapes["other"], shapes["nopad"], shapes["noplus1"], ceil, pads != ((0, 0), (0, 0)))
-
-
-# --------------------------------------------------------------------------------------
-# Receptive fields
-
-
-def rf_without_strides(graph: Graph) -> list[int]:
-    """RF (H axis) per node if every stride were ignored: 1 + Σ (k − 1) along the largest path."""
-    out: list[int] = []
-    for node in graph.nodes:
-        r = max(1 if i == INPUT else out[i] for i in node.inputs)
-        steps = node.layer.rf_steps(node.in_shapes)
-        if steps is not None:
-            r += steps[0].k - 1
-        out.append(r)
+def _precision_slips(subject: Subject, figure: str, num: Number, true: int, tol) -> list[Slip]:
+    """Slips of the writing itself: truncated, one significant figure, MB for MiB."""
+    out = []
+    if tol is None and not num.exact and num.truncates(true) and not num.rounds_to(true):
+        out.append(Slip(name="truncated instead of rounded",
+                        detail=f"{num.text} cuts {true:,} off at the last digit written; rounded it is "
+                               f"{num.rounded(true)}"))
+    if tol is None and num.too_coarse and num.rounds_to(true):
+        out.append(Slip(name="one significant figure",
+                        detail=f"{true:,} does round to {num.text}, but one significant figure cannot tell a right "
+                               f"answer from a wrong one; write at least two: {num.suggest(true)}"))
+    if figure in ("memory", "param_memory") and num.unit in BYTE_UNITS.keys() | {"KiB", "MiB", "GiB", "TiB"}:
+        out += _mib_vs_mb(num, true, tol)
     return out
 
 
-def stride_product_forgotten(subject: Subject, given: tuple[int, int]) -> Optional[Slip]:
-    """One RF answered as 1 + Σ(k − 1): each layer's growth not multiplied by the strides before it."""
-    alt = rf_without_strides(subject.graph)[subject.nodes[-1]]
-    if given[0] != alt or alt == subject.rf[0]:
-        return None
-    return Slip(name="stride product forgotten",
-                detail=f"{alt} = 1 + Σ(k − 1) ignores the strides; each layer adds (k − 1) times the "
-                       f"product of the strides before it: RF_l = RF_(l−1) + (f_l − 1)·∏ s_i")
+def _mib_vs_mb(num: Number, true: int, tol) -> list[Slip]:
+    unit = num.unit
+    binary = unit.endswith("iB")
+    power = "KMGT".index(unit[0].upper()) + 1
+    other = f"{unit[0]}B" if binary else f"{unit[0]}iB"
+    ratio = Decimal(1000 ** power) / Decimal(1024 ** power) if binary else Decimal(1024 ** power) / Decimal(
+        1000 ** power)
+    alt = Number(text=num.text, value=num.value * ratio, quantum=num.quantum * ratio, unit=other,
+                 scale=num.scale * ratio, figures=num.figures)
+    if not _matches(alt, true, tol):
+        return []
+    in_other = Decimal(true) / Decimal((1000 if binary else 1024) ** power)
+    return [Slip(name="MiB vs MB" if not binary else "MB vs MiB",
+                 detail=f"{num.text} is {true:,} bytes in {other} ({in_other:.4g} {other}), written as {unit}; "
+                        f"1 {unit} = {'1024' if binary else '1000'}^{power} bytes")]
 
 
-def stride_products_forgotten(graph: Graph, given: list[int], per_layer: list[int]) -> Optional[Slip]:
-    """Per-layer RFs answered as 1 + Σ(k − 1) each: the growth not multiplied by the strides before."""
-    alt = rf_without_strides(graph)
-    if given != alt or alt == per_layer:
-        return None
-    return Slip(name="stride product forgotten",
-                detail=f"{', '.join(map(str, alt))} adds (k − 1) per layer; each (k − 1) must be "
-                       f"multiplied by the product of the strides before it: RF_l = RF_(l−1) + "
-                       f"(f_l − 1)·∏ s_i")
-
-
-# --------------------------------------------------------------------------------------
-# Same padding (`p` is the one number answered; `span` the effective kernel d·(k − 1) + 1)
-
-
-def same_padding_f_plus_1(p, span: int, size: int) -> Optional[Slip]:
-    """(f + 1)/2, as seeds 003 §5.2 prints it, for the (f − 1)/2 that keeps the size."""
-    if p * 2 != span + 1:
-        return None
-    return Slip(name="same padding (f+1)/2",
-                detail=f"(f + 1)/2 = ({span} + 1)/2 = {_plain_num(p)} makes the output "
-                       f"{_plain_num(size + 2 * p - span + 1)} "
-                       f"from {size}; keeping the size needs n + 2p − f + 1 = n, so p = (f − 1)/2 = "
-                       f"{(span - 1) // 2 if (span - 1) % 2 == 0 else (span - 1) / 2} "
-                       f"(seeds 003 §5.2 prints (f+1)/2)")
-
-
-def both_sides_padding(p, span: int, size: int) -> Optional[Slip]:
-    """f − 1, the padding of both sides together, for the padding of one side."""
-    if p != span - 1 or span <= 1:
-        return None
-    return Slip(name="both sides' padding",
-                detail=f"{span - 1} is the padding of both sides together; p is per side: ({span - 1})/2")
-
-
-def padding_slip(given: list, span: int, size: int) -> Optional[Slip]:
-    """The classic mistake behind a wrong same-padding answer (one number only), if any."""
-    if len(given) != 1:
-        return None
-    return same_padding_f_plus_1(given[0], span, size) or both_sides_padding(given[0], span, size)
-
-
-def _plain_num(v) -> str:
-    return str(int(v)) if v == int(v) else str(v)
+def find_slip(subject: Subject, figure: str, num: Number, true: int, tol) -> Optional[Slip]:
+    """Every classic slip (or else pair of slips) whose value the answer reproduces; None if none does."""
+    hits = _precision_slips(subject, figure, num, true, tol)
+    for pairs in (False, True):
+        found = [Slip(name=name, detail=f"{_fmt(v)} {what}; right: {true:,}")
+                 for v, name, what in candidates(subject, figure, true, pairs)
+                 if v is not None and v != true and _matches(num, v, tol)]
+        if found:
+            hits += found
+            break
+    return join_slips(hits) if hits else None

@@ -86,7 +86,7 @@ def print_result(result) -> None:
         else:
             slip = Text()
             if item.slip:
-                slip.append(item.slip.name, style="bold yellow")
+                slip.append(item.slip.name.replace(", or ", ",\nor "), style="bold yellow")
                 slip.append(f": {item.slip.detail}")
             else:
                 slip.append(item.rule, style="dim")

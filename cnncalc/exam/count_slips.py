@@ -1,0 +1,364 @@
+"""Slips in counts (params, weights, MACs, FLOPs, connections, memory): each one changes a leaf's counts.
+
+A `LeafSlip` rewrites some leaves (the biases left out, each filter taken as k×k, a depthwise
+conv counted dense, …); the subject then recomputes the figure from the altered leaves, so one
+rule serves every figure and two rules compose into a pair. A `ValueSlip` changes the figure as a
+whole (MACs given as FLOPs, bytes as params, another convention). Every text is built from the
+exercise's own numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator, Optional
+
+from ..layers import numel
+from .subject import FLOPS, Conventions, Leaf, Subject, count, input_of
+
+ALL = ("params", "weights", "biases", "macs", "flops", "connections", "param_memory")
+
+
+@dataclass(frozen=True)
+class LeafSlip:
+    name: str
+    figures: tuple[str, ...]
+    alter: Callable[[Subject, Leaf], Optional[Leaf]]
+    what: Callable[[Subject, list[Leaf]], str]     # the mistake, said with the changed leaves' numbers
+
+
+@dataclass(frozen=True)
+class ValueSlip:
+    name: str
+    figures: tuple[str, ...]
+    value: Callable[[Subject, str, int], Optional[int]]
+    what: Callable[[Subject, str, int], str]
+
+
+# --------------------------------------------------------------------------------------
+# conv and fc leaves as the formulas see them
+
+
+@dataclass(frozen=True)
+class ConvParts:
+    kernel: tuple[int, ...]
+    c_in: int
+    groups: int
+    c_out: int
+
+    @property
+    def kk(self) -> int:
+        return numel(self.kernel)
+
+    @property
+    def k_text(self) -> str:
+        return "·".join(map(str, self.kernel))
+
+
+def conv_parts(subject: Subject, leaf: Leaf) -> Optional[ConvParts]:
+    if leaf.type != "conv":
+        return None
+    node = subject.graph.nodes[leaf.idx]
+    layer = node.layer
+    kernel = tuple(layer.kernel) if isinstance(layer.kernel, (tuple, list)) else (layer.kernel,)
+    return ConvParts(kernel, node.in_shapes[0][0], getattr(layer, "groups", 1), node.out_shape[0])
+
+
+def _per_filter(p: ConvParts) -> str:
+    return f"{p.k_text}·{p.c_in // p.groups}" if p.groups > 1 else f"{p.k_text}·{p.c_in}"
+
+
+def _first(subject: Subject, changed: list[Leaf]) -> str:
+    """`in C3` when the subject has several leaves, else nothing."""
+    return f" in {changed[0].name}" if len(subject.nodes) > 1 and changed else ""
+
+
+# --------------------------------------------------------------------------------------
+# leaf slips
+
+
+def _no_bias(subject, lf):
+    return replace(lf, b=0) if lf.b else None
+
+
+def _no_bias_what(subject, changed):
+    conv = conv_parts(subject, changed[0])
+    b = sum(lf.b for lf in changed)
+    if len(changed) == 1 and conv:
+        return (f"counts the weights only: {_per_filter(conv)}·{conv.c_out}; each of the {conv.c_out} filters also "
+                f"has a bias: ({_per_filter(conv)} + 1)·{conv.c_out}")
+    if len(changed) == 1 and changed[0].type == "linear":
+        n_in = changed[0].w // max(changed[0].b, 1)
+        return f"counts the weights only: {n_in:,}·{changed[0].b:,}; each output unit also has a bias: " \
+               f"({n_in:,} + 1)·{changed[0].b:,}"
+    return f"leaves out the {b:,} biases (one per filter or output unit)"
+
+
+def _one_bias(subject, lf):
+    return replace(lf, b=1) if lf.b > 1 else None
+
+
+def _one_bias_what(subject, changed):
+    lf = changed[0]
+    return (f"counts one bias per layer{_first(subject, changed)}; each of the {lf.b:,} "
+            f"{'filters' if lf.type == 'conv' else 'output units'} has its own")
+
+
+def _sharing(subject, lf):
+    if lf.type != "conv" or lf.pos == 1:
+        return None
+    return replace(lf, w=lf.w * lf.pos, b=lf.b * lf.pos)
+
+
+def _sharing_what(subject, changed):
+    lf = changed[0]
+    node = subject.graph.nodes[lf.idx]
+    hw = "·".join(map(str, node.out_shape[1:]))
+    return (f"gives every one of the {hw} = {lf.pos:,} output positions its own weights{_first(subject, changed)}; "
+            f"a filter's weights are shared across the map (that product is the connections, not the params)")
+
+
+def _one_filter(subject, lf):
+    p = conv_parts(subject, lf)
+    if p is None or p.c_out == 1:
+        return None
+    return replace(lf, w=lf.w // p.c_out, b=1 if lf.b else 0)
+
+
+def _one_filter_what(subject, changed):
+    p = conv_parts(subject, changed[0])
+    return (f"counts one filter{_first(subject, changed)}: {_per_filter(p)}{' + 1' if changed[0].b else ''}; "
+            f"the layer has {p.c_out} of them")
+
+
+def _dense(subject, lf):
+    p = conv_parts(subject, lf)
+    if p is None or p.groups == 1:
+        return None
+    return replace(lf, w=lf.w * p.groups, macs=lf.macs * p.groups)
+
+
+def _dense_what(subject, changed):
+    p = conv_parts(subject, changed[0])
+    kind = "a depthwise conv" if p.groups == p.c_in else f"a conv in {p.groups} groups"
+    return (f"counts {kind}{_first(subject, changed)} as dense: each filter sees {p.c_in // p.groups} "
+            f"of the {p.c_in} input channels ({p.c_in}/{p.groups}), not all {p.c_in}")
+
+
+def _with_cin(lf: Leaf, p: ConvParts, c_in: int) -> Leaf:
+    per = c_in // p.groups if c_in % p.groups == 0 else c_in
+    return replace(lf, w=p.kk * per * p.c_out, macs=p.kk * per * p.c_out * lf.pos)
+
+
+def _no_cin(subject, lf):
+    p = conv_parts(subject, lf)
+    if p is None or p.c_in // p.groups == 1:
+        return None
+    return replace(lf, w=p.kk * p.c_out, macs=p.kk * p.c_out * lf.pos)
+
+
+def _no_cin_what(subject, changed):
+    p = conv_parts(subject, changed[0])
+    per = p.kk * (p.c_in // p.groups)
+    return (f"takes each filter{_first(subject, changed)} as {p.k_text} = {p.kk}; a filter spans its "
+            f"{p.c_in // p.groups} input channels: {_per_filter(p)} = {per} weights"
+            f"{f' (+1 bias = {per + 1} params)' if changed[0].b else ''}")
+
+
+def _fc_for_conv(subject, lf):
+    if lf.type != "conv":
+        return None
+    n_in = numel(subject.graph.nodes[lf.idx].in_shapes[0])
+    return replace(lf, w=n_in * lf.outs, b=lf.outs if lf.b else 0, macs=n_in * lf.outs, pos=1)
+
+
+def _fc_for_conv_what(subject, changed):
+    node = subject.graph.nodes[changed[0].idx]
+    n_in, n_out = numel(node.in_shapes[0]), numel(node.out_shape)
+    return (f"uses the fully-connected formula for the conv{_first(subject, changed)}: "
+            f"({'·'.join(map(str, node.in_shapes[0]))} = {n_in:,} inputs) × ({n_out:,} outputs); a conv filter "
+            f"sees only its {'·'.join(map(str, conv_parts(subject, changed[0]).kernel))} window")
+
+
+def _map_before(subject: Subject, idx: int) -> Optional[tuple]:
+    """The C×H×W map a linear layer flattens (directly, or through flatten/dropout/activations)."""
+    shape = input_of(subject.graph, idx)
+    node = subject.graph.nodes[idx]
+    while len(shape) == 1 and node.inputs[0] >= 0:
+        node = subject.graph.nodes[node.inputs[0]]
+        if node.layer.type not in ("flatten", "dropout", "identity"):
+            return None
+        shape = input_of(subject.graph, subject.graph.nodes.index(node))
+    return shape if len(shape) == 3 and numel(shape[1:]) > 1 else None
+
+
+def _conv_for_fc(subject, lf):
+    if lf.type != "linear":
+        return None
+    shape = _map_before(subject, lf.idx)
+    if shape is None:
+        return None
+    return replace(lf, w=shape[0] * lf.outs, macs=shape[0] * lf.outs)
+
+
+def _conv_for_fc_what(subject, changed):
+    shape = _map_before(subject, changed[0].idx)
+    return (f"counts the fully connected layer{_first(subject, changed)} like a 1×1 conv on the {shape[0]} "
+            f"channels; it sees the whole {'×'.join(map(str, shape))} map: {numel(shape):,} inputs")
+
+
+def _bias_mac(subject, lf):
+    return replace(lf, macs=lf.macs + lf.b * lf.pos) if lf.b and lf.macs else None
+
+
+def _bias_mac_what(subject, changed):
+    extra = sum(lf.b * lf.pos for lf in changed)
+    return (f"adds one MAC per bias per output position (+{extra:,}); a bias add is not a "
+            f"multiply-accumulate")
+
+
+def _bias_in_weights(subject, lf):
+    return replace(lf, w=lf.w + lf.b) if lf.b else None
+
+
+def _bias_in_weights_what(subject, changed):
+    return f"counts the {sum(lf.b for lf in changed):,} biases among the weights (that is the params)"
+
+
+def _is_lenet_c3(subject, lf):
+    p = conv_parts(subject, lf)
+    return p is not None and p.c_in == 6 and p.c_out == 16 and p.groups == 1 and p.kernel == (5, 5)
+
+
+def _sparse_c3(subject, lf):
+    """The 1998 paper's Table I connects C3's 16 maps to 6·3 + 9·4 + 1·6 = 60 of the 96 (S2, C3) pairs."""
+    if not _is_lenet_c3(subject, lf):
+        return None
+    return replace(lf, w=60 * 25, macs=60 * 25 * lf.pos)
+
+
+def _sparse_c3_what(subject, changed):
+    return ("comes from the 1998 paper's sparse C3, whose table connects each of the 16 maps to 3, 4 or all 6 "
+            "S2 maps (60 of the 96 pairs: 1,516 params, 151,600 connections); this C3 is dense, every map sees "
+            "all 6 S2 maps")
+
+
+def _sparse_c3_conn(subject, lf):
+    """… with the paper's "connections", which count the bias too, given as the MACs."""
+    if not _is_lenet_c3(subject, lf):
+        return None
+    return replace(lf, w=60 * 25, macs=(60 * 25 + lf.b) * lf.pos)
+
+
+LEAF_SLIPS = (
+    LeafSlip("bias forgotten", ("params", "param_memory", "connections", "flops"), _no_bias, _no_bias_what),
+    LeafSlip("one bias per layer", ("params", "biases", "param_memory", "connections", "flops"), _one_bias,
+             _one_bias_what),
+    LeafSlip("parameter sharing forgotten", ("params", "weights", "param_memory"), _sharing, _sharing_what),
+    LeafSlip("one filter's weights only", ("params", "weights", "param_memory"), _one_filter, _one_filter_what),
+    LeafSlip("groups ignored", ALL, _dense, _dense_what),
+    LeafSlip("input channels forgotten", ALL, _no_cin, _no_cin_what),
+    LeafSlip("fully-connected formula for a conv", ALL, _fc_for_conv, _fc_for_conv_what),
+    LeafSlip("conv formula for a fully connected layer", ALL, _conv_for_fc, _conv_for_fc_what),
+    LeafSlip("sparse LeNet C3", ALL, _sparse_c3, _sparse_c3_what),
+    LeafSlip("sparse LeNet C3", ("macs", "flops"), _sparse_c3_conn, _sparse_c3_what),
+    LeafSlip("bias counted as MACs", ("macs", "flops"), _bias_mac, _bias_mac_what),
+    LeafSlip("bias included in weights", ("weights",), _bias_in_weights, _bias_in_weights_what),
+)
+
+
+def wrong_layer_channels(subject: Subject) -> Iterator[LeafSlip]:
+    """Input channels taken from the wrong layer: a conv's own output depth, or an earlier layer's input."""
+    convs = [lf for lf in subject.leaves if lf.type == "conv"]
+    if len(convs) > 40:
+        return
+    for target in convs:
+        p = conv_parts(subject, target)
+        options = {p.c_out: f"its own {p.c_out} output channels"}
+        prev = _previous_conv_input(subject, target)
+        if prev is not None:
+            options.setdefault(prev[0], f"the {prev[0]} input channels of {prev[1]}, the layer before")
+        for c, where in options.items():
+            if c == p.c_in or c == 1:      # one channel is "input channels forgotten"
+                continue
+            yield LeafSlip(
+                "input channels from the wrong layer", ALL,
+                lambda s, lf, t=target, c=c, p=p: _with_cin(lf, p, c) if lf.idx == t.idx else None,
+                lambda s, ch, t=target, c=c, where=where, p=p: (
+                    f"takes {t.name}'s input channels as {where}: {p.k_text}·{c}; {t.name} sees the "
+                    f"{p.c_in} channels of its input: {_per_filter(p)}"))
+
+
+def _previous_conv_input(subject: Subject, target: Leaf) -> Optional[tuple[int, str]]:
+    graph = subject.graph
+    for i in range(target.idx - 1, -1, -1):
+        node = graph.nodes[i]
+        if node.layer.type == "conv":
+            return node.in_shapes[0][0], node.name
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# value slips: the figure as a whole
+
+
+def _flops_for_macs(subject, figure, true):
+    return 2 * true if figure == "macs" else None
+
+
+def _macs_for_flops(subject, figure, true):
+    if figure != "flops" or subject.conventions.flops != "2mac" or true % 2:
+        return None
+    return true // 2
+
+
+def _bytes_for_params(subject, figure, true):
+    return subject.conventions.bytes * true if figure in ("params", "weights") else None
+
+
+def _params_for_connections(subject, figure, true):
+    return subject.value("params", subject.leaves) if figure == "connections" else None
+
+
+def _other_flops(rule: str):
+    def value(subject, figure, true):
+        if figure != "flops" or subject.conventions.flops == rule:
+            return None
+        return count(subject.leaves, "flops", replace(subject.conventions, flops=rule))
+    return value
+
+
+def _other_flops_what(rule: str):
+    text = {"2mac": "2·MACs (a multiply and an add per MAC)",
+            "2mac+bias": "2·MACs plus one add per bias per output",
+            "mul+add": "(2·n − 1) per output (n multiplications, n − 1 additions) plus the bias add"}[rule]
+    return lambda subject, figure, true: (f"counts FLOPs as {text}; this file's convention is "
+                                          f"{subject.conventions.flops} (declare conventions: {{flops: {rule}}} "
+                                          f"to use that one)")
+
+
+def _with_biases(subject, figure, true):
+    if figure != "params" or subject.conventions.params != "weights_only":
+        return None
+    return count(subject.leaves, "params", replace(subject.conventions, params="with_bias"))
+
+
+VALUE_SLIPS = (
+    ValueSlip("FLOPs vs MACs", ("macs",), _flops_for_macs,
+              lambda s, fig, true: f"is the FLOP count, 2 × {true:,} (a multiply and an add each); a MAC counts "
+                                   f"one multiply-accumulate"),
+    ValueSlip("FLOPs vs MACs", ("flops",), _macs_for_flops,
+              lambda s, fig, true: f"is the MAC (multiply-add) count; FLOPs count the multiply and the add: "
+                                   f"2 × {true // 2:,}"),
+    ValueSlip("bytes vs params", ("params", "weights"), _bytes_for_params,
+              lambda s, fig, true: f"is the size in bytes at {s.conventions.dtype} ({s.conventions.bytes} bytes per "
+                                   f"parameter: {s.conventions.bytes} × {true:,}), not the parameter count"),
+    ValueSlip("params vs connections", ("connections",), _params_for_connections,
+              lambda s, fig, true: "is the parameter count; each weight is used at every output position, so the "
+                                   "connections are (weights + biases) × H_out·W_out"),
+    ValueSlip("biases counted", ("params",), _with_biases,
+              lambda s, fig, true: "counts the biases too; this file's convention (params: weights_only) counts "
+                                   "the weights alone"),
+) + tuple(ValueSlip(f"FLOPs as {rule}", ("flops",), _other_flops(rule), _other_flops_what(rule)) for rule in FLOPS)
+
+
+def conventions_of(subject: Subject) -> Conventions:
+    return subject.conventions
