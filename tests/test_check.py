@@ -1,8 +1,8 @@
 """`cnncalc check`: number and shape parsing, the rounding rule, slips by name, exit codes and formats.
 
-Expected values are written as arithmetic with their source: seeds 000 = the course notes
+Expected values are written as arithmetic with their source: course notes 000 = the course notes
 (sections C–D: LeNet-5, AlexNet, VGG16, the Inception bottleneck, stacked 3×3 receptive
-fields), seeds 003 = Andrew Ng's course as written up (§5.2 padding, §5.5 the 39×39×3 example,
+fields), course notes 003 = Andrew Ng's course as written up (§5.2 padding, §5.5 the 39×39×3 example,
 §5.7 the 5×5×3 filters).
 """
 from __future__ import annotations
@@ -83,7 +83,7 @@ def test_unreadable_numbers_are_refused(text):
 
 
 @pytest.mark.parametrize("given, true, right", [
-    ("138M", 138_357_544, True),             # VGG16 params, seeds 000 D.IV "138M"
+    ("138M", 138_357_544, True),             # VGG16 params, course notes 000 D.IV "138M"
     ("138.4M", 138_357_544, True),
     ("138.3M", 138_357_544, False),
     ("138.36M", 138_357_544, True),
@@ -93,8 +93,8 @@ def test_unreadable_numbers_are_refused(text):
     ("0.42M", 416_520, True),                # LeNet-5 MACs
     ("0.41M", 416_520, False),
     ("15.5G", 15_470_264_320, True),         # VGG16 MACs
-    ("1.2亿", 5 * 5 * 192 * 28 * 28 * 32, True),                                   # seeds 000 D.V.3
-    ("1240万", 1 * 1 * 192 * 28 * 28 * 16 + 5 * 5 * 16 * 28 * 28 * 32, True),      # seeds 000 D.V.3
+    ("1.2亿", 5 * 5 * 192 * 28 * 28 * 32, True),                                   # course notes 000 D.V.3
+    ("1240万", 1 * 1 * 192 * 28 * 28 * 16 + 5 * 5 * 16 * 28 * 28 * 32, True),      # course notes 000 D.V.3
     ("1250万", 1 * 1 * 192 * 28 * 28 * 16 + 5 * 5 * 16 * 28 * 28 * 32, False),
     ("3.8e9", 3_850_000_001, False),
     ("3.8e9", 3_849_999_999, True),
@@ -120,7 +120,7 @@ def test_tolerance_replaces_the_rounding_rule():
 
 
 def test_shapes_in_both_layouts():
-    # LeNet C1: 28×28×6 in the course's H×W×C, 6×28×28 in PyTorch's C×H×W (seeds 000 D.I)
+    # LeNet C1: 28×28×6 in the course's H×W×C, 6×28×28 in PyTorch's C×H×W (course notes 000 D.I)
     c1 = (6, 28, 28)
     for text in ("28x28x6", "28×28×6", "28 x 28 x 6", "28*28*6", [28, 28, 6]):
         assert parse_shape(text, "HWC").chw == c1
@@ -148,18 +148,18 @@ def test_key_is_all_right_and_exits_0():
     assert result.ok and result.failed == 0 and result.total >= 70
     items = by_id(result)
     # a few figures of the key, with their arithmetic
-    assert items["lenet5/C3.params"].expected_value == 5 * 5 * 6 * 16 + 16                       # seeds 000 D.I
+    assert items["lenet5/C3.params"].expected_value == 5 * 5 * 6 * 16 + 16                       # course notes 000 D.I
     assert items["lenet5/total.params"].expected_value == (5 * 5 * 1 * 6 + 6 + 5 * 5 * 6 * 16 + 16
                                                            + 5 * 5 * 16 * 120 + 120 + 120 * 84 + 84 + 84 * 10 + 10)
     assert items["vgg16/conv1_1.params"].expected_value == (3 * 3 * 3 + 1) * 64                   # a block's aggregate
     assert items["alexnet/conv1.params"].expected_value == (11 * 11 * 3 + 1) * 96
     assert items["alexnet/conv2.params"].expected_value == (5 * 5 * 48 + 1) * 256                 # groups 2
-    assert items["ng39/flatten.output"].expected_value == [7 * 7 * 40]                           # seeds 003 §5.5
+    assert items["ng39/flatten.output"].expected_value == [7 * 7 * 40]                           # course notes 003 §5.5
     assert items["ng39/conv3.output"].expected_value == [40, 7, 7]
     assert items["questions/inception_5x5.macs"].expected_value == 5 * 5 * 192 * 28 * 28 * 32
     assert items["questions/inception_bottleneck.macs"].expected_value == \
         1 * 1 * 192 * 28 * 28 * 16 + 5 * 5 * 16 * 28 * 28 * 32
-    assert items["questions/stacked_3x3.rf"].expected_value == [3, 5, 7]                          # seeds 000 C.VIII
+    assert items["questions/stacked_3x3.rf"].expected_value == [3, 5, 7]                          # course notes 000 C.VIII
     assert items["questions/same_3x3.padding"].expected_value == (3 - 1) // 2
 
 
@@ -233,7 +233,7 @@ def one(tmp_path, text):
     # H/W/C order
     ("C3: {output: 16x10x10}", "H/W/C order swapped"),
     ("C3: {output: 10x16x10}", "H/W/C order swapped"),
-    # receptive field: S4 is 16 (seeds 000 C.VIII recursion); 1 + 4 + 1 + 4 + 1 = 11 without the strides
+    # receptive field: S4 is 16 (course notes 000 C.VIII recursion); 1 + 4 + 1 + 4 + 1 = 11 without the strides
     ("S4: {rf: 11}", "stride product forgotten"),
 ])
 def test_each_slip_is_named(tmp_path, answers, slip):
@@ -249,11 +249,11 @@ def test_each_slip_is_named(tmp_path, answers, slip):
     ("pool: {input: 112x112x64, kernel: 3, stride: 2, ceil: true}\n    answer: {output: 55x55x64}",
      "floor vs ceil, or +1 forgotten"),
     ("conv: {input: 32x32x3, kernel: 3, stride: 2, filters: 8}\n    answer: {output: 16x16x8}", "floor vs ceil"),
-    # same padding: (f − 1)/2, not (f + 1)/2 (seeds 003 §5.2)
+    # same padding: (f − 1)/2, not (f + 1)/2 (course notes 003 §5.2)
     ("same_padding: {kernel: 3}\n    answer: {padding: 2}", "same padding (f+1)/2, or both sides' padding"),
     ("same_padding: {kernel: 5}\n    answer: {padding: 3}", "same padding (f+1)/2"),
     ("same_padding: {kernel: 5}\n    answer: {padding: 4}", "both sides' padding"),
-    # seeds 003 §5.7: "26 parameters per 5×5 filter" on a 3-channel input: 6·26 instead of 6·(5·5·3 + 1)
+    # course notes 003 §5.7: "26 parameters per 5×5 filter" on a 3-channel input: 6·26 instead of 6·(5·5·3 + 1)
     (f"conv: {{input: 32x32x3, kernel: 5, filters: 6}}\n    answer: {{params: {6 * (5 * 5 + 1)}}}",
      "input channels forgotten"),
     (f"fc: {{in: 9216, out: 4096}}\n    answer: {{params: {9216 * 4096}}}", "bias forgotten"),
@@ -448,7 +448,7 @@ def test_static_path_never_imports_torch():
 
 
 def test_python_api_takes_a_parsed_mapping():
-    # seeds 000 D.V.3, as a dict: the bottleneck chain and its 1240万 multiplications
+    # course notes 000 D.V.3, as a dict: the bottleneck chain and its 1240万 multiplications
     result = check({"questions": {"bottleneck": {
         "net": {"input": "28x28x192", "layers": [{"type": "conv", "filters": 16, "kernel": 1},
                                                  {"type": "conv", "filters": 32, "kernel": 5, "padding": 2}]},

@@ -59,7 +59,7 @@ class RFStepRow(BaseModel):
 
 
 def rf_chain(tokens: list[str]) -> list[RFStepRow]:
-    """The seeds' RF_l = RF_{l−1} + (f_l − 1)·∏_{i<l} s_i, written out for each step."""
+    """The course notes' RF_l = RF_{l−1} + (f_l − 1)·∏_{i<l} s_i, written out for each step."""
     if not tokens:
         raise SpecError("give at least one layer: -l conv3 -l conv3 -l conv3")
     rows, r, j, P = [], 1, 1, 0
@@ -139,11 +139,11 @@ def calc_layer(shape: tuple[int, ...], layer: dict) -> CalcResult:
         k, d = lay.kernel[0], lay.dilation[0]
         before, after = f.same_padding(k, d)
         if before == after:
-            seeds = (k + 1) // 2 if k % 2 else None
+            half_up = (k + 1) // 2 if k % 2 else None
             text = f"same padding (stride 1): p = d·(k − 1)/2 = {d}·({k} − 1)/2 = {before}"
-            if seeds is not None and d == 1:
-                grown = shape[1] + 2 * seeds - k + 1
-                text += f"  (the notes' (f+1)/2 = {seeds} would give {grown}, not {shape[1]})"
+            if half_up is not None and d == 1:
+                grown = shape[1] + 2 * half_up - k + 1
+                text += f"  (the notes' (f+1)/2 = {half_up} would give {grown}, not {shape[1]})"
         else:
             text = f"same padding (stride 1): total d·(k − 1) = {before + after}, {before} before and {after} after"
         res.lines.append(text)

@@ -12,7 +12,7 @@ def effective_kernel(k: int, d: int = 1) -> int:
 
 def conv_out(n: int, k: int, s: int = 1, p_before: int = 0, p_after: int | None = None,
              d: int = 1) -> int:
-    """⌊(n + p_before + p_after − d·(k−1) − 1)/s⌋ + 1 (PyTorch Conv2d; the seeds' ⌊(n−k+2p)/s⌋+1)."""
+    """⌊(n + p_before + p_after − d·(k−1) − 1)/s⌋ + 1 (PyTorch Conv2d; the course notes' ⌊(n−k+2p)/s⌋+1)."""
     p_after = p_before if p_after is None else p_after
     return (n + p_before + p_after - effective_kernel(k, d)) // s + 1
 

@@ -268,7 +268,7 @@ LEAF_SLIPS = (
 def wrong_layer_channels(subject: Subject) -> Iterator[LeafSlip]:
     """Input channels taken from the wrong layer: a conv's own output depth, or an earlier layer's input."""
     convs = [lf for lf in subject.leaves if lf.type == "conv"]
-    if len(convs) > 40:
+    if len(convs) > 3 or subject.kind == "total":     # one layer's lookup, not a whole network's
         return
     for target in convs:
         p = conv_parts(subject, target)

@@ -246,7 +246,7 @@ def _fc_layer(r: Reader, layer: LMap, spec, layout: str, line, path) -> tuple:
         shape = (int(n_in),)
     else:
         s = r.parsed(parse_shape, n_in, line_of(spec, "in"), path, layout, prefix="in: ")
-        shape = (numel(s.dims),)
+        shape = s.chw if len(s.dims) == 3 else (numel(s.dims),)   # a map: the layer flattens it itself
     layer.update({"name": "fc", "type": "linear", "out": spec["out"]})
     _copy(layer, spec, ("bias",))
     return shape

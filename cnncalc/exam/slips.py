@@ -146,19 +146,34 @@ def _mib_vs_mb(num: Number, true: int, tol) -> list[Slip]:
     if not _matches(alt, true, tol):
         return []
     in_other = Decimal(true) / Decimal((1000 if binary else 1024) ** power)
-    return [Slip(name="MiB vs MB" if not binary else "MB vs MiB",
+    return [Slip(name=f"{other} vs {unit}",
                  detail=f"{num.text} is {true:,} bytes in {other} ({in_other:.4g} {other}), written as {unit}; "
                         f"1 {unit} = {'1024' if binary else '1000'}^{power} bytes")]
 
 
 def find_slip(subject: Subject, figure: str, num: Number, true: int, tol) -> Optional[Slip]:
-    """Every classic slip (or else pair of slips) whose value the answer reproduces; None if none does."""
+    """Every classic slip (or else pair of slips) whose value the answer reproduces; None if none does.
+
+    Of values closer together than the answer's last digit only the first is named (they are one
+    explanation at this precision); an answer rounded to one significant figure is named as such and
+    not explained further (too many values round to it); a slip whose value lies within one unit of
+    the last digit of the true value is never asserted alone.
+    """
     hits = _precision_slips(subject, figure, num, true, tol)
+    if num.too_coarse and tol is None:
+        return join_slips(hits) if hits else None
+    close = num.quantum if tol is None else tol * abs(true)
+    values: list[int] = []
     for pairs in (False, True):
-        found = [Slip(name=name, detail=f"{_fmt(v)} {what}; right: {true:,}")
-                 for v, name, what in candidates(subject, figure, true, pairs)
-                 if v is not None and v != true and _matches(num, v, tol)]
-        if found:
-            hits += found
+        for v, name, what in candidates(subject, figure, true, pairs):
+            if v is None or v == true or not _matches(num, v, tol) or any(abs(v - u) < close for u in values):
+                continue
+            values.append(v)
+            hits.append(Slip(name=name, detail=f"{_fmt(v)} {what}; right: {true:,}"))
+        if values:
             break
+    if values and len(hits) == len(values) and all(abs(v - true) < close for v in values):
+        hits.append(Slip(name="a slip in the last digit",
+                         detail=f"{num.text} is {num.suggest(true)} with its last digit off; at this precision the "
+                                f"slip above is only a guess"))
     return join_slips(hits) if hits else None

@@ -89,8 +89,16 @@ def leaves_of(graph: Graph, report: Report, nodes: list[int]) -> list[Leaf]:
         shape = node.out_shape
         out.append(Leaf(node.name, node.layer.type, row.params - b, b, row.macs,
                         numel(shape[1:]) if len(shape) > 1 else 1, numel(shape),
-                        not isinstance(node.layer, IN_PLACE), row.train_only, i))
+                        lecture_row(node), row.train_only, i))
     return out
+
+
+def lecture_row(node) -> bool:
+    """A lecture table gives this layer a row: not in place, and not a pooling that changes nothing
+    (torchvision's adaptive 7×7 pool on a 7×7 map)."""
+    if isinstance(node.layer, IN_PLACE):
+        return False
+    return not (node.layer.type.startswith("adaptive") and tuple(node.out_shape) == tuple(node.in_shapes[0]))
 
 
 def count(leaves: list[Leaf], figure: str, conv: Conventions) -> int:

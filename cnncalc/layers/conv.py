@@ -103,7 +103,7 @@ class Conv(Layer):
                     and self.dilation[0] == self.dilation[1] and self.pads()[0] == self.pads()[1]:
                 lines[-1] = lines[-1].replace("output H:", "output H = W:")
                 break
-        lines.append(f"output: {fmt_shape(out)} ({self.filters} filters)")
+        lines.append(f"output: {fmt_shape(out)} ({self.filters} filter{'s' if self.filters != 1 else ''})")
         per_group = c_in // self.groups
         kk = f"{self.kernel[0]}·{self.kernel[1]}·{per_group}"
         gnote = f"  (C_in/groups = {c_in}/{self.groups} = {per_group})" if self.groups > 1 else ""
