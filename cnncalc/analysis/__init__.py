@@ -1,5 +1,5 @@
 """The static analysis: the graph, analyze → Report, receptive fields, the small pure formulas,
-explanations, compare and the one-exercise calculator.
+explanations, compare, the one-exercise calculator and the diagram's geometry (layout).
 
 May import: errors, spec, layers. Never: exam, pytorch, render, cli (and never torch).
 """

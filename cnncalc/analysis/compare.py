@@ -13,6 +13,7 @@ class StageRow(BaseModel):
     params: int
     macs: int
     flops: int
+    activations: int = 0   # elements of the layers' outputs (×4 bytes at fp32)
 
 
 class CompareRow(BaseModel):
@@ -41,6 +42,7 @@ def stages(report: Report) -> list[StageRow]:
         key = f"{r.output[1]}×{r.output[2]}" if len(r.output) == 3 else "vector"
         st = out.setdefault(key, StageRow(resolution=key, layers=0, params=0, macs=0, flops=0))
         st.layers += 1
+        st.activations += r.activations
         st.params += r.params
         st.macs += r.macs
         st.flops += r.flops

@@ -12,6 +12,7 @@ from .. import __version__
 from . import analyze, calc, compare, rf, bench
 from . import check
 from . import export, verify
+from . import draw
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -42,6 +43,7 @@ app.command("check")(check.check_cmd)
 app.command("bench")(bench.bench_cmd)
 app.command("verify")(verify.verify_cmd)
 app.command("export")(export.export_cmd)
+app.command("draw")(draw.draw_cmd)
 
 
 def main():

@@ -18,6 +18,7 @@ def analyze_cmd(
     json: bool = typer.Option(False, "--json", help="Print the Report as JSON."),
     explain: Optional[str] = typer.Option(None, "--explain", "-e", help="Print one layer's (or block's) worked formulas."),
     depth: Optional[int] = typer.Option(None, "--depth", "-d", min=1, help="Collapse blocks below this nesting level."),
+    html: Optional[str] = typer.Option(None, "--html", help="Write a self-contained HTML report (diagram, table, charts)."),
 ):
     """Per-layer shapes, params, MACs, FLOPs and receptive field, with totals.
 
@@ -28,6 +29,8 @@ def analyze_cmd(
       cnncalc analyze vgg16 --explain conv1_1
 
       cnncalc analyze my_net.yaml --input 3x64x64 --batch 8 --json
+
+      cnncalc analyze resnet50 --depth 1 --html resnet50.html
     """
     from ..analysis.analyze import load, report_of
 
@@ -38,6 +41,10 @@ def analyze_cmd(
         print_explanation(explain_fn(graph, explain), console())
         return
     report = report_of(graph, batch)
+    if html:
+        from .draw import write_html_report
+        write_html_report(graph, report, depth, html)
+        return
     if json:
         emit_json(report)
         return

@@ -19,12 +19,15 @@ def compare_cmd(
     batch: int = typer.Option(1, "--batch", "-b", min=1),
     stages: bool = typer.Option(False, "--stages", help="Add a breakdown by output resolution."),
     json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    html: Optional[str] = typer.Option(None, "--html", help="Write a self-contained HTML page: the networks side by side."),
 ):
     """Params, MACs, FLOPs, activation memory, depth and final receptive field, side by side.
 
     Example:
 
       cnncalc compare vgg16 googlenet --flops
+
+      cnncalc compare resnet50 densenet121 --html compare.html
     """
     from ..analysis.compare import compare
     from ..errors import CnncalcError
@@ -32,6 +35,10 @@ def compare_cmd(
     if len(chosen) > 1:
         raise CnncalcError("choose one of --params, --macs, --flops, --memory")
     rep = compare(archs, chosen[0] if chosen else "macs", input, batch, stages)
+    if html:
+        from .draw import write_html_compare
+        write_html_compare(rep, archs, input, batch, html)
+        return
     if json:
         emit_json(rep)
         return

@@ -1,0 +1,394 @@
+"""Where every box and arrow of a network diagram goes: Graph + Report → Diagram (geometry only).
+
+A layered DAG layout (Sugiyama's scheme, kept small):
+- units: one per leaf layer, or one per block collapsed at `depth`, plus the input;
+- ranks: the longest path from the input (so parallel branches sit side by side);
+- an edge spanning several ranks gets one invisible waypoint per rank it crosses (a residual skip,
+  a dense concatenation, a U-Net skip), so it runs beside the boxes, never through them;
+- each rank is ordered by the barycentre of its upper neighbours (waypoints after boxes on ties);
+- positions across the ranks: alternating sweeps pull each box toward its neighbours while the order
+  and the gaps are kept exactly (isotonic regression by pool-adjacent-violators);
+- edges are routed orthogonally: along a rank's band only inside the column of their own box or
+  waypoint, across only in the gaps between bands.
+So no two boxes overlap and no arrow enters a box by construction; tests/test_draw.py checks both
+for every built-in. The renderers (cnncalc/render/svg.py, html.py) only format this geometry.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..layers import fmt_shape
+from .graph import INPUT, Graph
+from .report import Report
+
+# text metrics the renderers must use (a monospace font: every character has the same advance)
+FONT_SIZE = 11
+CHAR_W = 6.8          # ≥ 0.6 em, the advance of common monospace fonts at 11 px
+LINE_H = 14
+PAD_X, PAD_Y = 8, 6
+GAP = {"TB": (14, 34), "LR": (12, 40)}   # (across, along) between boxes / ranks
+MARGIN = 16
+METRICS = {"macs": "MACs", "params": "params", "memory": "activation memory", "rf": "receptive field"}
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    id: str                    # the layer's or block's dotted name ('input' for the input)
+    kind: str                  # 'input', 'layer' or 'block'
+    type: str                  # layer kind or block type (conv, relu, bottleneck, …)
+    lines: tuple[str, ...]     # the text, first line the title
+    x: float
+    y: float
+    w: float
+    h: float
+    value: float | None = None  # the --color figure
+    shade: float = 0.0          # 0..1: log(1 + value) against the largest
+    output: bool = False        # nothing reads it: a network output
+    train_only: bool = False
+    layers: int = 1             # leaf layers inside (a block's count)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    src: str
+    dst: str
+    points: tuple[tuple[float, float], ...]   # polyline, first point on src's border, last on dst's
+
+
+@dataclass(frozen=True, slots=True)
+class Legend:
+    metric: str
+    label: str
+    low: str
+    high: str
+
+
+@dataclass
+class Diagram:
+    title: str
+    subtitle: str
+    direction: str
+    boxes: list[Box]
+    edges: list[Edge]
+    width: float
+    height: float
+    legend: Legend | None = None
+
+
+@dataclass
+class _Unit:
+    id: str
+    kind: str
+    first: int              # first node index (-1 for the input)
+    last: int
+    group: int | None = None
+
+
+@dataclass
+class _Layout:
+    """Vertices 0..U-1 are the units; waypoints follow. Coordinates are (across, along)."""
+    rank: list[int] = field(default_factory=list)
+    size: list[tuple[float, float]] = field(default_factory=list)   # (across, along); waypoints (0, 0)
+    up: list[list[int]] = field(default_factory=list)
+    down: list[list[int]] = field(default_factory=list)
+    pos: list[float] = field(default_factory=list)                  # across centre
+    ranks: list[list[int]] = field(default_factory=list)
+    band: list[tuple[float, float]] = field(default_factory=list)   # (start, end) along, per rank
+
+    def add(self, rank: int, size: tuple[float, float]) -> int:
+        self.rank.append(rank)
+        self.size.append(size)
+        self.up.append([])
+        self.down.append([])
+        self.pos.append(0.0)
+        return len(self.rank) - 1
+
+
+def layout(graph: Graph, report: Report, depth: int | None = None, color: str | None = None,
+           direction: str = "TB") -> Diagram:
+    """The diagram of `graph` (figures from its `report`): boxes and orthogonal edge polylines."""
+    if direction not in GAP:
+        raise ValueError(f"direction must be TB or LR, got {direction!r}")
+    units, owner = _units(graph, depth)
+    pairs = _unit_edges(graph, owner)
+    texts = [_lines(graph, report, u, color) for u in units]
+    values = [_value(report, graph, u, color) for u in units] if color else [None] * len(units)
+    L = _Layout()
+    for t in texts:
+        w = max(len(s) for s in t) * CHAR_W + 2 * PAD_X
+        h = len(t) * LINE_H + 2 * PAD_Y
+        L.add(0, (w, h) if direction == "TB" else (h, w))
+    _rank(L, pairs)
+    chains = [_chain(L, a, b) for a, b in pairs]
+    _order(L, units)
+    _place(L, GAP[direction][0])
+    _bands(L, GAP[direction][1])
+    flip = (lambda a, b: (a, b)) if direction == "TB" else (lambda a, b: (b, a))
+    top = max((v for v in values if v is not None), default=0)
+    boxes = []
+    for i, u in enumerate(units):
+        (sa, sl), (a0, l0) = L.size[i], _corner(L, i)
+        (x, y), (w, h) = flip(a0, l0), flip(sa, sl)
+        v = values[i]
+        shade = math.log1p(v) / math.log1p(top) if v and top > 0 else 0.0
+        boxes.append(Box(u.id, u.kind, _type(graph, u), tuple(texts[i]), x, y, w, h, v, shade,
+                         output=i > 0 and not L.down[i], train_only=_train_only(graph, u),
+                         layers=u.last - u.first + 1 if u.kind != "input" else 0))
+    gap_along = GAP[direction][1]
+    edges = [Edge(units[c[0]].id, units[c[-1]].id,
+                  tuple(flip(a, b) for a, b in _route(L, c, gap_along))) for c in chains]
+    extent = flip(max(L.pos[i] + L.size[i][0] / 2 for i in range(len(units))) + MARGIN, L.band[-1][1] + MARGIN)
+    return Diagram(graph.name, _subtitle(graph, depth), direction, boxes, edges, extent[0], extent[1],
+                   _legend(color, values, top))
+
+
+# -- units and edges ------------------------------------------------------------------------------
+def _units(graph: Graph, depth: int | None) -> tuple[list[_Unit], dict[int, int]]:
+    """The input, then one unit per leaf layer or per block at `depth` (as `analyze --depth` rows)."""
+    units = [_Unit("input", "input", -1, -1)]
+    owner: dict[int, int] = {INPUT: 0}
+    by_group: dict[int, int] = {}
+    for i, node in enumerate(graph.nodes):
+        g = next((g for g in node.groups if graph.groups[g].level == depth), None) if depth else None
+        if g is None:
+            units.append(_Unit(node.name, "layer", i, i))
+            owner[i] = len(units) - 1
+            continue
+        if g not in by_group:
+            grp = graph.groups[g]
+            units.append(_Unit(grp.name, "block", i, grp.last, g))
+            by_group[g] = len(units) - 1
+        owner[i] = by_group[g]
+    return units, owner
+
+
+def _unit_edges(graph: Graph, owner: dict[int, int]) -> list[tuple[int, int]]:
+    seen: dict[tuple[int, int], None] = {}
+    for i, node in enumerate(graph.nodes):
+        for s in node.inputs:
+            a, b = owner[s], owner[i]
+            if a != b:
+                seen[(a, b)] = None
+    return list(seen)
+
+
+def _rank(L: _Layout, pairs: list[tuple[int, int]]) -> None:
+    """Longest-path layering; units come in topological order (blocks are contiguous node ranges)."""
+    ins: dict[int, list[int]] = {}
+    for a, b in pairs:
+        ins.setdefault(b, []).append(a)
+    for v in range(1, len(L.rank)):
+        L.rank[v] = max((L.rank[a] + 1 for a in ins.get(v, [])), default=1)
+
+
+def _chain(L: _Layout, a: int, b: int) -> list[int]:
+    """The vertices an edge a → b passes: a, one waypoint per rank in between, b."""
+    chain = [a] + [L.add(r, (0.0, 0.0)) for r in range(L.rank[a] + 1, L.rank[b])] + [b]
+    for u, v in zip(chain, chain[1:]):
+        L.down[u].append(v)
+        L.up[v].append(u)
+    return chain
+
+
+# -- order and position ---------------------------------------------------------------------------
+def _order(L: _Layout, units: list[_Unit]) -> None:
+    """Each rank sorted by the mean order of its upper neighbours; boxes before waypoints on ties."""
+    L.ranks = [[] for _ in range(max(L.rank) + 1)]
+    for v, r in enumerate(L.rank):
+        L.ranks[r].append(v)
+    order = [0.0] * len(L.rank)
+    for r, vs in enumerate(L.ranks):
+        def key(v):
+            bary = sum(order[u] for u in L.up[v]) / len(L.up[v]) if L.up[v] else 0.0
+            return (bary, v >= len(units), units[v].first if v < len(units) else v)
+        vs.sort(key=key)
+        for i, v in enumerate(vs):
+            order[v] = i
+
+
+def _place(L: _Layout, gap: float, rounds: int = 4) -> None:
+    """Across positions: pack each rank, then sweep down and up pulling boxes toward their neighbours."""
+    for vs in L.ranks:
+        _fit(L, vs, [0.0] * len(vs), gap)
+    for _ in range(rounds):
+        for vs in L.ranks[1:]:
+            _pull(L, vs, L.up, gap)
+        for vs in reversed(L.ranks[:-1]):
+            _pull(L, vs, L.down, gap)
+    for vs in L.ranks[1:]:
+        _pull(L, vs, L.up, gap)
+    left = min(L.pos[v] - L.size[v][0] / 2 for v in range(len(L.rank)))
+    L.pos = [p - left + MARGIN for p in L.pos]
+
+
+def _pull(L: _Layout, vs: list[int], nbrs: list[list[int]], gap: float) -> None:
+    want = [sum(L.pos[u] for u in nbrs[v]) / len(nbrs[v]) if nbrs[v] else L.pos[v] for v in vs]
+    _fit(L, vs, want, gap)
+
+
+def _fit(L: _Layout, vs: list[int], want: list[float], gap: float) -> None:
+    """Centres as close to `want` as possible (least squares) with the order kept and ≥ gap between
+    neighbours: subtract each one's minimal offset, then pool adjacent violators (isotonic regression)."""
+    offsets, acc = [], 0.0
+    for i, v in enumerate(vs):
+        if i:
+            acc += (L.size[vs[i - 1]][0] + L.size[v][0]) / 2 + gap
+        offsets.append(acc)
+    blocks: list[list[float]] = []   # [mean, count]
+    for w, o in zip(want, offsets):
+        blocks.append([w - o, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, c2 = blocks.pop()
+            m1, c1 = blocks[-1]
+            blocks[-1] = [(m1 * c1 + m2 * c2) / (c1 + c2), c1 + c2]
+    i = 0
+    for mean, count in blocks:
+        for _ in range(count):
+            L.pos[vs[i]] = mean + offsets[i]
+            i += 1
+
+
+def _bands(L: _Layout, gap: float) -> None:
+    start = MARGIN
+    for vs in L.ranks:
+        thick = max(L.size[v][1] for v in vs)
+        L.band.append((start, start + thick))
+        start += thick + gap
+
+
+def _corner(L: _Layout, v: int) -> tuple[float, float]:
+    (sa, sl), (b0, b1) = L.size[v], L.band[L.rank[v]]
+    return L.pos[v] - sa / 2, (b0 + b1 - sl) / 2
+
+
+# -- edges ----------------------------------------------------------------------------------------
+def _port(L: _Layout, v: int, other: int, side: list[list[int]]) -> float:
+    """Where an edge leaves or enters v: spread along v's side in the order of the other ends."""
+    peers = sorted(side[v], key=lambda u: L.pos[u])
+    k, span = len(peers), L.size[v][0]
+    if k < 2 or span == 0:
+        return L.pos[v]
+    step = min(12.0, (span - 2 * PAD_X) / (k - 1))
+    return L.pos[v] + (peers.index(other) - (k - 1) / 2) * step
+
+
+def _route(L: _Layout, chain: list[int], gap: float) -> list[tuple[float, float]]:
+    """Orthogonal polyline (across, along): inside a band only in its own column, jogs in the gaps."""
+    a0 = chain[0]
+    x = _port(L, a0, chain[1], L.down)
+    pts = [(x, _corner(L, a0)[1] + L.size[a0][1])]
+    for a, b in zip(chain, chain[1:]):
+        end, start = L.band[L.rank[a]][1], L.band[L.rank[b]][0]
+        xb = _port(L, b, a, L.up)
+        pts.append((x, end))
+        if abs(xb - x) <= 1e-6:
+            xb = x
+        else:
+            fan_out, fan_in = len(L.down[a]) > 1, len(L.up[b]) > 1
+            mid = end + gap * (0.5 if fan_out == fan_in else 0.3 if fan_out else 0.7)
+            pts += [(x, mid), (xb, mid)]
+        pts.append((xb, start))
+        x = xb
+        pts.append((x, _corner(L, b)[1] if b == chain[-1] else L.band[L.rank[b]][1]))
+    return _simplify(pts)
+
+
+def _simplify(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for p in pts:
+        if out and abs(p[0] - out[-1][0]) < 1e-6 and abs(p[1] - out[-1][1]) < 1e-6:
+            continue
+        if len(out) >= 2 and _collinear(out[-2], out[-1], p):
+            out[-1] = p
+        else:
+            out.append(p)
+    return out
+
+
+def _collinear(a, b, c) -> bool:
+    return (abs(a[0] - b[0]) < 1e-6 and abs(b[0] - c[0]) < 1e-6) or (abs(a[1] - b[1]) < 1e-6 and abs(b[1] - c[1]) < 1e-6)
+
+
+# -- text and figures -----------------------------------------------------------------------------
+def short(x: float) -> str:
+    """118.0M, 34.9k, 16: three significant figures at most."""
+    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{suffix}"
+    return f"{x:.3g}"
+
+
+def _name(name: str, limit: int = 24) -> str:
+    """A long dotted name keeps its last components: denseblock1.denselayer.0.norm1 → …denselayer.0.norm1."""
+    parts = name.split(".")
+    while len(".".join(parts)) > limit and len(parts) > 1:
+        parts = parts[1:]
+    text = ".".join(parts)
+    return text if text == name else "…" + text
+
+
+def _type(graph: Graph, u: _Unit) -> str:
+    if u.kind == "input":
+        return "input"
+    return graph.groups[u.group].type if u.kind == "block" else graph.nodes[u.first].layer.type
+
+
+def _train_only(graph: Graph, u: _Unit) -> bool:
+    return u.kind != "input" and all(graph.nodes[i].train_only for i in range(u.first, u.last + 1))
+
+
+def _lines(graph: Graph, report: Report, u: _Unit, color: str | None) -> list[str]:
+    if u.kind == "input":
+        return ["input", fmt_shape(graph.input)]
+    if u.kind == "block":
+        grp = graph.groups[u.group]
+        rows = report.layers[u.first:u.last + 1]
+        lines = [_name(grp.name), f"[{grp.type}] {len(rows)} layers", fmt_shape(grp.out_shape),
+                 f"params {short(sum(r.params for r in rows))} · MACs {short(sum(r.macs for r in rows))}"]
+    else:
+        node, row = graph.nodes[u.first], report.layers[u.first]
+        title = _name(node.name)
+        detail = f"{row.type} {row.config}".strip()
+        # `relu1` needs no second line saying `relu`
+        same = detail == title or (not row.config and title.split(".")[-1].rstrip("0123456789") == row.type)
+        lines = [title] + ([] if same else [detail]) + [fmt_shape(node.out_shape)]
+    if color and not (u.kind == "block" and color in ("macs", "params")):
+        lines.append(_figure(color, _value(report, graph, u, color)))
+    return lines
+
+
+def _value(report: Report, graph: Graph, u: _Unit, color: str) -> float | None:
+    if u.kind == "input":
+        return None
+    rows = report.layers[u.first:u.last + 1]
+    if color == "rf":
+        return float(rows[-1].rf.size)
+    if color == "memory":
+        return float(sum(r.activations for r in rows) * 4)
+    if color in ("macs", "params"):
+        return float(sum(getattr(r, color) for r in rows))
+    raise ValueError(f"color must be one of {', '.join(METRICS)}, got {color!r}")
+
+
+def _figure(color: str, value: float | None) -> str:
+    if color == "rf":
+        return f"RF {value:g}"
+    if color == "memory":
+        return f"act {short(value)}B"
+    return f"{METRICS[color]} {short(value)}"
+
+
+def _legend(color: str | None, values: list, top: float) -> Legend | None:
+    if not color:
+        return None
+    low = min((v for v in values if v is not None), default=0)
+    unit = "B" if color == "memory" else ""
+    return Legend(color, METRICS[color] + (" (fp32, per layer output)" if color == "memory" else ""),
+                  short(low) + unit, short(top) + unit)
+
+
+def _subtitle(graph: Graph, depth: int | None) -> str:
+    outs = fmt_shape(graph.output)
+    text = f"input {fmt_shape(graph.input)} → output {outs}"
+    return text + (f"; blocks at level {depth} collapsed" if depth else "")

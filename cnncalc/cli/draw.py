@@ -1,0 +1,100 @@
+"""`cnncalc draw`: the network as a diagram (SVG, or a self-contained HTML page)."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import guarded
+
+COLORS = ("macs", "params", "memory", "rf")
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write through a temporary file in the same folder, then rename: never a half-written file."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; a written file gets the usual mode
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_choice(value: Optional[str], choices, option: str) -> Optional[str]:
+    from ..errors import CnncalcError
+    if value is not None and value not in choices:
+        raise CnncalcError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+@guarded
+def draw_cmd(
+    arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="net.svg or net.html (default: SVG on stdout)."),
+    depth: Optional[int] = typer.Option(None, "--depth", "-d", min=1, help="Collapse blocks at this nesting level into one box each."),
+    color: Optional[str] = typer.Option(None, "--color", "-c", help="Shade boxes by macs, params, memory or rf (with a legend)."),
+    direction: str = typer.Option("TB", "--direction", help="TB (top to bottom) or LR (left to right)."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", help="Override the input: 3x64x64, 64x48 (H×W) or 64."),
+):
+    """Draw the network: one box per layer (or per block with --depth), arrows in data order.
+
+    Examples:
+
+      cnncalc draw lenet5 -o lenet5.svg
+
+      cnncalc draw resnet50 --depth 1 --color macs -o resnet50.html
+
+      cnncalc draw googlenet --direction LR -o googlenet.svg
+    """
+    from ..analysis.analyze import load, report_of
+    from ..analysis.layout import layout
+
+    check_choice(color, COLORS, "--color")
+    check_choice(direction.upper(), ("TB", "LR"), "--direction")
+    graph = load(arch, input)
+    diagram = layout(graph, report_of(graph), depth, color, direction.upper())
+    if output and output.lower().endswith((".html", ".htm")):
+        from ..render.html import diagram_page
+        text = diagram_page(diagram)
+    else:
+        from ..render.svg import render_svg
+        text = render_svg(diagram)
+    if output:
+        write_atomic(output, text)
+        print(f"wrote {output} ({len(diagram.boxes) - 1} boxes, {len(diagram.edges)} arrows)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def write_html_report(graph, report, depth, path: str) -> None:
+    """`analyze --html`: diagram (collapsed at `depth`), totals, charts and the layer table in one file."""
+    from ..analysis.compare import stages
+    from ..analysis.layout import layout
+    from ..render.html import report_page
+    write_atomic(path, report_page(report, layout(graph, report, depth), stages(report), depth))
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def write_html_compare(comparison, archs, input, batch, path: str) -> None:
+    """`compare --html`: every network's totals and diagram side by side."""
+    from ..analysis.analyze import load, report_of
+    from ..analysis.compare import stages
+    from ..analysis.layout import layout
+    from ..render.html import compare_page
+    items = []
+    for arch in archs:
+        graph = load(arch, input)
+        report = report_of(graph, batch)
+        items.append((report, layout(graph, report), stages(report)))
+    write_atomic(path, compare_page(comparison, items))
+    print(f"wrote {path}", file=sys.stderr)

@@ -1,0 +1,211 @@
+"""`cnncalc draw` and the HTML reports: the geometry of every built-in's diagram (no two boxes overlap,
+no arrow passes through a box, one box per layer or per collapsed block, every edge of the graph drawn
+once, in data order), the SVG is well-formed XML with real text, the HTML is self-contained."""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from bisect import bisect_left
+
+import pytest
+from typer.testing import CliRunner
+
+from cnncalc.analysis.analyze import load, report_of
+from cnncalc.analysis.graph import INPUT
+from cnncalc.analysis.layout import layout
+from cnncalc.cli import app
+from cnncalc.render.html import report_page
+from cnncalc.render.svg import render_svg
+from cnncalc.render.tables import rows_at_depth
+from cnncalc.spec.builtins import builtin_names
+
+runner = CliRunner()
+EPS = 1e-6
+SVG = "{http://www.w3.org/2000/svg}"
+CASES = [(n, None, None, "TB") for n in builtin_names()] + [(n, 1, "macs", "LR") for n in builtin_names()]
+
+
+def graph_and_report(name):
+    graph = load(name)
+    return graph, report_of(graph)
+
+
+def overlap(a, b) -> bool:
+    """Open rectangles (x, y, w, h) share an interior point."""
+    return a[0] < b[0] + b[2] - EPS and b[0] < a[0] + a[2] - EPS and a[1] < b[1] + b[3] - EPS and b[1] < a[1] + a[3] - EPS
+
+
+def crosses(p, q, r) -> bool:
+    """Segment p–q enters the open interior of rectangle r (Liang–Barsky clipping)."""
+    x0, y0, x1, y1 = r[0] + EPS, r[1] + EPS, r[0] + r[2] - EPS, r[1] + r[3] - EPS
+    dx, dy = q[0] - p[0], q[1] - p[1]
+    lo, hi = 0.0, 1.0
+    for d, a, b in ((dx, p[0] - x0, x1 - p[0]), (dy, p[1] - y0, y1 - p[1])):
+        for den, num in ((-d, a), (d, b)):
+            if den == 0:
+                if num < 0:
+                    return False
+            else:
+                t = num / den
+                if den < 0:
+                    lo = max(lo, t)
+                else:
+                    hi = min(hi, t)
+    return lo < hi
+
+
+def on_border(p, r) -> bool:
+    x, y, w, h = r[:4]
+    inside = x - EPS <= p[0] <= x + w + EPS and y - EPS <= p[1] <= y + h + EPS
+    return inside and min(abs(p[0] - x), abs(p[0] - x - w), abs(p[1] - y), abs(p[1] - y - h)) < 1e-3
+
+
+def test_the_checks_themselves():
+    r = (0, 0, 10, 10)
+    assert overlap(r, (5, 5, 10, 10)) and not overlap(r, (10, 0, 5, 5))    # touching is not overlapping
+    assert crosses((-5, 5), (15, 5), r) and crosses((5, -1), (5, 1), r)
+    assert not crosses((-5, 0), (15, 0), r) and not crosses((5, 10), (5, 20), r)   # along / from the border
+    assert not crosses((-5, -5), (-1, 20), r) and crosses((-1, -1), (11, 11), r)
+
+
+@pytest.mark.parametrize("name,depth,color,direction", CASES, ids=lambda x: str(x))
+def test_no_box_overlaps_and_no_arrow_crosses_a_box(name, depth, color, direction):
+    graph, report = graph_and_report(name)
+    d = layout(graph, report, depth, color, direction)
+    rects = sorted((b.x, b.y, b.w, b.h, b.id) for b in d.boxes)
+    # one box per row of `analyze --depth` (rows_at_depth, the table's own grouping), plus the input
+    assert len(d.boxes) == len(list(rows_at_depth(report, depth))) + 1
+    assert len({b.id for b in d.boxes}) == len(d.boxes)
+    for i, a in enumerate(rects):          # sweep along x: only boxes starting before a ends can overlap it
+        for b in rects[i + 1:]:
+            if b[0] >= a[0] + a[2]:
+                break
+            assert not overlap(a, b), f"{a[4]} overlaps {b[4]}"
+    starts = [r[0] for r in rects]
+    by_id = {r[4]: r for r in rects}
+    along = 1 if direction == "TB" else 0
+    for e in d.edges:
+        assert on_border(e.points[0], by_id[e.src]) and on_border(e.points[-1], by_id[e.dst]), (e.src, e.dst)
+        assert e.points[-1][along] > e.points[0][along], f"{e.src} → {e.dst} runs against the data order"
+        for p, q in zip(e.points, e.points[1:]):
+            assert p[0] == q[0] or p[1] == q[1], "edges are orthogonal"
+            hi = bisect_left(starts, max(p[0], q[0]))
+            for r in rects[:hi]:
+                if r[0] + r[2] > min(p[0], q[0]):
+                    assert not crosses(p, q, r), f"{e.src} → {e.dst} passes through {r[4]}"
+    assert all(0 <= b.x and b.x + b.w <= d.width and 0 <= b.y and b.y + b.h <= d.height for b in d.boxes)
+
+
+@pytest.mark.parametrize("name", ["lenet5", "googlenet", "resnet50", "densenet121", "inception_v3"])
+def test_every_edge_of_the_graph_is_drawn_once(name):
+    graph, report = graph_and_report(name)
+    d = layout(graph, report)
+    expected = {("input" if i == INPUT else graph.nodes[i].name, node.name) for node in graph.nodes for i in node.inputs}
+    drawn = [(e.src, e.dst) for e in d.edges]
+    assert len(drawn) == len(set(drawn)) and set(drawn) == expected
+    outputs = [b.id for b in d.boxes if b.output]
+    consumed = {i for node in graph.nodes for i in node.inputs}
+    assert outputs == [n.name for i, n in enumerate(graph.nodes) if i not in consumed]
+
+
+def test_branches_sit_side_by_side_and_a_residual_skip_runs_beside_the_body():
+    graph, report = graph_and_report("googlenet")
+    boxes = {b.id: b for b in layout(graph, report).boxes}
+    heads = [boxes[f"inception_3a.branch{k}.0"] for k in (1, 2, 3, 4)]
+    assert len({b.y for b in heads}) == 1 and [b.x for b in heads] == sorted(b.x for b in heads)
+    graph, report = graph_and_report("resnet18")
+    d = layout(graph, report)
+    boxes = {b.id: b for b in d.boxes}
+    skip = next(e for e in d.edges if (e.src, e.dst) == ("layer1.0.relu2", "layer1.1.add"))
+    body = [boxes[f"layer1.1.{n}"] for n in ("conv1", "bn1", "relu1", "conv2", "bn2")]
+    (x, y0), (_, y1) = max(zip(skip.points, skip.points[1:]), key=lambda s: abs(s[1][1] - s[0][1]))
+    assert y0 <= min(b.y for b in body) and y1 >= max(b.y + b.h for b in body)   # passes the whole body…
+    assert all(x > b.x + b.w or x < b.x for b in body)                           # …beside it
+
+
+def test_depth_collapses_blocks_with_their_totals():
+    graph, report = graph_and_report("resnet50")
+    d = layout(graph, report, depth=1)
+    boxes = {b.id: b for b in d.boxes}
+    assert [b.id for b in d.boxes] == ["input", "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3",
+                                      "layer4", "avgpool", "fc"]
+    layer1 = next(b for b in report.blocks if b.name == "layer1")
+    assert boxes["layer1"].layers == layer1.layers == 3 * 10 + 2    # 3 bottlenecks of 10 layers + 2 projection layers
+    assert f"{layer1.params / 1e3:.3g}k" in " ".join(boxes["layer1"].lines)
+
+
+def test_color_shades_by_the_figure_with_a_legend():
+    graph, report = graph_and_report("vgg16")
+    d = layout(graph, report, color="params")
+    boxes = {b.id: b for b in d.boxes}
+    assert boxes["fc6"].value == 512 * 7 * 7 * 4096 + 4096               # the largest layer of VGG-16
+    assert boxes["fc6"].shade == 1.0 and boxes["input"].value is None and boxes["relu1"].shade == 0
+    assert 0 < boxes["conv1_1.conv"].shade < boxes["conv1_2.conv"].shade < 1   # 1,792 < 36,928 params
+    assert d.legend.label == "params" and d.legend.high == "103M"
+    d = layout(graph, report, color="rf")
+    assert {b.id: b.value for b in d.boxes}["conv1_1.conv"] == 3
+
+
+@pytest.mark.parametrize("name", ["lenet5", "googlenet", "resnet50"])
+def test_svg_is_valid_xml_with_real_text(name):
+    graph, report = graph_and_report(name)
+    d = layout(graph, report, color="memory")
+    root = ET.fromstring(render_svg(d).encode())
+    assert root.tag == f"{SVG}svg"
+    groups = [g for g in root.iter(f"{SVG}g") if g.get("class") == "box"]
+    assert len(groups) == len(report.layers) + 1
+    text = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    for r in report.layers[:30]:
+        assert r.name.split(".")[-1] in text
+    assert "activation memory" in text       # the legend is text too
+    assert len([p for p in root.iter(f"{SVG}path") if p.get("class") == "edge"]) == len(d.edges)
+
+
+def test_html_report_is_self_contained():
+    graph, report = graph_and_report("googlenet")
+    from cnncalc.analysis.compare import stages
+    html = report_page(report, layout(graph, report), stages(report))
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert "@import" not in html and "url(http" not in html
+    for needle in ("Conventions:", "inception_5b.concat", "MACs per layer", "per stage", "receptive field per layer",
+                   'class="sortable"', "cnncalc-selfcheck", f"{report.totals.params:,}"):
+        assert needle in html
+
+
+def test_draw_command(tmp_path):
+    out = tmp_path / "lenet5.svg"
+    res = runner.invoke(app, ["draw", "lenet5", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert ET.parse(out).getroot().tag == f"{SVG}svg"
+    res = runner.invoke(app, ["draw", "resnet18", "--depth", "1", "--color", "rf", "--direction", "LR",
+                              "-o", str(tmp_path / "r.html")])
+    assert res.exit_code == 0 and (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    res = runner.invoke(app, ["draw", "lenet5"])
+    assert res.exit_code == 0 and res.stdout.lstrip().startswith("<?xml")
+    res = runner.invoke(app, ["draw", "lenet5", "--color", "flops"])
+    assert res.exit_code == 2 and "--color must be one of macs, params, memory, rf" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_analyze_and_compare_write_html(tmp_path):
+    res = runner.invoke(app, ["analyze", "resnet18", "--depth", "1", "--html", str(tmp_path / "a.html")])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "a.html").read_text()
+    assert text.count('class="box"') == len(list(rows_at_depth(report_of(load("resnet18")), 1))) + 1
+    res = runner.invoke(app, ["compare", "lenet5", "alexnet", "--html", str(tmp_path / "c.html")])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "c.html").read_text()
+    assert text.count('<svg xmlns="http://www.w3.org/2000/svg" class="diagram"') == 2
+    assert 'id="d0-arrow"' in text and 'id="d1-arrow"' in text
+
+
+def test_draw_and_html_never_import_torch(tmp_path):
+    import subprocess
+    import sys
+    code = ("import sys; from typer.testing import CliRunner; from cnncalc.cli import app; r = CliRunner(); "
+            f"r.invoke(app, ['draw', 'resnet18', '--color', 'macs', '-o', {str(tmp_path / 'a.svg')!r}]); "
+            f"r.invoke(app, ['analyze', 'googlenet', '--html', {str(tmp_path / 'a.html')!r}]); "
+            f"r.invoke(app, ['compare', 'lenet5', 'vgg11', '--html', {str(tmp_path / 'c.html')!r}]); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert all((tmp_path / f).stat().st_size > 1000 for f in ("a.svg", "a.html", "c.html"))
