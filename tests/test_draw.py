@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from bisect import bisect_left
 
 import pytest
 from typer.testing import CliRunner
@@ -60,12 +59,33 @@ def on_border(p, r) -> bool:
     return inside and min(abs(p[0] - x), abs(p[0] - x - w), abs(p[1] - y), abs(p[1] - y - h)) < 1e-3
 
 
+class Grid:
+    """Rectangles bucketed in square cells, so a segment is tested only against those near it."""
+    CELL = 120
+
+    def __init__(self, rects):
+        self.cells: dict = {}
+        for r in rects:
+            for key in self.keys((r[0], r[1]), (r[0] + r[2], r[1] + r[3])):
+                self.cells.setdefault(key, []).append(r)
+
+    def keys(self, p, q):
+        (x0, x1), (y0, y1) = sorted((p[0], q[0])), sorted((p[1], q[1]))
+        return [(i, j) for i in range(int(x0 // self.CELL), int(x1 // self.CELL) + 1)
+                for j in range(int(y0 // self.CELL), int(y1 // self.CELL) + 1)]
+
+    def near(self, p, q):
+        return {r for key in self.keys(p, q) for r in self.cells.get(key, ())}
+
+
 def test_the_checks_themselves():
     r = (0, 0, 10, 10)
     assert overlap(r, (5, 5, 10, 10)) and not overlap(r, (10, 0, 5, 5))    # touching is not overlapping
     assert crosses((-5, 5), (15, 5), r) and crosses((5, -1), (5, 1), r)
     assert not crosses((-5, 0), (15, 0), r) and not crosses((5, 10), (5, 20), r)   # along / from the border
     assert not crosses((-5, -5), (-1, 20), r) and crosses((-1, -1), (11, 11), r)
+    grid = Grid([r + ("a",), (500, 500, 10, 10, "b")])
+    assert grid.near((5, -20), (5, 5)) == {r + ("a",)} and len(grid.near((0, 0), (600, 600))) == 2
 
 
 @pytest.mark.parametrize("name,depth,color,direction", CASES, ids=lambda x: str(x))
@@ -81,7 +101,7 @@ def test_no_box_overlaps_and_no_arrow_crosses_a_box(name, depth, color, directio
             if b[0] >= a[0] + a[2]:
                 break
             assert not overlap(a, b), f"{a[4]} overlaps {b[4]}"
-    starts = [r[0] for r in rects]
+    grid = Grid(rects)
     by_id = {r[4]: r for r in rects}
     along = 1 if direction == "TB" else 0
     for e in d.edges:
@@ -89,10 +109,8 @@ def test_no_box_overlaps_and_no_arrow_crosses_a_box(name, depth, color, directio
         assert e.points[-1][along] > e.points[0][along], f"{e.src} → {e.dst} runs against the data order"
         for p, q in zip(e.points, e.points[1:]):
             assert p[0] == q[0] or p[1] == q[1], "edges are orthogonal"
-            hi = bisect_left(starts, max(p[0], q[0]))
-            for r in rects[:hi]:
-                if r[0] + r[2] > min(p[0], q[0]):
-                    assert not crosses(p, q, r), f"{e.src} → {e.dst} passes through {r[4]}"
+            for r in grid.near(p, q):
+                assert not crosses(p, q, r), f"{e.src} → {e.dst} passes through {r[4]}"
     assert all(0 <= b.x and b.x + b.w <= d.width and 0 <= b.y and b.y + b.h <= d.height for b in d.boxes)
 
 
