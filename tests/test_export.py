@@ -58,7 +58,8 @@ BRANCHES = {
              {"name": "proj", "type": "conv", "filters": 4, "kernel": [1, 3], "padding": [0, 1]}],
             "identity"]},
         {"name": "dense", "type": "concat", "inputs": ["stem", "mixed"]},           # an explicit DAG edge
-        {"name": "aux", "type": "conv", "filters": 2, "kernel": 1, "inputs": ["stem"]},  # read by nobody
+        {"name": "aux", "type": "conv", "filters": 2, "kernel": 1, "inputs": ["stem"],  # read by nobody:
+         "train_only": True},                                          # a dead end must be train_only
         {"name": "pool", "type": "maxpool", "kernel": 3, "stride": 2, "ceil_mode": True, "inputs": ["dense"]},
         {"name": "fc", "type": "linear", "out": 5},
         "softmax",

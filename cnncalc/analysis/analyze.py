@@ -132,16 +132,22 @@ def report_of(graph: Graph, batch: int = 1) -> Report:
         weight_layers=sum(1 for nd in graph.nodes if nd.layer.weight_layer), depth=depth(graph), layers=len(rows))
     return Report.model_validate(dict(
         name=graph.name, source=graph.source, file=graph.file, input=list(graph.input), output=list(graph.output),
-        batch=batch, layers=rows, blocks=blocks, totals=totals,
+        outputs=outputs_of(graph), batch=batch, layers=rows, blocks=blocks, totals=totals,
         misaligned=[f"{names[i]}: {m}" for i, m in misaligned.items()]))
 
 
+def outputs_of(graph: Graph) -> list[dict]:
+    """The network's outputs by name and shape when it has several (one output: `output` says it all)."""
+    outs = graph.output_nodes
+    return [dict(name=graph.nodes[o].name, output=list(graph.nodes[o].out_shape)) for o in outs] if len(outs) > 1 else []
+
+
 def depth(graph: Graph) -> int:
-    """Weight layers on the longest path from input to output (the papers' depth: VGG-16 16, GoogLeNet 22)."""
+    """Weight layers on the longest path from input to an output (the papers' depth: VGG-16 16, GoogLeNet 22)."""
     d: list[int] = []
     for node in graph.nodes:
         d.append(max((d[i] for i in node.inputs if i != INPUT), default=0) + node.layer.weight_layer)
-    return d[-1] if d else 0
+    return max((d[o] for o in graph.output_nodes if o != INPUT), default=0)
 
 
 def block_row(g, rows: list[dict], states) -> dict:

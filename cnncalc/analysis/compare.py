@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from .analyze import analyze
+from .analyze import analyze, load
+from .graph import INPUT, Graph
 from .report import Report
 
 class StageRow(BaseModel):
@@ -49,17 +50,34 @@ def stages(report: Report) -> list[StageRow]:
     return list(out.values())
 
 
-def final_rf(report: Report) -> tuple[int, str | None]:
-    maps = [r for r in report.layers if len(r.output) == 3 and r.output[1] * r.output[2] > 1]
-    return (maps[-1].rf.size, maps[-1].name) if maps else (1, None)
+def final_rf(report: Report, graph: Graph) -> tuple[int, str | None]:
+    """Per output, the receptive field of the last layer before it (itself included) that still has a
+    spatial map larger than 1×1; with several outputs, the largest of them."""
+    best: tuple[int, str | None] = (1, None)
+    for out in graph.output_nodes:
+        maps = [i for i in ancestors(graph, out)
+                if len(report.layers[i].output) == 3 and report.layers[i].output[1] * report.layers[i].output[2] > 1]
+        if maps and report.layers[maps[-1]].rf.size > best[0]:
+            best = (report.layers[maps[-1]].rf.size, report.layers[maps[-1]].name)
+    return best
+
+
+def ancestors(graph: Graph, out: int) -> list[int]:
+    """The nodes whose value reaches node `out` (itself included), in graph order."""
+    seen = {out} if out != INPUT else set()
+    for i in range(out, -1, -1):
+        if i in seen:
+            seen.update(j for j in graph.nodes[i].inputs if j != INPUT)
+    return sorted(seen)
 
 
 def compare(names: list[str], metric: str = "macs", input: str | None = None, batch: int = 1,
             with_stages: bool = False) -> CompareReport:
     rows = []
     for name in names:
-        rep = analyze(name, input=input, batch=batch)
-        rf, rf_layer = final_rf(rep)
+        graph = load(name, input)
+        rep = analyze(graph, batch=batch)
+        rf, rf_layer = final_rf(rep, graph)
         t = rep.totals
         rows.append(CompareRow(name=name, title=rep.name, input=rep.input, params=t.params, macs=t.macs,
                                flops=t.flops, activation_bytes=t.activation_bytes, depth=t.depth,

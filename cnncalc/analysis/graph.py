@@ -46,10 +46,30 @@ class Graph:
     file: str | None
     nodes: list[Node] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
+    outputs: list[int] = field(default_factory=list)  # the nodes the network returns, in order; [] = the last
 
     def shape_of(self, idx: int) -> Shape:
         return self.input if idx == INPUT else self.nodes[idx].out_shape
 
     @property
+    def output_nodes(self) -> list[int]:
+        """The nodes the network returns: `outputs:` in the file's order, else the last node."""
+        return list(self.outputs) or [len(self.nodes) - 1 if self.nodes else INPUT]
+
+    @property
     def output(self) -> Shape:
-        return self.nodes[-1].out_shape if self.nodes else self.input
+        """The (first) output's shape."""
+        return self.shape_of(self.output_nodes[0])
+
+    def reaching(self) -> list[bool]:
+        """Per node: does its value reach an output? (Walked backwards: the nodes are in topological order.)"""
+        reach = [False] * len(self.nodes)
+        for o in self.output_nodes:
+            if o != INPUT:
+                reach[o] = True
+        for i in range(len(self.nodes) - 1, -1, -1):
+            if reach[i]:
+                for j in self.nodes[i].inputs:
+                    if j != INPUT:
+                        reach[j] = True
+        return reach

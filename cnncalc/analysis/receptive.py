@@ -81,4 +81,6 @@ def rf_report(graph: Graph):
                           size=h.r, stride=h.j, padding=h.P, size_w=w.r, stride_w=w.j, padding_w=w.P,
                           region_h=list(region(h)), region_w=list(region(w)), covers=full,
                           misaligned=misaligned.get(idx)))
-    return RFReport(name=graph.name, input=list(graph.input), layers=rows, first_covering=first)
+    outs = graph.output_nodes
+    return RFReport(name=graph.name, input=list(graph.input), layers=rows, first_covering=first,
+                    outputs=[graph.nodes[o].name for o in outs] if len(outs) > 1 else [])

@@ -1,7 +1,7 @@
 """The Report: what `analyze` returns and `--json` prints (Report.model_dump_json())."""
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_serializer
 
 CONVENTIONS = ("shapes C×H×W per sample; MACs = multiply-accumulates of conv/linear (bias adds not counted); "
                "FLOPs = 2×MACs; other ops (pool, BN, activations, adds) counted apart; "
@@ -67,12 +67,30 @@ class Totals(BaseModel):
     layers: int
 
 
-class Report(BaseModel):
+class OmitsOneOutput(BaseModel):
+    """A model whose `outputs` list (filled only for a network with several outputs) is left out of its
+    JSON when empty, so a single-output network's JSON stays as it always was."""
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_outputs(self, handler):
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("outputs"):
+            data.pop("outputs", None)
+        return data
+
+
+class NamedOutput(BaseModel):
+    name: str             # the layer (dotted name) whose value the network returns
+    output: list[int]
+
+
+class Report(OmitsOneOutput):
     name: str
     source: str = ""
     file: str | None = None
     input: list[int]
-    output: list[int]
+    output: list[int]                 # the output's shape; with several outputs, the first one's
+    outputs: list[NamedOutput] = []   # only for several outputs (`outputs:` in the file), in its order
     batch: int = 1
     conventions: str = CONVENTIONS
     layers: list[LayerRow]
@@ -91,8 +109,9 @@ class RFRow(RF):
     misaligned: str | None = None
 
 
-class RFReport(BaseModel):
+class RFReport(OmitsOneOutput):
     name: str
     input: list[int]
     layers: list[RFRow]
     first_covering: str | None
+    outputs: list[str] = []   # the output layers' names when the network has several (JSON: only then)

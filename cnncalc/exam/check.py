@@ -179,7 +179,7 @@ class Checker:
 
     def subject(self, graph: Graph, report: Report, name: str, line, path) -> Subject:
         if name == "total":
-            last = report.layers[-1].rf
+            last = report.layers[graph.output_nodes[0]].rf  # the (first) output's
             return Subject.whole(name, "total", "total", graph, report, (last.size, last.size_w))
         leaves = [nd.name for nd in graph.nodes]
         groups = [g.name for g in graph.groups]

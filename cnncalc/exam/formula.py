@@ -67,9 +67,9 @@ def total_formula(subject: Subject, figure: str, layout: str = "CHW") -> list[st
     if figure == "output":
         out = subject.output
         return [f"network output: {fmt_dims(from_chw(out, layout))} ({layout_text(layout) if len(out) == 3 else 'N'}), "
-                f"from {report.layers[-1].name}"]
+                f"from {report.layers[subject.graph.output_nodes[0]].name}"]
     if figure == "rf":
-        last = report.layers[-1]
+        last = report.layers[subject.graph.output_nodes[0]]
         return [f"receptive field of {last.name}: {last.rf.size}, effective stride {last.rf.stride}"]
     vals = _terms(subject, figure)
     what = {"params": "params", "weights": "weights (params − biases)", "biases": "biases", "macs": "MACs",

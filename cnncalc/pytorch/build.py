@@ -21,7 +21,7 @@ from ..analysis.graph import INPUT, Graph
 
 # attributes a Network sets on itself besides its node modules (names must not collide with them)
 _OWN_ATTRS = ("graph_name", "input_shape", "node_names", "node_keys", "node_inputs", "node_train_only", "_release",
-              "_key_of")
+              "_key_of", "output_nodes")
 
 
 def _reserved() -> set[str]:
@@ -62,7 +62,8 @@ def last_uses(graph: Graph) -> list[int]:
 
 class Network(nn.Module):
     """The graph as a module: `forward(x)` runs every node in topological order; a merge
-    (concat, add) gets all its inputs as positional arguments."""
+    (concat, add) gets all its inputs as positional arguments. It returns the output, or the
+    tuple of outputs (in `outputs:` order) when the network has several."""
 
     def __init__(self, graph: Graph):
         super().__init__()
@@ -73,12 +74,14 @@ class Network(nn.Module):
         self.node_inputs = [tuple(node.inputs) for node in graph.nodes]
         self.node_train_only = [node.train_only for node in graph.nodes]
         self._key_of = dict(zip(self.node_names, self.node_keys))
+        self.output_nodes = graph.output_nodes
         last = last_uses(graph)
         n = len(graph.nodes)
-        # outputs no longer needed after node i (freed during forward; the final output is kept)
+        # values no longer needed after node i (freed during forward; the network's outputs are kept)
         self._release: list[list[int]] = [[] for _ in range(n)]
+        kept = set(self.output_nodes)
         for j, i in enumerate(last):
-            if j != n - 1:
+            if j not in kept:
                 self._release[i].append(j)
         for node, key in zip(graph.nodes, self.node_keys):
             self.add_module(key, node.layer.torch_module(list(node.in_shapes)))
@@ -90,7 +93,11 @@ class Network(nn.Module):
                 outs[i] = self._modules[key](*[x if j == INPUT else outs[j] for j in srcs])
             for j in self._release[i]:
                 outs[j] = None
-        return outs[-1] if outs else x
+        if not outs:
+            return x
+        if len(self.output_nodes) == 1:
+            return outs[self.output_nodes[0]]
+        return tuple(outs[o] for o in self.output_nodes)
 
     def node(self, name: str) -> nn.Module:
         """The submodule of the node with this dotted name (`layer1.0.conv1`)."""

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from ..analysis.analyze import load, report_of
 from ..errors import CnncalcError
 from ..analysis.graph import Graph
-from ..analysis.report import Report
+from ..analysis.report import NamedOutput, OmitsOneOutput, Report
 
 class LayerCheck(BaseModel):
     """One node: cnncalc's figure beside torch's measurement (output shapes include the batch)."""
@@ -59,15 +59,21 @@ class VerifyTotals(BaseModel):
     unattributed_flops: int = 0          # counted by FlopCounterMode outside every node
 
 
-class Verification(BaseModel):
+class OutputCheck(NamedOutput):
+    """One of several outputs: cnncalc's shape (batch included) beside the shape torch returned."""
+    torch_output: list[int] | None = None
+
+
+class Verification(OmitsOneOutput):
     name: str
     file: str | None = None
     input: list[int]
     batch: int
     device: str
     torch_version: str
-    output: list[int]
+    output: list[int]                     # with several outputs, the first one's
     torch_output: list[int] | None = None
+    outputs: list[OutputCheck] = []       # only for a network with several outputs, each compared
     layers: list[LayerCheck]
     totals: VerifyTotals
     ok: bool
@@ -186,16 +192,31 @@ def verify_graph(graph: Graph, report: Report, *, device: str = "cpu", seed: int
         buffers=report.totals.buffers, torch_buffers=sum(t.numel() for t in net.buffers()),
         macs=report.totals.macs, torch_macs=total_flops // 2, torch_flops=total_flops,
         unattributed_flops=total_flops - attributed)
-    torch_output = list(y.shape) if isinstance(y, torch.Tensor) else None
+    outputs = output_checks(report, y, batch)
+    torch_output = outputs[0].torch_output
     bad_rows = sum(1 for r in rows if not r.ok)
     totals_ok = (totals.params == totals.torch_params and totals.buffers == totals.torch_buffers
                  and totals.torch_flops == 2 * totals.macs and totals.unattributed_flops == 0)
-    output_ok = torch_output == [batch, *report.output]
+    output_ok = all(o.torch_output == o.output for o in outputs)
     if error is not None and failed_at is None:
         error = f"torch failed outside any layer: {error}"
     ok = bad_rows == 0 and totals_ok and output_ok and error is None
     return Verification(
         name=report.name, file=report.file, input=list(report.input), batch=batch, device=str(dev),
         torch_version=torch.__version__, output=[batch, *report.output], torch_output=torch_output,
-        layers=rows, totals=totals, ok=ok,
+        outputs=outputs if len(outputs) > 1 else [], layers=rows, totals=totals, ok=ok,
         mismatches=bad_rows + (0 if (totals_ok and output_ok) or bad_rows else 1), error=error)
+
+
+def output_checks(report: Report, y, batch: int) -> list[OutputCheck]:
+    """Each output the report names beside the tensor torch returned for it (a network with several
+    outputs returns a tuple, in the same order)."""
+    import torch
+
+    named = report.outputs or [NamedOutput(name="output", output=report.output)]
+    got = list(y) if isinstance(y, tuple) else [y]
+    if len(got) != len(named):
+        got = [None] * len(named)
+    return [OutputCheck(name=o.name, output=[batch, *o.output],
+                        torch_output=list(t.shape) if isinstance(t, torch.Tensor) else None)
+            for o, t in zip(named, got)]

@@ -30,9 +30,16 @@ def rf_text(rf) -> str:
     return f"{rf.size}×{rf.size_w} /{rf.stride}×{rf.stride_w}"
 
 
+def outputs_text(report: Report) -> str:
+    """output 10, or outputs out 21×520×520, aux 21×520×520."""
+    if not report.outputs:
+        return f"output {shape(report.output)}"
+    return "outputs " + ", ".join(f"{o.name} {shape(o.output)}" for o in report.outputs)
+
+
 def header(report: Report) -> str:
     lines = [f"[bold]{report.name}[/bold]  input {shape(report.input)}"
-             + (f"  batch {report.batch}" if report.batch != 1 else "") + f" → output {shape(report.output)}"]
+             + (f"  batch {report.batch}" if report.batch != 1 else "") + f" → {outputs_text(report)}"]
     if report.source:
         lines.append(f"[dim]source: {report.source}[/dim]")
     lines.append(f"[dim]{report.conventions}[/dim]")
@@ -136,6 +143,13 @@ def print_rf(rep, console: Console | None = None) -> None:
                   "✓ whole input" if r.covers else "" + (" [yellow]misaligned[/yellow]" if r.misaligned else ""))
     console.print(t)
     console.print(f"first layer whose every unit sees the whole input: {rep.first_covering or 'none'}", highlight=False)
+    rows = {r.name: r for r in rep.layers}
+    for name in rep.outputs:  # several outputs: each one's field
+        r = rows[name]
+        size, stride = (f"{r.size}", f"{r.stride}") if (r.size, r.stride) == (r.size_w, r.stride_w) else \
+            (f"{r.size}×{r.size_w}", f"{r.stride}×{r.stride_w}")
+        console.print(f"output {name} ({shape(r.output)}): receptive field {size}, effective stride {stride}"
+                      + (", every unit sees the whole input" if r.covers else ""), highlight=False)
     for r in rep.layers:
         if r.misaligned:
             console.print(f"[yellow]{r.name}[/yellow]: {r.misaligned}", highlight=False)

@@ -71,13 +71,22 @@ def summary_lines(v) -> list[Text]:
                                 ("MACs", tt.macs, tt.torch_macs)):
         if ours != theirs:
             lines.append(Text(f"  total {label}: cnncalc {ours:,} ≠ torch {theirs:,}", style="red"))
-    if v.torch_output is not None and v.torch_output != v.output:
-        lines.append(Text(f"  output: cnncalc {shape(v.output)} ≠ torch {shape(v.torch_output)}", style="red"))
+    for o in v.outputs or [v]:
+        if o.torch_output is not None and o.torch_output != o.output:
+            label = f"output {o.name}" if v.outputs else "output"
+            lines.append(Text(f"  {label}: cnncalc {shape(o.output)} ≠ torch {shape(o.torch_output)}", style="red"))
     return lines
 
 
+def outputs_text(v) -> str:
+    """→ output 10, or → outputs out 21×520×520, aux 21×520×520 (shapes without the batch)."""
+    if not v.outputs:
+        return f"output {_shape(v.output)}"
+    return "outputs " + ", ".join(f"{o.name} {_shape(o.output)}" for o in v.outputs)
+
+
 def print_verification(v, console) -> None:
-    console.print(f"[bold]{v.name}[/bold]  input {shape(v.input)} → output {_shape(v.output)}"
+    console.print(f"[bold]{v.name}[/bold]  input {shape(v.input)} → {outputs_text(v)}"
                   + (f"  batch {v.batch}" if v.batch != 1 else "")
                   + "\n[dim]cnncalc's static figure beside torch's measurement: output from a forward hook, "
                     "params/buffers = numel of the layer's module, MACs = FlopCounterMode FLOPs / 2[/dim]")

@@ -14,12 +14,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import CnncalcError, LayerError, SpecError, suggest
-from .expr import substitute
+from .expr import substitute, substitute_all
 from ..analysis.graph import INPUT, Graph, Group, Node
 from ..layers import REGISTRY, Layer, Shape, fmt_shape
+from .outputs import resolve_outputs
 from .yamlio import LList, LMap, line_of, own_line
 
-TOP_KEYS = {"name", "source", "input", "defaults", "blocks", "layers", "description", "figures", "format"}
+TOP_KEYS = {"name", "source", "input", "defaults", "blocks", "layers", "outputs", "description", "figures", "format"}
 MAX_NODES = 1_000_000
 MAX_REPEAT = 100_000
 MAX_DEPTH = 64
@@ -126,15 +127,16 @@ class Builder:
         layers = doc["layers"]
         if not isinstance(layers, list) or not layers:
             raise self.err("layers: expected a non-empty list", line_of(doc, "layers"), "layers")
+        top = Scope()
         try:
-            self.seq(layers, Scope(), INPUT)
+            self.seq(layers, top, INPUT)
         except RecursionError:
             raise self.err("nesting too deep", None, "layers") from None
-        if self.graph.nodes and self.graph.nodes[-1].train_only:
-            last = self.graph.nodes[-1]
-            raise self.err("the network's last layer is train_only: the output must run at inference", last.line,
-                           last.path)
+        if not self.graph.nodes:
+            raise self.err("layers: no layer is left (every item has repeat: 0)", line_of(doc, "layers"), "layers")
+        resolve_outputs(self, doc, top)
         return self.graph
+
 
     def _blocks(self, doc) -> dict:
         blocks = doc.get("blocks") or {}
@@ -200,10 +202,13 @@ class Builder:
     def repeat(self, item, sc: Scope, cur: int) -> int:
         """`repeat: N`: the item N times, named name.0 … name.N-1 (grouped under `name` when named)."""
         n = self.scalar(item, "repeat", sc)
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REPEAT:
-            raise self.err(f"repeat: expected a whole number from 1 to {MAX_REPEAT:,}, got {n!r}",
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
+            raise self.err(f"repeat: expected a whole number from 0 to {MAX_REPEAT:,}, got {n!r}",
                            line_of(item, "repeat"), sc.path)
         base = self.local_name(item, sc)
+        if n == 0:
+            sc.local[base] = None  # the item vanishes: no layer; its name produces nothing
+            return cur
         gidx = self.open_group(base, "repeat", sc, cur) if item.get("name") else None
         inner = sc if gidx is None else replace(sc, groups=sc.groups + (gidx,), level=sc.level + 1)
         once = {k: v for k, v in item.items() if k != "repeat"}
@@ -292,6 +297,9 @@ class Builder:
             nm = substitute(nm, sc.env) if isinstance(nm, str) else nm
             if not isinstance(nm, str):
                 raise self.err(f"inputs: expected layer names, got {nm!r}", line_of(item, "inputs"), sc.path)
+            if nm in sc.local and sc.local[nm] is None:
+                raise self.err(f"inputs: {nm!r} has repeat: 0, so it produces nothing", line_of(item, "inputs"),
+                               sc.path)
             if nm in sc.local:
                 out.append(sc.local[nm])
             elif nm in self.names:
@@ -342,10 +350,9 @@ class Builder:
         return self.add(name, layer, src, sc)
 
     def deep(self, v, item, key, sc: Scope):
+        """A field's value with the block parameters substituted, in lists and mappings at any depth."""
         try:
-            if isinstance(v, list):
-                return [substitute(x, sc.env) for x in v]
-            return substitute(v, sc.env)
+            return substitute_all(v, sc.env)
         except SpecError as e:
             raise e.located(self.file, line_of(item, key), sc.path)
 
@@ -402,6 +409,9 @@ class Builder:
 
     def close_group(self, gidx, last):
         grp = self.graph.groups[gidx]
+        if grp.first == len(self.graph.nodes):  # nothing inside (repeat: 0): no group to report
+            del self.graph.groups[gidx:]
+            return
         grp.last = last
         grp.out_shape = self.graph.shape_of(last)
 
@@ -544,11 +554,19 @@ def first_in(mapping: dict, keys: set):
 def _freeze(fields: dict):
     """A hashable key for a layer's fields (None when a value is not a plain scalar or list)."""
     try:
-        key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in fields.items()))
+        key = tuple(sorted((k, _frozen(v)) for k, v in fields.items()))
         hash(key)
         return key
     except TypeError:
         return None
+
+
+def _frozen(v):
+    if isinstance(v, list):
+        return tuple(_frozen(x) for x in v)
+    if isinstance(v, dict):
+        return ("{}",) + tuple((k, _frozen(x)) for k, x in v.items())
+    return v
 
 
 def _kind(x) -> str:

@@ -85,6 +85,15 @@ def _int(v, text):
     return v
 
 
+def substitute_all(value, env: dict):
+    """`substitute` in a scalar, or in every scalar of nested lists and mappings (`{left: "${2*d}"}`)."""
+    if isinstance(value, list):
+        return [substitute_all(x, env) for x in value]
+    if isinstance(value, dict):
+        return {k: substitute_all(x, env) for k, x in value.items()}
+    return substitute(value, env)
+
+
 def substitute(value, env: dict):
     """Replace `$name` / `${expr}` in a scalar. A whole-string reference keeps the value's type."""
     if not isinstance(value, str) or "$" not in value:
