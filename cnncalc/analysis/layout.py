@@ -43,7 +43,7 @@ class Box:
     w: float
     h: float
     value: float | None = None  # the --color figure
-    shade: float = 0.0          # 0..1: log(1 + value) against the largest
+    shade: float = 0.0          # 0 for zero; 0.1..1 on a log scale from the smallest positive value to the largest
     output: bool = False        # nothing reads it: a network output
     train_only: bool = False
     layers: int = 1             # leaf layers inside (a block's count)
@@ -125,22 +125,24 @@ def layout(graph: Graph, report: Report, depth: int | None = None, color: str | 
     _place(L, GAP[direction][0])
     _bands(L, GAP[direction][1])
     flip = (lambda a, b: (a, b)) if direction == "TB" else (lambda a, b: (b, a))
-    top = max((v for v in values if v is not None), default=0)
+    positive = [v for v in values if v]
+    lo, top = min(positive, default=0), max(positive, default=0)
+    outputs = {owner[i] for i in output_nodes(graph)}
     boxes = []
     for i, u in enumerate(units):
         (sa, sl), (a0, l0) = L.size[i], _corner(L, i)
         (x, y), (w, h) = flip(a0, l0), flip(sa, sl)
         v = values[i]
-        shade = math.log1p(v) / math.log1p(top) if v and top > 0 else 0.0
+        shade = 0.0 if not v else 1.0 if top == lo else 0.1 + 0.9 * math.log(v / lo) / math.log(top / lo)
         boxes.append(Box(u.id, u.kind, _type(graph, u), tuple(texts[i]), x, y, w, h, v, shade,
-                         output=i > 0 and not L.down[i], train_only=_train_only(graph, u),
+                         output=i in outputs, train_only=_train_only(graph, u),
                          layers=u.last - u.first + 1 if u.kind != "input" else 0))
     gap_along = GAP[direction][1]
     edges = [Edge(units[c[0]].id, units[c[-1]].id,
                   tuple(flip(a, b) for a, b in _route(L, c, gap_along))) for c in chains]
     extent = flip(max(L.pos[i] + L.size[i][0] / 2 for i in range(len(units))) + MARGIN, L.band[-1][1] + MARGIN)
     return Diagram(graph.name, _subtitle(graph, depth), direction, boxes, edges, extent[0], extent[1],
-                   _legend(color, values, top))
+                   _legend(color, lo, top))
 
 
 # -- units and edges ------------------------------------------------------------------------------
@@ -161,6 +163,16 @@ def _units(graph: Graph, depth: int | None) -> tuple[list[_Unit], dict[int, int]
             by_group[g] = len(units) - 1
         owner[i] = by_group[g]
     return units, owner
+
+
+def output_nodes(graph: Graph) -> list[int]:
+    """The network's outputs: those the file lists (`outputs:`), else every layer nothing reads."""
+    listed = getattr(graph, "outputs", None)
+    if listed:
+        index = {n.name: i for i, n in enumerate(graph.nodes)}
+        return [index[o] if isinstance(o, str) else o for o in listed]
+    consumed = {i for node in graph.nodes for i in node.inputs}
+    return [i for i in range(len(graph.nodes)) if i not in consumed]
 
 
 def _unit_edges(graph: Graph, owner: dict[int, int]) -> list[tuple[int, int]]:
@@ -319,8 +331,8 @@ def short(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _name(name: str, limit: int = 24) -> str:
-    """A long dotted name keeps its last components: denseblock1.denselayer.0.norm1 → …denselayer.0.norm1."""
+def _name(name: str, limit: int = 32) -> str:
+    """A long dotted name keeps its last components: a.very_long_block_name.layer.0.conv1 → …layer.0.conv1."""
     parts = name.split(".")
     while len(".".join(parts)) > limit and len(parts) > 1:
         parts = parts[1:]
@@ -379,16 +391,19 @@ def _figure(color: str, value: float | None) -> str:
     return f"{METRICS[color]} {short(value)}"
 
 
-def _legend(color: str | None, values: list, top: float) -> Legend | None:
+def _legend(color: str | None, low: float, top: float) -> Legend | None:
+    """What the shades mean: white is zero, the lightest shade the smallest positive figure."""
     if not color:
         return None
-    low = min((v for v in values if v is not None), default=0)
     unit = "B" if color == "memory" else ""
     return Legend(color, METRICS[color] + (" (fp32, per layer output)" if color == "memory" else ""),
                   short(low) + unit, short(top) + unit)
 
 
 def _subtitle(graph: Graph, depth: int | None) -> str:
-    outs = fmt_shape(graph.output)
-    text = f"input {fmt_shape(graph.input)} → output {outs}"
+    outs = [graph.nodes[i] for i in output_nodes(graph) if not graph.nodes[i].train_only]
+    text = f"input {fmt_shape(graph.input)} → output{'s' if len(outs) > 1 else ''} "
+    text += ", ".join(fmt_shape(n.out_shape) for n in outs) + " (thick border)"
+    if any(n.train_only for n in graph.nodes):
+        text += "; dashed: training only"
     return text + (f"; blocks at level {depth} collapsed" if depth else "")

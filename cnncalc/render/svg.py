@@ -7,7 +7,8 @@ from ..analysis.layout import CHAR_W, FONT_SIZE, LINE_H, PAD_X, PAD_Y, Box, Diag
 
 FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 HEADER = 46          # title and subtitle above the diagram
-LEGEND_W = 180
+LEGEND_W = 260
+LEGEND_H = 40       # the colour key below the subtitle, with --color
 # fill by layer kind when no figure shades the boxes: the families a course tells apart
 KIND_FILL = {
     "conv": "#dbe9f7", "conv_transpose": "#dbe9f7", "linear": "#e6dcf3", "maxpool": "#dcefdc",
@@ -26,7 +27,7 @@ def q(text) -> str:
 
 def fill(box: Box, shaded: bool) -> str:
     if shaded:
-        if box.value is None:
+        if not box.value:
             return "#ffffff"
         r, g, b = (round(lo + (hi - lo) * box.shade) for lo, hi in zip(LOW, HIGH))
         return f"#{r:02x}{g:02x}{b:02x}"
@@ -54,15 +55,15 @@ def edge_svg(points, marker: str) -> str:
     return f'<path class="edge" d="{d}" marker-end="url(#{marker})"/>'
 
 
-def legend_svg(diagram: Diagram, uid: str, x: float) -> str:
+def legend_svg(diagram: Diagram, uid: str, x: float, y: float) -> str:
     lg = diagram.legend
     if lg is None:
         return ""
     low, high = (f"#{r:02x}{g:02x}{b:02x}" for r, g, b in (LOW, HIGH))
-    return (f'<g class="legend" transform="translate({x:.1f},6)">'
+    return (f'<g class="legend" transform="translate({x:.1f},{y:.1f})">'
             f'<linearGradient id="{uid}-grad"><stop offset="0" stop-color="{low}"/>'
             f'<stop offset="1" stop-color="{high}"/></linearGradient>'
-            f'<text x="0" y="10">{q(lg.label)} (log scale)</text>'
+            f'<text x="0" y="10">{q(lg.label)} (log scale; white = 0)</text>'
             f'<rect x="0" y="15" width="{LEGEND_W - 10}" height="10" fill="url(#{uid}-grad)" stroke="#333"/>'
             f'<text x="0" y="37">{q(lg.low)}</text>'
             f'<text x="{LEGEND_W - 10}" y="37" text-anchor="end">{q(lg.high)}</text></g>')
@@ -71,9 +72,9 @@ def legend_svg(diagram: Diagram, uid: str, x: float) -> str:
 def render_svg(diagram: Diagram, uid: str = "d", standalone: bool = True) -> str:
     """The whole picture; `uid` keeps ids apart when several diagrams share one HTML page."""
     title_w = (max(len(diagram.title), len(diagram.subtitle)) + 2) * CHAR_W
-    legend_x = max(diagram.width, title_w + 20) + 10 if diagram.legend else 0
-    width = max(diagram.width, title_w, legend_x + LEGEND_W if diagram.legend else 0)
-    height = diagram.height + HEADER
+    header = HEADER + (LEGEND_H if diagram.legend else 0)
+    width = max(diagram.width, title_w, LEGEND_W + 2 * PAD_X)
+    height = diagram.height + header
     head = '<?xml version="1.0" encoding="UTF-8"?>\n' if standalone else ""
     shaded = diagram.legend is not None
     out = [f'{head}<svg xmlns="http://www.w3.org/2000/svg" class="diagram" width="{width:.0f}" '
@@ -84,8 +85,8 @@ def render_svg(diagram: Diagram, uid: str = "d", standalone: bool = True) -> str
            f'<rect width="100%" height="100%" fill="#ffffff"/>',
            f'<text x="{PAD_X}" y="18" font-weight="bold" font-size="{FONT_SIZE + 3}">{q(diagram.title)}</text>',
            f'<text x="{PAD_X}" y="36" fill="#444">{q(diagram.subtitle)}</text>',
-           legend_svg(diagram, uid, legend_x),
-           f'<g transform="translate(0,{HEADER})">',
+           legend_svg(diagram, uid, PAD_X, HEADER - 4),
+           f'<g transform="translate(0,{header})">',
            '<g class="edges" fill="none" stroke="#555" stroke-width="1.2">']
     out += [edge_svg(e.points, f"{uid}-arrow") for e in diagram.edges]
     out.append('</g><g class="boxes">')
