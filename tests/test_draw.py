@@ -3,6 +3,7 @@ no arrow passes through a box, one box per layer or per collapsed block, every e
 once, in data order), the SVG is well-formed XML with real text, the HTML is self-contained."""
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -227,3 +228,28 @@ def test_draw_and_html_never_import_torch(tmp_path):
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
     assert all((tmp_path / f).stat().st_size > 1000 for f in ("a.svg", "a.html", "c.html"))
+
+
+def test_output_errors_are_one_line_and_never_clobber_an_input(tmp_path):
+    arch = tmp_path / "net.yaml"
+    arch.write_text(load_text("lenet5"), encoding="utf-8")
+    for args, message in [
+        (["draw", "lenet5", "-o", str(tmp_path / "net.png")], "expected a file name ending in .svg or .html"),
+        (["draw", "lenet5", "-o", str(tmp_path / "missing" / "n.svg")], "cannot write"),
+        (["analyze", "lenet5", "--html", str(tmp_path)], "is a directory"),
+        (["analyze", str(arch), "--html", str(arch)], "refusing to overwrite it"),
+        (["compare", "vgg11", str(arch), "--html", str(arch)], "refusing to overwrite it"),
+    ]:
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, (args, res.output)
+    assert arch.read_text(encoding="utf-8") == load_text("lenet5")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.yaml"]       # no temporary file left behind
+    res = runner.invoke(app, ["draw", str(arch), "-o", str(tmp_path / "n.svg")])
+    umask = os.umask(0)
+    os.umask(umask)
+    assert res.exit_code == 0 and (tmp_path / "n.svg").stat().st_mode & 0o777 == 0o666 & ~umask   # the usual mode
+
+
+def load_text(name: str) -> str:
+    from cnncalc.spec.builtins import builtin_path
+    return builtin_path(name).read_text(encoding="utf-8")

@@ -43,7 +43,7 @@ def analyze_cmd(
     report = report_of(graph, batch)
     if html:
         from .draw import write_html_report
-        write_html_report(graph, report, depth, html)
+        write_html_report(graph, report, depth, html, arch)
         return
     if json:
         emit_json(report)

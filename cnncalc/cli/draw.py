@@ -14,20 +14,30 @@ from .common import guarded
 COLORS = ("macs", "params", "memory", "rf")
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write through a temporary file in the same folder, then rename: never a half-written file."""
+def write_atomic(path: str, text: str, inputs=(), option: str = "--output") -> None:
+    """Write through a temporary file in the same folder, then rename: never a half-written file, never
+    over one of the command's inputs; a failure is one line (CnncalcError), not a traceback."""
+    from ..errors import CnncalcError
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
+    if any(src is not None and target.resolve() == Path(src).resolve() for src in inputs):
+        raise CnncalcError(f"{option} {path}: is also an input of this command; refusing to overwrite it")
+    if target.is_dir():
+        raise CnncalcError(f"{option} {path}: is a directory")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; a written file gets the usual mode
         os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        tmp = None
+    except OSError as e:
+        raise CnncalcError(f"{option} {path}: cannot write: {e.strerror or e}") from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def check_choice(value: Optional[str], choices, option: str) -> Optional[str]:
@@ -59,8 +69,12 @@ def draw_cmd(
     from ..analysis.analyze import load, report_of
     from ..analysis.layout import layout
 
+    from ..analysis.analyze import resolve
+    from ..errors import CnncalcError
     check_choice(color, COLORS, "--color")
     check_choice(direction.upper(), ("TB", "LR"), "--direction")
+    if output and not output.lower().endswith((".svg", ".html", ".htm")):
+        raise CnncalcError(f"--output {output}: expected a file name ending in .svg or .html")
     graph = load(arch, input)
     diagram = layout(graph, report_of(graph), depth, color, direction.upper())
     if output and output.lower().endswith((".html", ".htm")):
@@ -70,24 +84,26 @@ def draw_cmd(
         from ..render.svg import render_svg
         text = render_svg(diagram)
     if output:
-        write_atomic(output, text)
+        write_atomic(output, text, inputs=[resolve(arch)])
         print(f"wrote {output} ({len(diagram.boxes) - 1} boxes, {len(diagram.edges)} arrows)", file=sys.stderr)
     else:
         sys.stdout.write(text)
 
 
-def write_html_report(graph, report, depth, path: str) -> None:
+def write_html_report(graph, report, depth, path: str, arch: str) -> None:
     """`analyze --html`: diagram (collapsed at `depth`), totals, charts and the layer table in one file."""
+    from ..analysis.analyze import resolve
     from ..analysis.compare import stages
     from ..analysis.layout import layout
     from ..render.html import report_page
-    write_atomic(path, report_page(report, layout(graph, report, depth), stages(report), depth))
+    write_atomic(path, report_page(report, layout(graph, report, depth), stages(report), depth),
+                 inputs=[resolve(arch)], option="--html")
     print(f"wrote {path}", file=sys.stderr)
 
 
 def write_html_compare(comparison, archs, input, batch, path: str) -> None:
     """`compare --html`: every network's totals and diagram side by side."""
-    from ..analysis.analyze import load, report_of
+    from ..analysis.analyze import load, report_of, resolve
     from ..analysis.compare import stages
     from ..analysis.layout import layout
     from ..render.html import compare_page
@@ -96,5 +112,5 @@ def write_html_compare(comparison, archs, input, batch, path: str) -> None:
         graph = load(arch, input)
         report = report_of(graph, batch)
         items.append((report, layout(graph, report), stages(report)))
-    write_atomic(path, compare_page(comparison, items))
+    write_atomic(path, compare_page(comparison, items), inputs=[resolve(a) for a in archs], option="--html")
     print(f"wrote {path}", file=sys.stderr)
