@@ -22,11 +22,17 @@ from cnncalc.spec.builtins import builtin_names
 runner = CliRunner()
 EPS = 1e-6
 SVG = "{http://www.w3.org/2000/svg}"
-CASES = [(n, None, None, "TB") for n in builtin_names()] + [(n, 1, "macs", "LR") for n in builtin_names()]
+# nested skips across an encoder and a decoder, as a U-Net (same-size maps: the kinds on every branch)
+NESTED = {"name": "nested skips", "input": [3, 32, 32], "layers": [
+    {"name": n, "type": "conv", "filters": 8, "kernel": 3, "padding": 1} for n in ("e1", "e2", "e3", "mid")] + [
+    x for k in (3, 2, 1) for x in ({"name": f"cat{k}", "type": "concat", "inputs": [f"d{k + 1}" if k < 3 else "mid", f"e{k}"]},
+                                   {"name": f"d{k}", "type": "conv", "filters": 8, "kernel": 3, "padding": 1})]}
+CASES = ([(n, None, None, "TB") for n in builtin_names()] + [(n, 1, "macs", "LR") for n in builtin_names()]
+         + [("nested", None, "rf", "TB"), ("nested", None, None, "LR")])
 
 
 def graph_and_report(name):
-    graph = load(name)
+    graph = load(NESTED if name == "nested" else name)
     return graph, report_of(graph)
 
 
@@ -140,6 +146,17 @@ def test_branches_sit_side_by_side_and_a_residual_skip_runs_beside_the_body():
     (x, y0), (_, y1) = max(zip(skip.points, skip.points[1:]), key=lambda s: abs(s[1][1] - s[0][1]))
     assert y0 <= min(b.y for b in body) and y1 >= max(b.y + b.h for b in body)   # passes the whole body…
     assert all(x > b.x + b.w or x < b.x for b in body)                           # …beside it
+
+
+def test_nested_skips_nest_without_crossing():
+    """U-Net-like skips: the outer skip runs outside the inner ones, every one beside the main path."""
+    graph, report = graph_and_report("nested")
+    d = layout(graph, report)
+    far = {e.src: max(p[0] for p in e.points) for e in d.edges if e.src in ("e1", "e2", "e3")}
+    right = {b.id: b.x + b.w for b in d.boxes}
+    assert far["e3"] > right["mid"]
+    assert far["e2"] > max(far["e3"], *(right[n] for n in ("e3", "mid", "cat3", "d3")))
+    assert far["e1"] > max(far["e2"], *(right[n] for n in ("e2", "e3", "mid", "cat3", "d3", "cat2", "d2")))
 
 
 def test_depth_collapses_blocks_with_their_totals():
