@@ -25,8 +25,8 @@ th{background:#f2f2f2;text-align:left;position:sticky;top:0}
 table.sortable th{cursor:pointer} table.sortable th:hover{background:#e4e4e4}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.block td{font-weight:bold;background:#f4f8fd}
-.side{display:flex;gap:18px;align-items:flex-start;overflow-x:auto}
-.side > div{flex:0 0 auto}
+.side{display:flex;gap:18px;align-items:flex-start}
+.side > div{flex:1 1 0;min-width:380px;overflow-x:auto}
 input.filter{margin:6px 0;padding:4px 8px;width:320px}
 .charts svg{display:block;margin:8px 0}
 """
