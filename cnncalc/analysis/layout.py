@@ -230,8 +230,26 @@ def _place(L: _Layout, gap: float, rounds: int = 4) -> None:
             _pull(L, vs, L.down, gap)
     for vs in L.ranks[1:]:
         _pull(L, vs, L.up, gap)
+    for _ in range(2):
+        _straighten(L, gap)
     left = min(L.pos[v] - L.size[v][0] / 2 for v in range(len(L.rank)))
     L.pos = [p - left + MARGIN for p in L.pos]
+
+
+def _straighten(L: _Layout, gap: float) -> None:
+    """Remove small jogs: a vertex linked one-to-one to its neighbour moves onto the neighbour's line
+    wherever its rank has room for it there."""
+    for order, near, far in ((L.ranks, L.up, L.down), (L.ranks[::-1], L.down, L.up)):
+        for vs in order:
+            for k, v in enumerate(vs):
+                if len(near[v]) != 1 or len(far[near[v][0]]) != 1:
+                    continue
+                want = L.pos[near[v][0]]
+                half = L.size[v][0] / 2
+                lo = L.pos[vs[k - 1]] + L.size[vs[k - 1]][0] / 2 + gap + half if k else -math.inf
+                hi = L.pos[vs[k + 1]] - L.size[vs[k + 1]][0] / 2 - gap - half if k + 1 < len(vs) else math.inf
+                if lo <= want <= hi:
+                    L.pos[v] = want
 
 
 def _pull(L: _Layout, vs: list[int], nbrs: list[list[int]], gap: float) -> None:
