@@ -6,6 +6,7 @@ DAG; the analyzer, the receptive-field pass and the torch builder all walk it in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..layers import Layer, Shape
 
@@ -38,6 +39,18 @@ class Group:
     out_shape: Shape = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A choice the builder made from shapes (so it may differ at another input size).
+
+    kind 'auto': `shortcut: auto` chose `choice` ('identity' or 'projection') for the residual from node
+    `source` whose body ends at `body`; kind 'projection': the 1×1 projection got strides `choice`."""
+    kind: str
+    source: int
+    body: int
+    choice: object
+
+
 @dataclass
 class Graph:
     name: str
@@ -47,6 +60,8 @@ class Graph:
     nodes: list[Node] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)  # the nodes the network returns, in order; [] = the last
+    rules: list[Rule] = field(default_factory=list)   # shape-dependent choices (cnncalc sweep re-checks them)
+    doc: Any = field(default=None, repr=False)          # the parsed document, to build it again at another size
 
     def shape_of(self, idx: int) -> Shape:
         return self.input if idx == INPUT else self.nodes[idx].out_shape

@@ -29,29 +29,49 @@ START = (Axis(), Axis())
 
 def receptive_fields(graph: Graph) -> tuple[list[tuple[Axis, Axis]], dict[int, str]]:
     """Per node (H, W) state; and a note per merge node whose paths are misaligned."""
+    steps_of: dict = {}  # equal layers on equal inputs share their steps
+    steps, spatial = [], {}
+    for idx, node in enumerate(graph.nodes):
+        key = (id(node.layer), *node.in_shapes)  # the graph holds its layers: ids are unique meanwhile
+        steps.append(steps_of[key] if key in steps_of else steps_of.setdefault(key, node.layer.rf_steps(node.in_shapes)))
+        if len(node.inputs) > 1:
+            spatial[idx] = spatial_paths(node.in_shapes, node.out_shape)
     states: list[tuple[Axis, Axis]] = []
     misaligned: dict[int, str] = {}
-    steps_of: dict = {}  # equal layers on equal inputs share their steps
-    for idx, node in enumerate(graph.nodes):
-        ins = [START if i == INPUT else states[i] for i in node.inputs]
-        if len(ins) > 1:
-            # A broadcast 1×1 input (squeeze-and-excitation's channel weights) brings global context but
-            # no position: the field is the spatial paths' (the larger wins), and only they must align.
-            full = [s for s, shape in zip(ins, node.in_shapes) if shape[1:] == node.out_shape[1:]] or ins
+    propagate([nd.inputs for nd in graph.nodes], steps, spatial, [nd.name for nd in graph.nodes], states, misaligned)
+    return states, misaligned
+
+
+def spatial_paths(in_shapes, out_shape) -> tuple[bool, ...]:
+    """Which inputs of a merge are spatial paths: a broadcast 1×1 input (squeeze-and-excitation's channel
+    weights) brings global context but no position."""
+    return tuple(s[1:] == out_shape[1:] for s in in_shapes)
+
+
+def propagate(inputs: list[list[int]], steps: list, spatial: dict[int, tuple], names: list[str], states: list,
+              misaligned: dict, start: int = 0) -> None:
+    """Extend `states` (and `misaligned`) from node `start` on, the states before it kept: per node, its
+    per-axis `steps` (None for layers that act per element) and for a merge which inputs are spatial."""
+    del states[start:]
+    for idx in [i for i in misaligned if i >= start]:
+        del misaligned[idx]
+    for idx in range(start, len(steps)):
+        ins = [START if i == INPUT else states[i] for i in inputs[idx]]
+        if idx in spatial:
+            # the field is the spatial paths' (the larger wins), and only they must align
+            full = [s for s, sp in zip(ins, spatial[idx]) if sp] or ins
             st = tuple(max((s[a] for s in full), key=lambda x: x.r) for a in (0, 1))
             bad = [a for a in (0, 1) if len({(s[a].j, s[a].centre2) for s in full}) > 1]
             if bad:
-                names = [graph.nodes[i].name if i != INPUT else "input" for i in node.inputs]
-                desc = "; ".join(f"{nm}: r={s[0].r} j={s[0].j} P={s[0].P}" for nm, s in zip(names, ins))
+                srcs = [names[i] if i != INPUT else "input" for i in inputs[idx]]
+                desc = "; ".join(f"{nm}: r={s[0].r} j={s[0].j} P={s[0].P}" for nm, s in zip(srcs, ins))
                 misaligned[idx] = f"paths misaligned ({'/'.join('HW'[a] for a in bad)}): {desc}"
         else:
             st = ins[0]
-        key = (node.layer, tuple(node.in_shapes))
-        steps = steps_of[key] if key in steps_of else steps_of.setdefault(key, node.layer.rf_steps(node.in_shapes))
-        if steps is not None:
-            st = tuple(Axis(*f.rf_step(a.r, a.j, a.P, s.k, s.s, s.p)) for a, s in zip(st, steps))
+        step = steps[idx]
+        if step is not None:
+            st = tuple(Axis(*f.rf_step(a.r, a.j, a.P, s.k, s.s, s.p)) for a, s in zip(st, step))
         states.append(st)
-    return states, misaligned
 
 
 # -- the `cnncalc rf` report -------------------------------------------------------------

@@ -13,6 +13,7 @@ from . import analyze, calc, compare, rf, bench
 from . import check
 from . import export, verify
 from . import draw
+from . import sweep
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -44,6 +45,8 @@ app.command("bench")(bench.bench_cmd)
 app.command("verify")(verify.verify_cmd)
 app.command("export")(export.export_cmd)
 app.command("draw")(draw.draw_cmd)
+app.command("sweep")(sweep.sweep_cmd)
+app.command("sizes")(sweep.sizes_cmd)
 
 
 def main():

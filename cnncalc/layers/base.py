@@ -130,6 +130,11 @@ class Layer(BaseModel):
         """Non-MAC work (comparisons, normalisation, activations, adds), per sample."""
         return 0
 
+    def leftover(self, ins: list[Shape], out: Shape) -> tuple[int, ...]:
+        """Per spatial axis, input rows/cols (padding included) left after the last window: > 0 ignored by
+        floor, < 0 padded implicitly by ceil. Empty for layers without sliding windows."""
+        return ()
+
     def rf_steps(self, ins: list[Shape]) -> tuple[RFStep, RFStep] | None:
         """Per-axis (H, W) steps; None for layers that act per element."""
         return None

@@ -68,6 +68,10 @@ class Conv(Layer):
     def macs(self, ins, out):
         return f.conv_macs(*self.kernel, ins[0][0], self.filters, out[1], out[2], self.groups)
 
+    def leftover(self, ins, out):
+        return tuple(f.remainder(size, k, s, pb, pa, d, o) for size, k, s, d, (pb, pa), o
+                     in zip(ins[0][1:], self.kernel, self.stride, self.dilation, self.pads(), out[1:]))
+
     def rf_steps(self, ins):
         return tuple(RFStep(f.effective_kernel(k, d), s, p[0])
                      for k, d, s, p in zip(self.kernel, self.dilation, self.stride, self.pads()))
@@ -86,9 +90,8 @@ class Conv(Layer):
         notes = []
         if self.groups == ins[0][0] and self.groups > 1:
             notes.append("depthwise")
-        left = [max(f.remainder(size, k, s, pb, pa, d, o), 0) for size, k, s, d, (pb, pa), o
-                in zip(ins[0][1:], self.kernel, self.stride, self.dilation, self.pads(), out[1:])]
-        notes += axis_notes("floor", tuple(left), "floor drops {n} input {axes}")
+        left = tuple(max(x, 0) for x in self.leftover(ins, out))
+        notes += axis_notes("floor", left, "floor drops {n} input {axes}")
         if not self.bias:
             notes.append("no bias")
         return notes

@@ -48,6 +48,10 @@ class _Pool(Layer):
         return (c,) + tuple(f.pool_out(size, k, s, p, d, self.ceil_mode)
                             for size, k, s, p, d in zip((h, w), self.kernel, self.strides, self.padding, self.dilations))
 
+    def leftover(self, ins, out):
+        return tuple(f.remainder(size, k, s, p, p, d, o) for size, k, s, p, d, o
+                     in zip(ins[0][1:], self.kernel, self.strides, self.padding, self.dilations, out[1:]))
+
     def rf_steps(self, ins):
         return tuple(RFStep(f.effective_kernel(k, d), s, p)
                      for k, d, s, p in zip(self.kernel, self.dilations, self.strides, self.padding))
@@ -59,10 +63,9 @@ class _Pool(Layer):
         return s + (" ceil" if self.ceil_mode else "")
 
     def notes(self, ins, out):
-        left, other = [], []
-        for size, k, s, p, d, o in zip(ins[0][1:], self.kernel, self.strides, self.padding, self.dilations, out[1:]):
-            left.append(f.remainder(size, k, s, p, p, d, o))
-            other.append(f.pool_out(size, k, s, p, d, not self.ceil_mode))
+        left = self.leftover(ins, out)
+        other = [f.pool_out(size, k, s, p, d, not self.ceil_mode)
+                 for size, k, s, p, d in zip(ins[0][1:], self.kernel, self.strides, self.padding, self.dilations)]
         rounding = "ceil" if self.ceil_mode else "floor"
         notes = (axis_notes(rounding, tuple(max(x, 0) for x in left), rounding + " drops {n} input {axes}")
                  + axis_notes("ceil", tuple(max(-x, 0) for x in left), "ceil pads {n} {axes} implicitly"))

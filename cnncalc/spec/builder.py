@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ..errors import CnncalcError, LayerError, SpecError, suggest
 from .expr import substitute, substitute_all
-from ..analysis.graph import INPUT, Graph, Group, Node
+from ..analysis.graph import INPUT, Graph, Group, Node, Rule
 from ..layers import REGISTRY, Layer, Shape, fmt_shape
 from .outputs import resolve_outputs
 from .yamlio import LList, LMap, line_of, own_line
@@ -121,7 +121,7 @@ class Builder:
         except SpecError as e:
             raise e.located(self.file, line_of(doc, "input"), "input")
         name = doc.get("name", Path(self.file).stem if self.file else "network")
-        self.graph = Graph(name=str(name), source=str(doc.get("source", "")), input=shape, file=self.file)
+        self.graph = Graph(name=str(name), source=str(doc.get("source", "")), input=shape, file=self.file, doc=doc)
         self._defaults(doc.get("defaults"), line_of(doc, "defaults"))
         self.blocks = self._blocks(doc)
         layers = doc["layers"]
@@ -469,11 +469,12 @@ class Builder:
         inner = replace(sc, groups=sc.groups + ((gidx,) if gidx is not None else ()))
         at_shortcut = inner.at(f"{rpath}.shortcut", line_of(spec, "shortcut") or sc.line)
         if shortcut == "auto":
-            shortcut = "identity" if in_shape == out_shape else "projection"
+            shortcut = auto_shortcut(in_shape, out_shape)
+            self.graph.rules.append(Rule("auto", cur, body, shortcut))
         if shortcut == "identity":
             short = cur
         elif shortcut == "projection":
-            short = self.projection(full + "downsample.", cur, out_shape, at_shortcut)
+            short = self.projection(full + "downsample.", cur, body, at_shortcut)
         elif isinstance(shortcut, list):
             short = self.seq(shortcut, sc.child(full + "downsample.", at_shortcut.path, gidx), cur)
         else:
@@ -489,19 +490,15 @@ class Builder:
             self.close_group(gidx, out)
         return out
 
-    def projection(self, prefix: str, cur: int, out_shape: Shape, sc: Scope) -> int:
+    def projection(self, prefix: str, cur: int, body: int, sc: Scope) -> int:
         """1×1 convolution (no bias) + batchnorm, strided to match the body (torchvision's downsample)."""
-        in_shape = self.graph.shape_of(cur)
-        if len(in_shape) != 3 or len(out_shape) != 3:
-            raise self.err("projection shortcut needs C×H×W maps", sc.line, sc.path)
-        strides = []
-        for axis, a, b in zip("HW", in_shape[1:], out_shape[1:]):
-            s = -(-a // b)
-            if (a - 1) // s + 1 != b:
-                raise self.err(f"projection cannot map {axis}={a} to {axis}={b} with a strided 1×1 conv",
-                               sc.line, sc.path)
-            strides.append(s)
-        conv = REGISTRY["conv"](type="conv", filters=out_shape[0], kernel=1, stride=strides, bias=False)
+        out_shape = self.graph.shape_of(body)
+        try:
+            strides = projection_strides(self.graph.shape_of(cur), out_shape)
+        except ValueError as e:
+            raise self.err(str(e), sc.line, sc.path) from None
+        self.graph.rules.append(Rule("projection", cur, body, strides))
+        conv = REGISTRY["conv"](type="conv", filters=out_shape[0], kernel=1, stride=list(strides), bias=False)
         c = self.add(prefix + "0", conv, [cur], sc)
         return self.add(prefix + "1", REGISTRY["batchnorm"](type="batchnorm"), [c], sc)
 
@@ -544,6 +541,24 @@ class Builder:
             else:
                 raise self.err(f"block {kind!r} needs parameter {p!r}", sc.line, sc.path)
         return env
+
+
+def auto_shortcut(in_shape: Shape, out_shape: Shape) -> str:
+    """`shortcut: auto`: identity where the body keeps the shape, else a projection."""
+    return "identity" if in_shape == out_shape else "projection"
+
+
+def projection_strides(in_shape: Shape, out_shape: Shape) -> tuple[int, ...]:
+    """Per spatial axis, the stride of the 1×1 conv that maps the input's size onto the body's (ValueError if none)."""
+    if len(in_shape) != 3 or len(out_shape) != 3:
+        raise ValueError("projection shortcut needs C×H×W maps")
+    strides = []
+    for axis, a, b in zip("HW", in_shape[1:], out_shape[1:]):
+        s = -(-a // b)
+        if (a - 1) // s + 1 != b:
+            raise ValueError(f"projection cannot map {axis}={a} to {axis}={b} with a strided 1×1 conv")
+        strides.append(s)
+    return tuple(strides)
 
 
 def first_in(mapping: dict, keys: set):

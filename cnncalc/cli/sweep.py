@@ -1,0 +1,90 @@
+"""`cnncalc sweep` (figures at many input sizes) and `cnncalc sizes` (which input sizes a network takes)."""
+from __future__ import annotations
+
+import re
+from typing import List, Optional
+
+import typer
+
+from ..errors import CnncalcError
+from .common import console, emit_json, guarded
+
+FORMATS = ("table", "json", "csv")
+
+
+@guarded
+def sweep_cmd(
+    arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
+    more: Optional[List[str]] = typer.Argument(None, metavar="[SIZES]...",
+                                               help="More --input sizes (what the shell makes of 3x{64..512..32})."),
+    input: Optional[List[str]] = typer.Option(None, "--input", "-i",
+                                              help="C×sizes with ranges: 3x{64..512..32}, 3x{64..128..32}x{96..160..32}."),
+    sizes: Optional[List[str]] = typer.Option(None, "--sizes", "-s",
+                                              help="Spatial sizes, channels kept: 64:512:32, 64:128:32x96:160:32."),
+    json: bool = typer.Option(False, "--json", help="Print as JSON (= --format json)."),
+    format: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
+):
+    """Shapes, params, MACs, memory and receptive-field coverage at every input size of a range.
+
+    The architecture is parsed and validated once; each size is then re-evaluated with integer
+    arithmetic. A size where a layer collapses is a row naming the layer and why.
+
+    Examples:
+
+      cnncalc sweep resnet50 --input '3x{64..512..32}'
+
+      cnncalc sweep vgg16 --sizes 64:512:32 --format csv
+
+      cnncalc sweep resnet18 --input '3x{64..128..32}x{96..160..32}' --json
+    """
+    from ..analysis.sizes import shapes_of
+    from ..analysis.sweep import SweepReport, load_for_sweep, sweep_rows
+
+    fmt = "json" if json else format
+    if fmt not in FORMATS:
+        raise CnncalcError(f"--format {format}: expected one of {', '.join(FORMATS)}")
+    if not (input or sizes or more):
+        raise CnncalcError("give the sizes: --input '3x{64..512..32}' or --sizes 64:512:32")
+    graph = load_for_sweep(arch)
+    shapes = shapes_of(list(input or []) + list(more or []), graph.input)
+    shapes += shapes_of(list(sizes or []), graph.input, channels=False, what="--sizes")
+    report = SweepReport(name=graph.name, file=graph.file, input=list(graph.input),
+                         rows=list(sweep_rows(graph, shapes)))
+    if fmt == "json":
+        emit_json(report)
+    elif fmt == "csv":
+        from ..render.sweep import sweep_csv
+        typer.echo(sweep_csv(report), nl=False)
+    else:
+        from ..render.sweep import print_sweep
+        print_sweep(report, console())
+
+
+@guarded
+def sizes_cmd(
+    arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
+    range_: str = typer.Option("32..1024", "--range", "-r", help="First..last input size (ends included)."),
+    per_axis: bool = typer.Option(False, "--per-axis", help="Vary one spatial axis at a time (default for a "
+                                                            "non-square input)."),
+    json: bool = typer.Option(False, "--json", help="Print as JSON."),
+):
+    """The input sizes a network accepts, and among them the exact ones: no layer drops or implicitly pads
+    rows, every merge aligned. Progressions are named ("every 32 from 33: 33, 65, …").
+
+    Examples:
+
+      cnncalc sizes resnet50
+
+      cnncalc sizes vgg16 --range 16..512 --per-axis
+    """
+    from ..analysis.sizes import sizes
+
+    m = re.fullmatch(r"\s*(\d+)\s*(?:\.\.|:|-)\s*(\d+)\s*", range_)
+    if not m:
+        raise CnncalcError(f"--range {range_}: expected FIRST..LAST such as 32..1024")
+    report = sizes(arch, int(m[1]), int(m[2]), per_axis)
+    if json:
+        emit_json(report)
+        return
+    from ..render.sweep import print_sizes
+    print_sizes(report, console())
