@@ -48,6 +48,7 @@ with torch.inference_mode(), FlopCounterMode(display=False) as fc:
 print(fc.get_total_flops())
 """
 TORCH_DEVICES = ("meta", "cpu")
+SWEEP_MARK = "<!-- bench_sweep.py -->"  # benchmarks/bench_sweep.py's section of the README, kept by --write
 
 
 # -- helpers (write_chain is also used by tests/test_bench.py) ------------------------------------
@@ -299,7 +300,10 @@ def main(argv=None) -> int:
     text = tables(m, st, srows, sc, notes, args.runs, args.torch_runs)
     print(text)
     if args.write:
-        (HERE / "README.md").write_text(README_HEAD + text, encoding="utf-8")
+        # keep the sweep section that benchmarks/bench_sweep.py writes after its marker
+        old = (HERE / "README.md").read_text(encoding="utf-8") if (HERE / "README.md").exists() else ""
+        kept = "\n" + old[old.index(SWEEP_MARK):] if SWEEP_MARK in old else ""
+        (HERE / "README.md").write_text(README_HEAD + text + kept, encoding="utf-8")
         print(f"wrote {HERE / 'README.md'}", file=sys.stderr)
     return 0
 

@@ -9,6 +9,8 @@ only where one of them would change is that size built again from the parsed doc
 """
 from __future__ import annotations
 
+from bisect import bisect_left
+from itertools import chain, compress
 from operator import itemgetter
 from typing import Any, Iterable
 
@@ -18,6 +20,7 @@ from ..errors import CnncalcError, LayerError
 from ..layers import Shape, fmt_shape, numel
 from ..spec.builder import auto_shortcut, build_graph, projection_strides
 from .graph import INPUT, Graph, Group, Node
+from .liveness import peak_live, segments
 from .receptive import covers, propagate, spatial_paths
 from .report import CONVENTIONS
 
@@ -39,24 +42,25 @@ class Uneven(BaseModel):
 
 
 class SweepRow(BaseModel):
+    """One input size. Where the network collapses only `input`, `ok` (false) and `collapse` are set."""
     input: list[int]
     ok: bool = True
-    output: list[int] = []
-    params: int = 0
-    buffers: int = 0
-    macs: int = 0
-    flops: int = 0
-    other_ops: int = 0
-    activations: int = 0            # sum of every layer's output (the course's count), per sample
-    activation_bytes: int = 0
-    peak_activations: int = 0       # peak live activations, each tensor freed after its last consumer
-    peak_bytes: int = 0
-    rf: list[int] = []              # field size per spatial axis of the last map's units
-    covers: bool = False            # every unit of the last map sees the whole input
-    first_covering: str | None = None  # first layer whose every unit sees the whole input
-    uneven: list[Uneven] = []       # layers that drop or implicitly pad rows at this size
-    misaligned: list[str] = []      # merges whose paths are misaligned
-    exact: bool = False             # valid, nothing dropped or padded implicitly, every merge aligned
+    output: list[int] | None = None
+    params: int | None = None
+    buffers: int | None = None
+    macs: int | None = None
+    flops: int | None = None
+    other_ops: int | None = None
+    activations: int | None = None        # sum of every layer's output (the course's count), per sample
+    activation_bytes: int | None = None
+    peak_activations: int | None = None   # peak live activations, each tensor freed after its last consumer
+    peak_bytes: int | None = None
+    rf: list[int] | None = None           # field size per spatial axis of the last feature map's units
+    covers: bool | None = None            # every unit of the last feature map sees the whole input
+    first_covering: str | None = None     # first layer whose every unit sees the whole input
+    uneven: list[Uneven] = []             # layers that drop or implicitly pad rows at this size
+    misaligned: list[str] = []            # merges whose paths are misaligned
+    exact: bool = False                   # valid, nothing dropped or padded implicitly, every merge aligned
     collapse: Collapse | None = None
 
 
@@ -71,62 +75,69 @@ class SweepReport(BaseModel):
 # -- one size ----------------------------------------------------------------------------
 
 class Sweeper:
-    """One validated Graph, evaluated at any input size. Per size, each distinct (layer, input shapes)
-    pair is computed once with the layer's own methods; the receptive-field pass resumes from the first
-    node whose field inputs differ from the previous size's (on a plain CNN: only the head's)."""
+    """One validated Graph, evaluated at any input size.
+
+    The graph is split at its cut points (liveness.segments): given the shape entering a segment,
+    everything inside it follows, so each (segment structure, entering shape) is computed once — the 36
+    equal blocks of a ResNet-152 stage once per size, and sizes that agree deep down (224 and 225 after a
+    stride-32 stem) share those segments. Inside a segment each distinct (layer, input shapes) pair is
+    computed once with the layer's own methods. The receptive-field pass resumes from the first node whose
+    field inputs differ from the previous size's (on a plain CNN: only the head's)."""
 
     def __init__(self, graph: Graph):
         self.graph = graph
-        self.names = [nd.name for nd in graph.nodes]
-        self.inputs = [nd.inputs for nd in graph.nodes]
-        # per node: (its layer's key, its one input's index or the tuple of a merge's inputs, the node);
-        # equal layers share a key (the builder makes a new `add` per residual, a new projection per block)
-        canon: dict = {}
-        self.plan = [(_canonical(canon, nd.layer), nd.inputs[0] if len(nd.inputs) == 1 else tuple(nd.inputs), nd)
-                     for nd in graph.nodes]
-        self.merges = [i for i, nd in enumerate(graph.nodes) if len(nd.inputs) > 1]
-        self.frees = liveness(graph)
-        self.skip = [nd.train_only for nd in graph.nodes]
-        self.memo: dict = {}  # (layer id, *input shapes) → figures, across sizes (sizes share deep shapes)
-        self.cuts = cut_points(self.inputs)
-        self.suffix: dict = {}  # (cut, shape there) → the outputs and figures of every node after it
-        self._rf: tuple = ()  # the previous size's ((steps, merges' spatial paths), states, misaligned)
+        nodes = graph.nodes
+        self.names = [nd.name for nd in nodes]
+        self.inputs = [nd.inputs for nd in nodes]
+        self.skip = [nd.train_only for nd in nodes]
+        canon: dict = {}  # equal layers share a key (the builder makes a new `add` per residual)
+        self.keys = [_canonical(canon, nd.layer) for nd in nodes]
+        self.segs = segments(self.inputs, self.keys, self.skip)
+        self.merges = [i for i, nd in enumerate(nodes) if len(nd.inputs) > 1]
+        self.memo: dict = {}      # (layer key, *input shapes) → figures, across sizes
+        self.seg_memo: dict = {}  # (segment sig, entering shape) → (outputs, figures, peak), across sizes
+        self._rf: tuple = ()      # the previous size's ((steps, merges' spatial paths), states, misaligned)
 
-    def shapes(self, shape: Shape) -> tuple[list[Shape], list[tuple]] | Graph | Collapse:
-        """Every node's output shape and figures at `shape`; or, where a choice the builder took from shapes
-        changes, the full build's Graph (or Collapse) at that size; or where a layer collapses.
-
-        Past a cut point (a node whose output is all that later nodes read) everything depends on that
-        output's shape alone: sizes that agree there (224 and 225 after a stride-32 stem…) share the rest."""
+    def shapes(self, shape: Shape) -> tuple[list[Shape], list[tuple], int] | Graph | Collapse:
+        """Every node's output shape and figures at `shape` and the peak live activations; or, where a
+        choice the builder took from shapes changes, the full build's Graph (or Collapse) at that size;
+        or where a layer collapses."""
         outs: list[Shape] = []
         figs: list[tuple] = []
-        memo, cuts, suffix, seen = self.memo, self.cuts, self.suffix, []
-        if len(memo) > 500_000 or len(suffix) > 20_000:
+        peak = 0
+        memo = self.seg_memo
+        if len(memo) > 100_000 or len(self.memo) > 500_000:
             memo.clear()
-            suffix.clear()
-        for idx, (lid, src, node) in enumerate(self.plan):
-            if src.__class__ is int:
-                key = (lid, shape if src < 0 else outs[src])
-            else:
-                key = (lid, *[shape if i < 0 else outs[i] for i in src])
+            self.memo.clear()
+        for seg in self.segs:
+            at = outs[-1] if outs else shape
+            got = memo.get((seg.sig, at))
+            if got is None:
+                got = self._segment(seg, at)
+                if got.__class__ is Collapse:
+                    return _checked(self.graph, shape, outs, len(outs)) or got
+                memo[(seg.sig, at)] = got
+            outs += got[0]
+            figs += got[1]
+            if got[2] > peak:
+                peak = got[2]
+        return _checked(self.graph, shape, outs, len(outs)) or (outs, figs, peak)
+
+    def _segment(self, seg, at: Shape) -> tuple[list[Shape], list[tuple], int] | Collapse:
+        start, memo, nodes = seg.start, self.memo, self.graph.nodes
+        outs: list[Shape] = []
+        figs: list[tuple] = []
+        for j in range(start, seg.end):
+            key = (self.keys[j], *[at if i < start else outs[i - start] for i in self.inputs[j]])
             fig = memo.get(key)
             if fig is None:
-                fig = figures(node, list(key[1:]))
+                fig = figures(nodes[j], list(key[1:]))
                 if fig.__class__ is Collapse:  # not memoised: it names this node
-                    return _checked(self.graph, shape, outs, len(outs)) or fig
+                    return fig
                 memo[key] = fig
             outs.append(fig[0])
             figs.append(fig)
-            if idx in cuts:
-                rest = suffix.get((idx, fig[0]))
-                if rest is not None:
-                    outs += rest[0]
-                    figs += rest[1]
-                    break
-                seen.append(idx)
-        for k in seen:
-            suffix[(k, outs[k])] = (outs[k + 1:], figs[k + 1:])
-        return _checked(self.graph, shape, outs, len(outs)) or (outs, figs)
+        return outs, figs, peak_live([numel(at)] + [f[7] for f in figs], seg.frees, seg.skip)
 
     def verdict(self, shape: Shape) -> str | bool:
         """'layer: why' where the network collapses at `shape`; else whether it takes `shape` exactly."""
@@ -135,7 +146,7 @@ class Sweeper:
             return f"{got.layer}: {got.reason}"
         if isinstance(got, Graph):
             return Sweeper(got).verdict(shape)
-        outs, figs = got
+        outs, figs, _ = got
         if any(map(itemgetter(5), figs)):
             return False
         return not self.fields(shape, outs, figs)[1]
@@ -146,15 +157,14 @@ class Sweeper:
             return SweepRow(input=list(shape), ok=False, collapse=got)
         if isinstance(got, Graph):
             return Sweeper(got).row(shape)
-        outs, figs = got
+        outs, figs, peak = got
         run = [f for f, skip in zip(figs, self.skip) if not skip] if any(self.skip) else figs
         macs = sum(map(itemgetter(3), run))
         acts = sum(map(itemgetter(7), run))
-        sizes = list(map(itemgetter(7), figs))
-        peak = peak_live(numel(shape), sizes, self.frees, self.skip)
         states, misaligned = self.fields(shape, outs, figs)
-        rf, full, first = coverage(self.names, states, shape, outs)
-        uneven = [Uneven(layer=self.names[i], leftover=list(f[5])) for i, f in enumerate(figs) if f[5]]
+        rf, full, first = self.coverage(shape, outs, states)
+        uneven = [Uneven(layer=self.names[i], leftover=list(figs[i][5]))
+                  for i in compress(range(len(figs)), map(itemgetter(5), figs))]
         return SweepRow(input=list(shape), output=list(outs[-1]), params=sum(map(itemgetter(1), figs)),
                         buffers=sum(map(itemgetter(2), figs)), macs=macs, flops=2 * macs,
                         other_ops=sum(map(itemgetter(4), run)), activations=acts, activation_bytes=acts * BYTES_FP32,
@@ -167,14 +177,44 @@ class Sweeper:
         """The receptive-field states at this size, recomputed from the first node whose inputs to the
         field (its steps, or a merge's spatial paths) differ from the previous size's."""
         steps = list(map(itemgetter(6), figs))
-        spatial = {i: spatial_paths([shape if j == INPUT else outs[j] for j in self.inputs[i]], outs[i])
-                   for i in self.merges}
-        (old, old_spatial), states, misaligned = self._rf or (((), {}), [], {})
+        spatial = {i: figs[i][8] for i in self.merges}
+        (old, old_spatial), states, misaligned, reach = self._rf or (((), {}), [], {}, [])
         start = first_difference(old, steps)
         start = min([start] + [i for i in self.merges if spatial[i] != old_spatial.get(i)])
         propagate(self.inputs, steps, spatial, self.names, states, misaligned, start)
-        self._rf = ((steps, spatial), states, misaligned)
+        # running maximum over nodes of r − P on the first axis: where a node can first reach the last row
+        del reach[start:]
+        top = reach[-1] if reach else None
+        for st in states[start:]:
+            top = st[0].r - st[0].P if top is None else max(top, st[0].r - st[0].P)
+            reach.append(top)
+        self._rf = ((steps, spatial), states, misaligned, reach)
         return states, misaligned
+
+    def coverage(self, shape: Shape, outs: list[Shape], states: list) -> tuple[list[int], bool, str | None]:
+        """(field size per axis of the last feature map's units — the last map larger than one position —,
+        do they all see the whole input, the first layer whose units all do: a vector counts as one unit)."""
+        spatial = shape[1:]
+        if not spatial:
+            return [], False, None
+        one = (1,) * len(spatial)
+        full = lambda st, out: all(covers(a, n, o) for a, n, o in  # noqa: E731
+                                   zip(st, spatial, out[1:] if len(out) == len(shape) else one))
+        first = None
+        # a unit reaches the last row only where r − P ≥ n (covers' first condition): skip to there
+        for i in range(bisect_left(self._rf[3], spatial[0]), len(outs)):
+            if full(states[i], outs[i]):
+                first = self.names[i]
+                break
+        maps = (i for i in range(len(outs) - 1, -1, -1) if len(outs[i]) == len(shape))
+        last = next(maps, None)
+        for i in chain([last], maps) if last is not None else ():
+            if max(outs[i][1:]) > 1:
+                last = i
+                break
+        if last is None:
+            return [], False, first
+        return [a.r for a in states[last]], full(states[last], outs[last]), first
 
 
 def _canonical(canon: dict, layer) -> int:
@@ -200,22 +240,10 @@ def first_difference(a: list, b: list) -> int:
     return lo
 
 
-def cut_points(inputs: list[list[int]], keep: int = 16) -> set[int]:
-    """Up to `keep` nodes, spread along the graph, whose output is all that the nodes after them read."""
-    n = len(inputs)
-    lowest, low = [n] * (n + 1), n
-    for j in range(n - 1, -1, -1):
-        low = min(low, *inputs[j])
-        lowest[j] = low
-    cuts = [k for k in range(n - 1) if lowest[k + 1] >= k]
-    if len(cuts) <= keep:
-        return set(cuts)
-    return {cuts[round(i * (len(cuts) - 1) / (keep - 1))] for i in range(keep)}
-
-
 def figures(node: Node, ins: list[Shape]) -> tuple | Collapse:
-    """(output, params, buffers, MACs, other ops, leftover (None if even), RF steps, output size) of one layer on `ins`,
-    each from the layer's own method; or the collapse the builder would report there (Builder.add)."""
+    """(output, params, buffers, MACs, other ops, leftover (None if even), RF steps, output size, a merge's
+    spatial paths) of one layer on `ins`, each from the layer's own method; or the collapse the builder
+    reports there (Builder.add)."""
     layer = node.layer
     try:
         layer.check_input(ins)
@@ -224,11 +252,12 @@ def figures(node: Node, ins: list[Shape]) -> tuple | Collapse:
             raise LayerError(f"{layer.type} on input {', '.join(fmt_shape(s) for s in ins)} gives "
                              f"{fmt_shape(out)}: the map shrinks to nothing")
     except LayerError as e:
-        return Collapse(layer=node.name, path=f"{node.path} ({node.name}, input {', '.join(fmt_shape(s) for s in ins)})",
-                        line=node.line, reason=e.message)
+        where = f"{node.path} ({node.name}, input {', '.join(fmt_shape(s) for s in ins)})"
+        return Collapse(layer=node.name, path=where, line=node.line, reason=e.message)
     left = layer.leftover(ins, out)
     return (out, layer.params(ins, out), layer.buffers(ins, out), layer.macs(ins, out), layer.other_ops(ins, out),
-            left if any(left) else None, layer.rf_steps(ins), numel(out))
+            left if any(left) else None, layer.rf_steps(ins), numel(out),
+            spatial_paths(ins, out) if len(ins) > 1 else None)
 
 
 def reshape(graph: Graph, shape: Shape) -> Graph | Collapse:
@@ -278,60 +307,6 @@ def _layer_of(path: str | None) -> str:
 
 
 # -- peak memory and coverage ------------------------------------------------------------------
-
-def liveness(graph: Graph) -> list[list[int]]:
-    """Per node, the tensors (node indices, INPUT for the network input) freed once it has run: those it
-    is the last to read, and its own output if nothing reads it. The network output is never freed."""
-    n = len(graph.nodes)
-    last: dict[int, int] = {}
-    for idx, node in enumerate(graph.nodes):
-        if not node.train_only:  # a training-only head keeps nothing alive at inference
-            for i in node.inputs:
-                last[i] = idx
-    frees: list[list[int]] = [[] for _ in range(n)]
-    for t in (INPUT, *range(n - 1)):
-        if t in last or t != INPUT:
-            frees[last.get(t, t)].append(t)
-    return frees
-
-
-def peak_live(input_size: int, sizes: list[int], frees: list[list[int]], skip: list[bool]) -> int:
-    """Peak of the activation elements alive at once in an inference forward that allocates each layer's
-    output anew and frees every tensor after its last consumer: while a layer runs, its inputs, its output
-    and every earlier tensor a later layer still reads are held (the network input from the start)."""
-    held = sizes + [input_size]  # INPUT (−1) is the last entry
-    live = peak = input_size
-    for size, gone, off in zip(sizes, frees, skip):
-        if off:
-            continue
-        live += size
-        if live > peak:
-            peak = live
-        for i in gone:
-            live -= held[i]
-    return peak
-
-
-def coverage(names: list[str], states: list, shape: Shape, outs: list[Shape]) -> tuple[list[int], bool, str | None]:
-    """(field size per axis of the last feature map's units — the last map larger than one position —,
-    do they all see the whole input, the first layer whose units all do)."""
-    spatial = shape[1:]
-    if not spatial:
-        return [], False, None
-    full = lambda st, out: all(covers(a, n, o) for a, n, o in zip(st, spatial, out[1:]))  # noqa: E731
-    n0, first = spatial[0], None
-    for name, st, out in zip(names, states, outs):
-        a = st[0]
-        # r − P ≥ n on the first axis (unit 0 reaches the last row) rules most layers out before covers()
-        if a.r - a.P >= n0 and len(out) == len(shape) and covers(a, n0, out[1]) and full(st, out):
-            first = name
-            break
-    last = next((i for i in range(len(outs) - 1, -1, -1) if len(outs[i]) == len(shape) and max(outs[i][1:]) > 1),
-                next((i for i in range(len(outs) - 1, -1, -1) if len(outs[i]) == len(shape)), None))
-    if last is None:
-        return [], False, first
-    return [a.r for a in states[last]], full(states[last], outs[last]), first
-
 
 # -- many sizes ----------------------------------------------------------------------------
 

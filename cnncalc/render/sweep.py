@@ -13,20 +13,21 @@ from ..layers.base import fmt_shape
 from .bench import bar
 from .tables import human
 
-PEAK_NOTE = ("peak = live activations when every tensor is freed after its last consumer (input included, "
-             "fp32); act. = the sum of every layer's output")
+LEGEND = ("act. = sum of every layer's output; peak = live activations, each tensor freed after its last "
+          "reader (input included); both fp32. RF = field of the last feature map, ✓ = each of its units sees "
+          "the whole input. exact = no layer drops or implicitly pads rows, every merge aligned.")
 
 
-def uneven_text(row, limit: int = 2) -> str:
-    """'conv1 drops 1, maxpool pads 1 (+6)': the layers that do not fit their input evenly."""
-    parts = []
-    for u in row.uneven[:limit]:
-        left = [x for x in u.leftover if x]
-        n = left[0] if len(set(u.leftover)) == 1 else "/".join(str(x) for x in u.leftover)
-        word = "drops" if all(x > 0 for x in left) else "pads" if all(x < 0 for x in left) else "drops/pads"
-        parts.append(f"{u.layer} {word} {abs(n) if isinstance(n, int) else n}")
-    more = len(row.uneven) - limit
-    return ", ".join(parts) + (f" (+{more})" if more > 0 else "")
+def uneven_text(row) -> str:
+    """'conv1 drops 1 (+7)': the first layer that does not fit its input evenly, and how many more."""
+    if not row.uneven:
+        return f"{len(row.misaligned)} misaligned" if row.misaligned else ""
+    u = row.uneven[0]
+    left = [x for x in u.leftover if x]
+    word = "drops" if all(x > 0 for x in left) else "pads" if all(x < 0 for x in left) else "drops/pads"
+    n = str(abs(left[0])) if len({abs(x) for x in left}) == 1 else "/".join(str(abs(x)) for x in u.leftover)
+    more = len(row.uneven) - 1 + len(row.misaligned)
+    return f"{u.layer} {word} {n}" + (f" (+{more})" if more else "")
 
 
 def rf_cell(row) -> str:
@@ -36,24 +37,30 @@ def rf_cell(row) -> str:
     return r + (" ✓" if row.covers else "")
 
 
+def constant(rows, field):
+    """The value every valid row shares (shown once above the table), else None."""
+    values = {repr(getattr(r, field)) for r in rows if r.ok}
+    return getattr(next(r for r in rows if r.ok), field) if len(values) == 1 else None
+
+
 def sweep_table(rep) -> Table:
+    same_out, same_params = constant(rep.rows, "output"), constant(rep.rows, "params")
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for col, just in (("input", "left"), ("output", "left"), ("params", "right"), ("MACs", "right"),
-                      ("act.", "right"), ("peak", "right"), ("RF", "right"), ("exact", "left"),
-                      ("uneven / collapse", "left")):
-        t.add_column(col, justify=just, no_wrap=col not in ("uneven / collapse", "output"),
-                     overflow="fold")
+    cols = [("input", "left")] + ([("output", "left")] if same_out is None else []) + (
+        [("params", "right")] if same_params is None else []) + [
+        ("MACs", "right"), ("act.", "right"), ("peak", "right"), ("RF", "right"), ("exact", "left"),
+        ("uneven rows / collapse", "left")]
+    for col, just in cols:
+        t.add_column(col, justify=just, no_wrap=col not in ("uneven rows / collapse", "output"), overflow="fold")
     for r in rep.rows:
+        lead = [fmt_shape(r.input)]
         if not r.ok:
             c = r.collapse
-            t.add_row(fmt_shape(r.input), "[red]✗[/red]", "", "", "", "", "", "",
-                      f"[red]collapses at {c.layer}[/red]: {c.reason}")
+            t.add_row(*lead, *[""] * (len(cols) - 2), f"[red]✗ {c.layer}[/red]: {c.reason}")
             continue
-        note = uneven_text(r) + ("; " if r.uneven and r.misaligned else "") + (
-            f"{len(r.misaligned)} merge(s) misaligned" if r.misaligned else "")
-        t.add_row(fmt_shape(r.input), fmt_shape(r.output), human(r.params), human(r.macs),
-                  human(r.activation_bytes, "B"), human(r.peak_bytes, "B"), rf_cell(r), "✓" if r.exact else "",
-                  note)
+        lead += ([fmt_shape(r.output)] if same_out is None else []) + ([human(r.params)] if same_params is None else [])
+        t.add_row(*lead, human(r.macs), human(r.activation_bytes, "B"), human(r.peak_bytes, "B"), rf_cell(r),
+                  "✓" if r.exact else "", uneven_text(r))
     return t
 
 
@@ -80,13 +87,17 @@ def chart(rep, width: int) -> Table:
 
 
 def print_sweep(rep, console: Console) -> None:
-    console.print(f"[bold]{rep.name}[/bold]  {len(rep.rows)} input sizes (the architecture's own: "
-                  f"{fmt_shape(rep.input)})", highlight=False)
-    console.print(f"[dim]{PEAK_NOTE}; RF = field of the last feature map's units, ✓ = each sees the whole "
-                  "input; exact = no layer drops or implicitly pads rows and every merge is aligned[/dim]",
-                  highlight=False)
+    ok = [r for r in rep.rows if r.ok]
+    fixed = []
+    if ok and constant(rep.rows, "output") is not None:
+        fixed.append(f"output {fmt_shape(ok[0].output)}")
+    if ok and constant(rep.rows, "params") is not None:
+        fixed.append(f"params {ok[0].params:,}")
+    console.print(f"[bold]{rep.name}[/bold]  {len(rep.rows)} input sizes (its own: {fmt_shape(rep.input)})"
+                  + (f"; at every valid size: {', '.join(fixed)}" if fixed else ""), highlight=False)
+    console.print(f"[dim]{LEGEND}[/dim]", highlight=False)
     console.print(sweep_table(rep))
-    if sum(r.ok for r in rep.rows) > 1:
+    if len(ok) > 1:
         console.print(chart(rep, console.width))
 
 
@@ -101,7 +112,8 @@ def sweep_csv(rep) -> str:
     w.writerow(CSV_FIELDS)
     for r in rep.rows:
         d = r.model_dump()
-        d["input"], d["output"], d["rf"] = fmt_shape(r.input), fmt_shape(r.output), "×".join(map(str, r.rf))
+        d["input"], d["output"] = fmt_shape(r.input), fmt_shape(r.output or ())
+        d["rf"] = "×".join(map(str, r.rf or ()))
         d["uneven"] = "; ".join(f"{u.layer}:{'/'.join(map(str, u.leftover))}" for u in r.uneven)
         d["misaligned"] = "; ".join(r.misaligned)
         d["collapse_layer"] = r.collapse.layer if r.collapse else ""

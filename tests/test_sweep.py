@@ -1,0 +1,360 @@
+"""`cnncalc sweep` and `cnncalc sizes` against `analyze --input` run size by size.
+
+Every row of a sweep must be exactly what a fresh `analyze --input` (parse, validate, build, report) says
+at that size: output, params, buffers, MACs, FLOPs, other ops, activations, the layers whose notes say
+they drop or pad rows, the misaligned merges, the receptive field of the last feature map and the first
+covering layer (`rf`); a size where analyze fails is a row naming the layer analyze's error names.
+The peak live activations are checked against a brute-force set-based simulation and a hand count.
+`sizes` is checked against a brute-force run of analyze over the range.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import cnncalc
+from cnncalc.analysis.analyze import load
+from cnncalc.analysis.receptive import rf_report
+from cnncalc.analysis.sizes import describe, shapes_of, sizes
+from cnncalc.analysis.liveness import liveness, peak_live, segments
+from cnncalc.analysis.sweep import Sweeper, load_for_sweep, reshape
+from cnncalc.cli import app
+from cnncalc.errors import CnncalcError, SpecError
+from cnncalc.spec.builtins import builtin_names
+from cnncalc.layers import numel
+
+DEEP = os.environ.get("CNNCALC_DEEP") == "1"
+runner = CliRunner()
+SWEEPERS: dict = {}
+
+
+def sweeper(name: str) -> Sweeper:
+    if name not in SWEEPERS:
+        SWEEPERS[name] = Sweeper(load_for_sweep(name))
+    return SWEEPERS[name]
+
+
+def uneven_by_notes(report) -> dict[str, str]:
+    """Layer → 'drops'/'pads' as analyze's notes word it ("floor drops 1 input row", "ceil pads 1 col implicitly")."""
+    out = {}
+    for r in report.layers:
+        words = {w for n in r.notes for w in ("drops", "pads") if re.search(rf"\b{w}\b \d+", n)}
+        if words:
+            out[r.name] = "/".join(sorted(words))
+    return out
+
+
+def uneven_by_row(row) -> dict[str, str]:
+    out = {}
+    for u in row.uneven:
+        words = {"drops" if x > 0 else "pads" for x in u.leftover if x}
+        out[u.layer] = "/".join(sorted(words))
+    return out
+
+
+def last_map_rf(report) -> list[int]:
+    """The field of the last layer whose output is a map larger than one position (else the last map)."""
+    maps = [r for r in report.layers if len(r.output) == len(report.input)]
+    big = [r for r in maps if max(r.output[1:]) > 1] or maps
+    r = big[-1].rf
+    return [r.size, r.size_w][:len(report.input) - 1]
+
+
+def brute_peak(graph) -> int:
+    """Peak over steps of the elements of every tensor made so far and still read at or after this step."""
+    nodes = [(i, nd) for i, nd in enumerate(graph.nodes) if not nd.train_only]
+    readers: dict[int, list[int]] = {}
+    for i, nd in nodes:
+        for src in nd.inputs:
+            readers.setdefault(src, []).append(i)
+    size = {-1: numel(graph.input), **{i: numel(nd.out_shape) for i, nd in enumerate(graph.nodes)}}
+    out = len(graph.nodes) - 1
+    peak = 0
+    for step, _ in nodes:
+        live = [t for t in [-1] + [i for i, _ in nodes if i <= step]
+                if t == step or t == out and step >= out or any(r >= step for r in readers.get(t, []))]
+        peak = max(peak, sum(size[t] for t in live))
+    return peak
+
+
+def assert_row_is_analyze(name: str, shape: tuple) -> None:
+    row = sweeper(name).row(shape)
+    text = "x".join(map(str, shape))
+    try:
+        graph = load(name, text)
+    except CnncalcError as e:
+        assert not row.ok, f"{name} {text}: analyze fails ({e}) but the sweep row is valid"
+        parent = row.collapse.layer.rsplit(".", 1)[0]
+        assert row.collapse.layer in str(e) or parent in str(e), (str(e), row.collapse)
+        return
+    assert row.ok, f"{name} {text}: analyze works but the sweep says {row.collapse}"
+    rep = cnncalc.analyze(graph)
+    t = rep.totals
+    assert row.output == rep.output
+    assert (row.params, row.buffers, row.macs, row.flops, row.other_ops, row.activations, row.activation_bytes) == (
+        t.params, t.buffers, t.macs, t.flops, t.other_ops, t.activations, t.activation_bytes)
+    assert uneven_by_row(row) == uneven_by_notes(rep)
+    assert row.misaligned == rep.misaligned
+    assert row.first_covering == rf_report(graph).first_covering
+    assert row.rf == last_map_rf(rep)
+    assert row.exact == (not rep.misaligned and not uneven_by_notes(rep))
+    assert row.peak_activations == brute_peak(graph) and row.peak_bytes == 4 * row.peak_activations
+
+
+SMALL = [n for n in builtin_names() if n not in ("resnet152", "resnet152-tv", "resnet101", "resnet101-tv")]
+
+
+@settings(max_examples=2000 if DEEP else 25)
+@given(name=st.sampled_from(SMALL), h=st.integers(1, 400), w=st.integers(1, 400), square=st.booleans())
+@example(name="resnet50", h=16, w=16, square=True)     # a projection's stride changes (1×1 map): full rebuild
+@example(name="alexnet", h=60, w=60, square=True)      # pool5 collapses
+@example(name="googlenet", h=225, w=225, square=True)  # ceil pads implicitly
+def test_every_sweep_row_is_analyze_at_that_size(name, h, w, square):
+    base = load_for_sweep(name).input
+    if len(base) < 3:
+        return
+    assert_row_is_analyze(name, (base[0], h, h if square else w))
+
+
+def test_rows_of_one_sweep_are_independent_of_order_and_neighbours():
+    """Memoised shapes, shared segments and the resumed receptive-field pass give the same rows in any order."""
+    sizes_ = [(3, n, n) for n in (224, 225, 17, 16, 512, 225, 33, 1)]
+    fresh = [Sweeper(load_for_sweep("resnet50")).row(s) for s in sizes_]
+    one = Sweeper(load_for_sweep("resnet50"))
+    assert [one.row(s) for s in sizes_] == fresh
+    assert [one.row(s) for s in reversed(sizes_)] == fresh[::-1]
+
+
+def test_reshape_builds_the_graph_analyze_builds():
+    g = load_for_sweep("googlenet")
+    for n in (224, 300):
+        mine, theirs = reshape(g, (3, n, n)), load("googlenet", f"3x{n}x{n}")
+        assert [(nd.name, nd.in_shapes, nd.out_shape) for nd in mine.nodes] == \
+            [(nd.name, nd.in_shapes, nd.out_shape) for nd in theirs.nodes]
+        assert [(x.name, x.in_shape, x.out_shape) for x in mine.groups] == \
+            [(x.name, x.in_shape, x.out_shape) for x in theirs.groups]
+
+
+# -- collapse rows ------------------------------------------------------------------------------
+
+def test_a_size_where_a_layer_collapses_is_a_row_naming_it():
+    r = cnncalc.analysis.sweep.sweep("alexnet", [(3, n, n) for n in (60, 66, 67, 227)])
+    assert [x.ok for x in r.rows] == [False, False, True, True]
+    c = r.rows[0].collapse
+    # analyze at 60: conv1 ⌊(60 − 11)/4⌋ + 1 = 13, pool1 ⌊(13 − 3)/2⌋ + 1 = 6, conv2 (p2) 6, pool2 2: pool5's 3 > 2
+    assert c.layer == "pool5" and "kernel 3 is larger than the padded input H=2+0=2" in c.reason
+    with pytest.raises(CnncalcError, match=re.escape(c.reason)):
+        load("alexnet", "3x60x60")
+    assert r.rows[3].output == [1000] and r.rows[0].macs is None
+
+
+BRANCHES = {"name": "t", "input": [4, 8, 8], "layers": [
+    {"type": "conv", "filters": 4, "kernel": 3, "padding": 1},
+    {"branches": [[{"type": "conv", "filters": 4, "kernel": 3, "stride": 2, "padding": 1}],
+                  [{"type": "maxpool", "kernel": 2}]]}]}
+
+
+def test_branches_that_disagree_at_a_size_collapse_at_their_concat():
+    # conv 3/2 p1 gives ⌊(n + 2 − 3)/2⌋ + 1 = ⌈n/2⌉, max pool 2/2 gives ⌊n/2⌋: they differ at odd n
+    rows = cnncalc.analysis.sweep.sweep(BRANCHES, [(4, 8, 8), (4, 9, 9), (4, 2, 1)]).rows
+    assert rows[0].ok and rows[0].output == [8, 4, 4] and not rows[0].exact
+    # the pool's 2×2 windows are centred half a row off the conv's 3×3 ones: r=4, P=1 against r=5, P=2
+    assert rows[0].misaligned == ["branches1.concat: paths misaligned (H/W): branches1.b1.conv1: r=5 j=2 P=2; "
+                                  "branches1.b2.maxpool1: r=4 j=2 P=1"]
+    assert not rows[1].ok and rows[1].collapse.layer == "branches1.concat"
+    assert "spatial sizes differ" in rows[1].collapse.reason and "4×5×5, 4×4×4" in rows[1].collapse.reason
+    with pytest.raises(CnncalcError, match="branches end in different spatial sizes"):
+        load(BRANCHES, "4x9x9")
+    assert not rows[2].ok and rows[2].collapse.layer == "branches1.b2.maxpool1"  # kernel 2 > W = 1
+
+
+def test_uneven_layers_are_named_with_their_leftover_rows():
+    row = sweeper("resnet50").row((3, 224, 224))
+    # conv1 7/2 p3: 224 + 6 − ((112 − 1)·2 + 7) = 1 row dropped; maxpool 3/2 p1 on 112: 114 − (55·2 + 3) = 1
+    assert row.uneven[0].layer == "conv1" and row.uneven[0].leftover == [1, 1]
+    assert row.uneven[1].layer == "maxpool" and row.uneven[1].leftover == [1, 1]
+    assert not row.exact and sweeper("resnet50").row((3, 225, 225)).exact
+    pads = sweeper("googlenet").row((3, 224, 224))
+    # GoogLeNet's ceil-mode maxpool1 3/2 on 112: ⌈(112 − 3)/2⌉ + 1 = 56 windows need 55·2 + 3 = 113 rows:
+    # 1 padded implicitly
+    assert {u.layer: u.leftover for u in pads.uneven}["maxpool1"] == [-1, -1]
+
+
+# -- peak live activations -------------------------------------------------------------------------
+
+def test_peak_live_activations_by_hand():
+    doc = {"name": "t", "input": [1, 4, 4], "layers": [
+        {"type": "conv", "name": "a", "filters": 2, "kernel": 3, "padding": 1},                 # 2×4×4 = 32
+        {"residual": {"body": [{"type": "conv", "name": "b", "filters": 2, "kernel": 3, "padding": 1},  # 32
+                               {"type": "relu", "name": "c"}]}},                               # 32, add 32
+        {"type": "linear", "name": "fc", "out": 3}]}                                            # 3
+    row = Sweeper(load_for_sweep(doc)).row((1, 4, 4))
+    # a: input 16 + 32 = 48; b: a 32 + b 32 = 64; c: a + b + c = 96; add: a + c + sum = 96; fc: 32 + 3
+    assert row.peak_activations == 32 + 32 + 32
+    assert row.activations == 32 * 4 + 3
+
+
+def test_peak_live_ignores_training_only_heads():
+    # input 7; node 0 (10) reads the input; node 1 (20) reads node 0; node 2 (5) reads node 0
+    assert peak_live([7, 10, 20, 5], [[0], [], [1, 2]], [False, False, False]) == max(7 + 10, 10 + 20, 10 + 20 + 5)
+    assert peak_live([7, 10, 20, 5], [[0], [], [1]], [False, True, False]) == max(7 + 10, 10 + 5)
+
+
+def test_liveness_frees_each_tensor_after_its_last_reader():
+    g = load_for_sweep(BRANCHES)
+    names = [nd.name for nd in g.nodes]
+    assert names == ["conv1", "branches1.b1.conv1", "branches1.b2.maxpool1", "branches1.concat"]
+    # indices into [input, conv1, b1.conv1, b2.maxpool1, concat]: conv1 is the input's last reader; the
+    # pool conv1's; the concat both branches'; the concat, the network output, is never freed
+    inputs, skip = [nd.inputs for nd in g.nodes], [False] * 4
+    assert liveness(inputs, skip) == [[0], [], [1], [2, 3]]
+    # a training-only reader keeps nothing alive: the pool (skipped) no longer holds conv1
+    assert liveness(inputs, [False, False, True, False]) == [[0], [1], [], [2, 3]]
+
+
+def test_segments_split_at_single_tensor_cuts_and_share_equal_structure():
+    g = load_for_sweep("resnet50")
+    sw = Sweeper(g)
+    segs = segments(sw.inputs, sw.keys, sw.skip)
+    assert [s.start for s in segs][0] == 0 and segs[-1].end == len(g.nodes)
+    assert all(a.end == b.start for a, b in zip(segs, segs[1:]))
+    blocks = [s for s in segs if g.nodes[s.end - 1].name.endswith(".add")]
+    # ResNet-50: 16 bottlenecks; inside a stage the blocks after the first are alike (3 + 4 + 6 + 3 − 4 = 12)
+    assert len(blocks) == 3 + 4 + 6 + 3
+    assert len({s.sig for s in blocks}) == 4 + 4
+    for seg in segs:  # nothing inside reads a tensor made before the segment's entering one
+        assert all(i >= seg.start - 1 for j in range(seg.start, seg.end) for i in g.nodes[j].inputs)
+
+
+# -- the size grammar -------------------------------------------------------------------------
+
+def test_size_specs():
+    assert shapes_of(["3x{64..512..32}"], (3, 224, 224)) == [(3, n, n) for n in range(64, 513, 32)]
+    assert len(shapes_of(["3x{64..512..32}"], (3, 224, 224))) == (512 - 64) // 32 + 1 == 15
+    assert shapes_of(["3x{64..128..32}x{96..160..32}"], (3, 224, 224)) == [
+        (3, h, w) for h in (64, 96, 128) for w in (96, 128, 160)]
+    assert shapes_of(["{64,96}", "3x50", "1x7x9"], (3, 224, 224)) == [(3, 64, 64), (3, 96, 96), (3, 50, 50), (1, 7, 9)]
+    assert shapes_of(["64:128:32x96"], (3, 224, 224), channels=False) == [(3, 64, 96), (3, 96, 96), (3, 128, 96)]
+    assert shapes_of(["{512..448..32}"], (3, 224, 224)) == [(3, 512, 512), (3, 480, 480), (3, 448, 448)]
+    assert shapes_of(["1x{100..300..100}"], (1, 8000)) == [(1, 100), (1, 200), (1, 300)]          # 1-D: C×L
+    assert shapes_of(["3x16x{112..128..16}"], (3, 16, 112, 112)) == [(3, 16, 112, 112), (3, 16, 128, 128)]
+    assert shapes_of(["3x{8..16..8}"], (3, 16, 112, 112)) == [(3, 8, 8, 8), (3, 16, 16, 16)]      # 3-D: cube
+    for bad in ("3x{64..}", "3x64x64x64", "0x5", "3x{1..5..0}", "abc"):
+        with pytest.raises(SpecError):
+            shapes_of([bad], (3, 224, 224))
+
+
+def test_describe_names_progressions():
+    assert describe(list(range(188, 1021, 16)), 572) == (
+        "every 16 from 188 (53 sizes): 188, 204, 220, …, 572, …, 1020")
+    assert describe(list(range(29, 1025))) == "all from 29 to 1024"
+    assert describe([]) == "none"
+    assert describe([5]) == "5"
+    two = sorted(n for n in range(33, 300) if n % 32 in (1, 5))
+    assert describe(two) == f"every 32 from each of 33, 37 up to 293 ({len(two)} sizes)"
+    assert describe([3, 4, 5, 9, 20, 21]) == "3–5, 9, 20–21 (6 sizes)"
+
+
+# -- sizes against brute force -------------------------------------------------------------------
+
+def brute_sizes(name: str, lo: int, hi: int) -> tuple[list[int], list[int]]:
+    valid, exact = [], []
+    for n in range(lo, hi + 1):
+        try:
+            graph = load(name, f"{n}")
+        except CnncalcError:
+            continue
+        valid.append(n)
+        rep = cnncalc.analyze(graph)
+        if not rep.misaligned and not uneven_by_notes(rep):
+            exact.append(n)
+    return valid, exact
+
+
+@pytest.mark.parametrize("name,lo,hi", [("resnet50", 1, 1024 if DEEP else 130), ("alexnet", 50, 130)])
+def test_sizes_is_a_brute_force_run_of_analyze(name, lo, hi):
+    (ax,) = sizes(name, lo, hi).axes
+    assert (ax.valid, ax.exact) == brute_sizes(name, lo, hi)
+
+
+def test_sizes_of_resnet50_every_32_from_33():
+    (ax,) = sizes("resnet50", 32, 1024).axes
+    # exact needs conv1 7/2 p3 even: (n + 6 − 7) even, n odd; then each of the five halvings odd again
+    assert ax.exact == list(range(33, 1025, 32))
+    assert ax.exact_text.startswith("every 32 from 33 (31 sizes): 33, 65, 97")
+    assert ax.valid_text == "all from 32 to 1024"
+
+
+def test_sizes_per_axis_varies_one_axis_with_the_other_as_the_input():
+    rep = sizes("lenet5", 20, 40, per_axis=True)
+    assert [a.axis for a in rep.axes] == ["H", "W"]
+    for ax, spec in zip(rep.axes, ("{}x32", "32x{}")):
+        valid, exact = [], []
+        for n in range(20, 41):
+            try:
+                r = cnncalc.analyze(load("lenet5", spec.format(n)))
+            except CnncalcError:
+                continue
+            valid.append(n)
+            exact += [n] if not uneven_by_notes(r) and not r.misaligned else []
+        assert (ax.valid, ax.exact) == (valid, exact)
+    # C1 5×5, S2 2/2, C3 5×5, S4 2/2, C5 5×5: valid from ⌊(⌊(n − 4)/2⌋ − 4)/2⌋ ≥ 5, i.e. n ≥ 32; exact every 4
+    assert rep.axes[0].valid == list(range(32, 41)) and rep.axes[0].exact == [32, 36, 40]
+
+
+# -- the commands ------------------------------------------------------------------------------
+
+def test_sweep_command_json_csv_and_table():
+    res = runner.invoke(app, ["sweep", "lenet5", "--input", "1x{28..36..4}", "--json"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)
+    assert [r["input"] for r in rep["rows"]] == [[1, 28, 28], [1, 32, 32], [1, 36, 36]]
+    assert rep["rows"][0]["collapse"]["layer"] == "C5" and rep["rows"][0]["macs"] is None
+    assert rep["rows"][1]["macs"] == cnncalc.analyze("lenet5").totals.macs
+    res = runner.invoke(app, ["sweep", "lenet5", "--sizes", "28:36:4", "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert [r["input"] for r in rows] == ["1×28×28", "1×32×32", "1×36×36"]
+    assert [int(r["macs"]) if r["macs"] else None for r in rows] == [r["macs"] for r in rep["rows"]]
+    assert rows[0]["ok"] == "False" and rows[0]["collapse_layer"] == "C5"  # 28: C5's 5×5 on a 4×4 map
+    # the shell expands 1x{28..36..4} into separate words: they are sizes too
+    res = runner.invoke(app, ["sweep", "lenet5", "--input", "1x28", "1x32", "1x36"], env={"COLUMNS": "100"})
+    assert res.exit_code == 0, res.output
+    for text in ("1×28×28", "1×36×36", "MACs and peak activation memory"):
+        assert text in res.stdout
+
+
+def test_sweep_command_collapse_row_and_bad_input():
+    res = runner.invoke(app, ["sweep", "alexnet", "--sizes", "60,227"])
+    assert res.exit_code == 2  # 60,227 is not a size spec: {60,227} is
+    assert res.output.startswith("error: ") and len(res.output.strip().splitlines()) == 1
+    res = runner.invoke(app, ["sweep", "alexnet", "--sizes", "{60,227}", "--json"])
+    rows = json.loads(res.stdout)["rows"]
+    assert rows[0]["collapse"]["layer"] == "pool5" and rows[1]["output"] == [1000]
+    res = runner.invoke(app, ["sweep", "alexnet"])
+    assert res.exit_code == 2 and "give the sizes" in res.output
+
+
+def test_sizes_command():
+    res = runner.invoke(app, ["sizes", "resnet50", "--range", "32..300"])
+    assert res.exit_code == 0, res.output
+    assert "exact: every 32 from 33 (9 sizes): 33, 65, 97, …, 289" in res.stdout
+    res = runner.invoke(app, ["sizes", "resnet50", "--range", "300..32"])
+    assert res.exit_code == 2
+
+
+def test_sweep_never_imports_torch():
+    import subprocess
+    import sys
+    code = ("import sys; from cnncalc.cli import app; from typer.testing import CliRunner; "
+            "r = CliRunner().invoke(app, ['sweep', 'resnet18', '--sizes', '64:96:32']); assert r.exit_code == 0; "
+            "r = CliRunner().invoke(app, ['sizes', 'lenet5', '--range', '28..40']); assert r.exit_code == 0; "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
