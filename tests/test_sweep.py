@@ -76,11 +76,11 @@ def brute_peak(graph) -> int:
         for src in nd.inputs:
             readers.setdefault(src, []).append(i)
     size = {-1: numel(graph.input), **{i: numel(nd.out_shape) for i, nd in enumerate(graph.nodes)}}
-    out = len(graph.nodes) - 1
+    outs = graph.output_nodes
     peak = 0
     for step, _ in nodes:
         live = [t for t in [-1] + [i for i, _ in nodes if i <= step]
-                if t == step or t == out and step >= out or any(r >= step for r in readers.get(t, []))]
+                if t == step or t in outs or any(r >= step for r in readers.get(t, []))]
         peak = max(peak, sum(size[t] for t in live))
     return peak
 
@@ -98,7 +98,7 @@ def assert_row_is_analyze(name: str, shape: tuple) -> None:
     assert row.ok, f"{name} {text}: analyze works but the sweep says {row.collapse}"
     rep = cnncalc.analyze(graph)
     t = rep.totals
-    assert row.output == rep.output
+    assert row.output == rep.output and row.outputs == [o.output for o in rep.outputs]
     assert (row.params, row.buffers, row.macs, row.flops, row.other_ops, row.activations, row.activation_bytes) == (
         t.params, t.buffers, t.macs, t.flops, t.other_ops, t.activations, t.activation_bytes)
     assert uneven_by_row(row) == uneven_by_notes(rep)
@@ -232,6 +232,24 @@ def test_segments_split_at_single_tensor_cuts_and_share_equal_structure():
     assert len({s.sig for s in blocks}) == 4 + 4
     for seg in segs:  # nothing inside reads a tensor made before the segment's entering one
         assert all(i >= seg.start - 1 for j in range(seg.start, seg.end) for i in g.nodes[j].inputs)
+
+
+TWO_HEADS = {"name": "t", "input": [1, 8, 8], "outputs": ["head1", "head2"], "layers": [
+    {"type": "conv", "name": "trunk", "filters": 2, "kernel": 3, "padding": 1},          # 2×8×8 = 128
+    {"type": "conv", "name": "head1", "filters": 1, "kernel": 1},                         # 1×8×8 = 64
+    {"type": "conv", "name": "down", "filters": 4, "kernel": 2, "stride": 2, "inputs": ["trunk"]},  # 4×4×4 = 64
+    {"type": "conv", "name": "head2", "filters": 3, "kernel": 1}]}                        # 3×4×4 = 48
+
+
+def test_several_outputs_are_all_kept_to_the_end():
+    g = load_for_sweep(TWO_HEADS)
+    row = Sweeper(g).row((1, 8, 8))
+    assert row.output == [1, 8, 8] and row.outputs == [[1, 8, 8], [3, 4, 4]]
+    # trunk: 64 (input) + 128; head1: 128 + 64 (input freed); down: 128 + 64 + 64 (trunk's last reader);
+    # head2: head1 64 + down 64 + 48 — head1, an output, stays
+    assert row.peak_activations == max(64 + 128, 128 + 64, 128 + 64 + 64, 64 + 64 + 48) == brute_peak(g)
+    assert_row_is_analyze_doc = cnncalc.analyze(TWO_HEADS, input="1x12x12")
+    assert Sweeper(g).row((1, 12, 12)).outputs == [o.output for o in assert_row_is_analyze_doc.outputs]
 
 
 # -- the size grammar -------------------------------------------------------------------------

@@ -13,18 +13,19 @@ from typing import NamedTuple
 from .graph import INPUT, Graph
 
 
-def liveness(inputs: list[list[int]], skip: list[bool]) -> list[list[int]]:
+def liveness(inputs: list[list[int]], skip: list[bool], outputs: list[int] | None = None) -> list[list[int]]:
     """Per node, the tensors freed once it has run: indices into [network input, node 0's output, …]
-    (so node i's output is i + 1). The last node's output (the network's) is never freed."""
+    (so node i's output is i + 1). The outputs (default: the last node's) are never freed."""
     n = len(inputs)
     last: dict[int, int] = {}
     for idx, src in enumerate(inputs):
         if not skip[idx]:  # a training-only head keeps nothing alive at inference
             for i in src:
                 last[i] = idx
+    kept = set(outputs if outputs else [n - 1])
     frees: list[list[int]] = [[] for _ in range(n)]
-    for t in (INPUT, *range(n - 1)):
-        if t in last or t != INPUT:
+    for t in (INPUT, *range(n)):
+        if t not in kept and (t in last or t != INPUT):
             frees[last.get(t, t)].append(t + 1)
     return frees
 
@@ -50,7 +51,7 @@ def peak_of(graph: Graph) -> int:
     from ..layers import numel
     inputs, skip = [nd.inputs for nd in graph.nodes], [nd.train_only for nd in graph.nodes]
     sizes = [numel(graph.input)] + [numel(nd.out_shape) for nd in graph.nodes]
-    return peak_live(sizes, liveness(inputs, skip), skip)
+    return peak_live(sizes, liveness(inputs, skip, graph.output_nodes), skip)
 
 
 class Segment(NamedTuple):
@@ -63,17 +64,17 @@ class Segment(NamedTuple):
     skip: list[bool]
 
 
-def segments(inputs: list[list[int]], keys: list, skip: list[bool]) -> list[Segment]:
+def segments(inputs: list[list[int]], keys: list, skip: list[bool], outputs: list[int] | None = None) -> list[Segment]:
     """Split the graph at every cut point: a node whose output is the only earlier tensor that later nodes
-    read (a ResNet block's output, every layer of a plain chain). `keys[i]` stands for node i's layer:
-    segments with equal keys wired alike get the same `sig`."""
+    read (a ResNet block's output, every layer of a plain chain); the outputs count as read at the end.
+    `keys[i]` stands for node i's layer: segments with equal keys wired alike get the same `sig`."""
     n = len(inputs)
-    lowest, low = [n] * (n + 1), n
+    lowest, low = [n] * (n + 1), min(outputs or [n])
     for j in range(n - 1, -1, -1):
         low = min(low, *inputs[j])
         lowest[j] = low
     ends = [k + 1 for k in range(n - 1) if lowest[k + 1] >= k] + [n]
-    frees = liveness(inputs, skip)
+    frees = liveness(inputs, skip, outputs)
     sigs: dict = {}
     out, start = [], 0
     for end in ends:

@@ -46,6 +46,7 @@ class SweepRow(BaseModel):
     input: list[int]
     ok: bool = True
     output: list[int] | None = None
+    outputs: list[list[int]] = []         # every output's shape, when the network has several
     params: int | None = None
     buffers: int | None = None
     macs: int | None = None
@@ -92,7 +93,8 @@ class Sweeper:
         self.skip = [nd.train_only for nd in nodes]
         canon: dict = {}  # equal layers share a key (the builder makes a new `add` per residual)
         self.keys = [_canonical(canon, nd.layer) for nd in nodes]
-        self.segs = segments(self.inputs, self.keys, self.skip)
+        self.outputs = graph.output_nodes
+        self.segs = segments(self.inputs, self.keys, self.skip, self.outputs)
         self.merges = [i for i, nd in enumerate(nodes) if len(nd.inputs) > 1]
         self.memo: dict = {}      # (layer key, *input shapes) → figures, across sizes
         self.seg_memo: dict = {}  # (segment sig, entering shape) → (outputs, figures, peak), across sizes
@@ -165,7 +167,8 @@ class Sweeper:
         rf, full, first = self.coverage(shape, outs, states)
         uneven = [Uneven(layer=self.names[i], leftover=list(figs[i][5]))
                   for i in compress(range(len(figs)), map(itemgetter(5), figs))]
-        return SweepRow(input=list(shape), output=list(outs[-1]), params=sum(map(itemgetter(1), figs)),
+        outputs = [list(outs[o]) for o in self.outputs] if len(self.outputs) > 1 else []
+        return SweepRow(input=list(shape), output=list(outs[self.outputs[0]]), outputs=outputs, params=sum(map(itemgetter(1), figs)),
                         buffers=sum(map(itemgetter(2), figs)), macs=macs, flops=2 * macs,
                         other_ops=sum(map(itemgetter(4), run)), activations=acts, activation_bytes=acts * BYTES_FP32,
                         peak_activations=peak, peak_bytes=peak * BYTES_FP32, rf=rf, covers=full,
@@ -272,7 +275,8 @@ def reshape(graph: Graph, shape: Shape) -> Graph | Collapse:
                   nd.train_only) for nd, out in zip(graph.nodes, outs)]
     groups = [Group(g.name, g.type, g.level, g.input, shape_of(g.input), g.first, g.last, shape_of(g.last))
               for g in graph.groups]
-    return Graph(graph.name, graph.source, shape, graph.file, nodes, groups, graph.rules, graph.doc)
+    return Graph(graph.name, graph.source, shape, graph.file, nodes, groups, outputs=graph.outputs, rules=graph.rules,
+                 doc=graph.doc)
 
 
 def _checked(graph: Graph, shape: Shape, outs: list[Shape], reached: int) -> Graph | Collapse | None:
