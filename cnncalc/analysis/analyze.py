@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import functools
 import gc
+import warnings
 from pathlib import Path
 from typing import Any
 
-from ..spec.builtins import builtin_names, builtin_path
+from ..spec.builtins import BuiltinNote, builtin_names, builtin_path
 from ..errors import SpecError, closest
 from .graph import INPUT, Graph
 from ..layers import numel
@@ -43,7 +44,13 @@ def resolve(spec: str | Path) -> Path:
     """A path, or the name of a built-in (works from any directory)."""
     text = str(spec)
     p = Path(text)
-    if p.exists() or any(c in text for c in "/\\") or p.suffix in (".yaml", ".yml"):
+    if p.exists() or any(c in text for c in "/\\"):
+        return p
+    if p.suffix in (".yaml", ".yml"):
+        found = builtin_path(p.stem)
+        if found is not None:  # `cnncalc analyze lenet5.yaml` away from the repository: the built-in
+            warnings.warn(BuiltinNote(f"no file {text} here: using the built-in {p.stem}"), stacklevel=2)
+            return found
         return p
     found = builtin_path(text)
     if found is None:
@@ -55,7 +62,8 @@ def resolve(spec: str | Path) -> Path:
 
 def display_name(spec, path: Path) -> str:
     """What messages and reports call the file: as the user wrote it; a built-in by its package path."""
-    return f"cnncalc/architectures/{path.name}" if builtin_path(str(spec)) == path else str(spec)
+    builtin = builtin_path(str(spec)) == path or (builtin_path(path.stem) == path and not Path(str(spec)).exists())
+    return f"cnncalc/architectures/{path.name}" if builtin else str(spec)
 
 
 @gc_paused

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 from .analyze import analyze, load
 from .graph import INPUT, Graph
 from .report import Report
+from ..layers import fmt_shape
 
 class StageRow(BaseModel):
     """Layers grouped by output resolution (the natural stages of a CNN)."""
@@ -40,7 +41,7 @@ class CompareReport(BaseModel):
 def stages(report: Report) -> list[StageRow]:
     out: dict[str, StageRow] = {}
     for r in report.layers:
-        key = f"{r.output[1]}×{r.output[2]}" if len(r.output) == 3 else "vector"
+        key = fmt_shape(r.output[1:]) if len(r.output) > 1 else "vector"
         st = out.setdefault(key, StageRow(resolution=key, layers=0, params=0, macs=0, flops=0))
         st.layers += 1
         st.activations += r.activations

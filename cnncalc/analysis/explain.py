@@ -18,11 +18,20 @@ def find_nodes(graph: Graph, name: str) -> list[int]:
     suffix = [i for i, nm in enumerate(names) if nm.endswith("." + name)]
     if len(suffix) == 1:
         return suffix
-    near = closest(name, names, n=5)
+    near = suggestions(name, [g.name for g in graph.groups] + names)
     hint = f"; did you mean {', '.join(near)}?" if near else ""
     if len(suffix) > 1:
         hint = f"; it is ambiguous: {', '.join(names[i] for i in suffix[:5])}"
     raise SpecError(f"no layer named {name!r} in {graph.name}{hint}")
+
+
+def suggestions(name: str, candidates: list[str], n: int = 5) -> list[str]:
+    """Names that start with `name` first (outermost only: conv1_1, not also conv1_1.conv), then the closest."""
+    seen = list(dict.fromkeys(candidates))
+    prefix = [c for c in seen if c.startswith(name)]
+    prefix = [c for c in prefix if not any(c.startswith(p + ".") for p in prefix if p != c)]
+    rest = [c for c in closest(name, seen, n=n) if c not in prefix]
+    return (prefix + rest)[:n]
 
 
 def explain(graph: Graph, name: str) -> list[tuple[str, list[str]]]:

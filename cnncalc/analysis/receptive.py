@@ -104,3 +104,37 @@ def rf_report(graph: Graph):
     outs = graph.output_nodes
     return RFReport(name=graph.name, input=list(graph.input), layers=rows, first_covering=first,
                     outputs=[graph.nodes[o].name for o in outs] if len(outs) > 1 else [])
+
+
+def rf_view(graph: Graph, rep, depth: int | None = None, every: bool = False) -> tuple[list, int]:
+    """The rows `cnncalc rf` shows, and how many it hides.
+
+    With `depth`, every block at that nesting level is one row (its output's field). Unless `every`,
+    a row is shown only where the field changes from its input's (size, stride or padding on either
+    axis), where paths are misaligned, and at the first layer that sees the whole input.
+    """
+    rows, sources = [], []
+    seen = set()
+    for idx, node in enumerate(graph.nodes):
+        owner = next((g for g in node.groups if graph.groups[g].level == depth), None) if depth else None
+        if owner is None:
+            rows.append(rep.layers[idx])
+            sources.append(node.inputs[0])
+        elif owner not in seen:
+            seen.add(owner)
+            g = graph.groups[owner]
+            last = rep.layers[g.last]
+            rows.append(last.model_copy(update={"name": g.name, "type": f"[{g.type}]", "output": list(g.out_shape)}))
+            sources.append(g.input)
+    if every:
+        return rows, 0
+    keep = []
+    for row, src in zip(rows, sources):
+        before = START if src == INPUT else states_of(rep.layers[src])
+        if states_of(row) != before or row.misaligned or row.name in (rep.first_covering, *rep.outputs):
+            keep.append(row)
+    return keep, len(rows) - len(keep)
+
+
+def states_of(row) -> tuple[Axis, Axis]:
+    return Axis(row.size, row.stride, row.padding), Axis(row.size_w, row.stride_w, row.padding_w)

@@ -9,11 +9,14 @@ from typing import Optional
 import typer
 
 from .. import __version__
+from .common import plain_metavars
 from . import analyze, calc, compare, rf, bench
 from . import check
 from . import export, verify
 from . import draw
 from . import sweep
+
+plain_metavars()
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,

@@ -5,24 +5,27 @@ from typing import Optional
 
 import typer
 
-from .common import console, emit_json, guarded
+from .common import JSON, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
 @guarded
 def bench_cmd(
     arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
-    dtype: str = typer.Option("fp32", "--dtype", help="fp32, fp16 or bf16."),
-    batch: int = typer.Option(1, "--batch", "-b", min=1, help="Batch size of every timed forward."),
+    device: str = typer.Option("cpu", "--device", metavar="DEVICE", help="cpu or cuda."),
+    dtype: str = typer.Option("fp32", "--dtype", metavar="DTYPE", help="fp32, fp16 or bf16."),
+    batch: int = typer.Option(1, "--batch", "-b", min=1, metavar="N", help="Batch size of every timed forward."),
     channels_last: bool = typer.Option(False, "--channels-last", help="Run modules and 4-D inputs channels-last."),
-    repeat: int = typer.Option(10, "--repeat", "-r", min=1, help="Timed runs per layer (median, spread)."),
-    warmup: int = typer.Option(2, "--warmup", "-w", min=0, help="Discarded runs before timing."),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help="Override the input: 3x64x64, 64x48 or 64."),
-    json: bool = typer.Option(False, "--json", help="Print the BenchReport as JSON."),
+    repeat: int = typer.Option(10, "--repeat", "-r", min=1, metavar="N", help="Timed runs per layer (median, spread)."),
+    warmup: int = typer.Option(2, "--warmup", "-w", min=0, metavar="N", help="Discarded runs before timing."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
+                                        help="Override the input: 3x64x64, 64x48 or 64."),
+    format=format_option("the per-layer timings"),
+    json: bool = JSON,
 ):
-    """Time every conv and linear layer alone and the whole forward (needs torch).
+    """Time every conv and linear layer alone, and the whole forward (needs torch).
 
-    Per layer: median and spread, achieved GFLOP/s, arithmetic intensity and the fraction of the roofline (peak matmul and copy bandwidth, both measured in the same run).
+    Per layer: median and spread, achieved GFLOP/s, arithmetic intensity and the fraction of the
+    roofline (peak matmul and copy bandwidth, both measured in the same run).
 
     Examples:
 
@@ -30,12 +33,19 @@ def bench_cmd(
 
       cnncalc bench resnet50 --device cuda --dtype bf16 --batch 64 --channels-last
     """
-    from ..pytorch.bench import bench
-    from ..render.bench import print_bench
+    from ..render.progress import progress_bar, wanted
+    from .verify import import_torch_module
 
-    report = bench(arch, input=input, device=device.lower(), dtype=dtype.lower(), batch=batch,
-                   channels_last=channels_last, repeat=repeat, warmup=warmup)
-    if json:
+    fmt = chosen(format, json)
+    bench = import_torch_module("bench")
+    with progress_bar("bench: timing", wanted(fmt)) as progress:
+        report = bench.bench(arch, input=input, device=device.lower(), dtype=dtype.lower(), batch=batch,
+                             channels_last=channels_last, repeat=repeat, warmup=warmup, progress=progress)
+    if fmt == "json":
         emit_json(report)
+        return
+    from ..render.bench import bench_columns, print_bench
+    if fmt != "table":
+        emit_columns(fmt, bench_columns(report))
         return
     print_bench(report, console())

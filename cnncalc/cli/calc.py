@@ -5,7 +5,8 @@ from typing import List, Optional
 
 import typer
 
-from .common import console, emit_json, guarded
+from ..errors import CnncalcError
+from .common import JSON, console, emit_json, guarded
 
 calc_app = typer.Typer(no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
                        help="Answer one exercise with its worked formula (conv, pool, fc, chain).")
@@ -76,18 +77,27 @@ def pool(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k"),
 
 @calc_app.command("fc")
 @guarded
-def fc(n_in: int = typer.Option(..., "--in", help="Input neurons N_in (or a map: use --input)."),
-       n_out: int = typer.Option(..., "--out", help="Output neurons N_out."),
-       bias: bool = typer.Option(True, "--bias/--no-bias"), json: bool = typer.Option(False, "--json")):
+def fc(n_in: str = typer.Option(..., "--in", metavar="N|MAP",
+                                help="Input neurons N_in, or a map it flattens: 6x6x256 (H×W×C; --layout CHW)."),
+       n_out: int = typer.Option(..., "--out", metavar="N", help="Output neurons N_out."),
+       bias: bool = typer.Option(True, "--bias/--no-bias", help="With a bias per output (the default) or none."),
+       layout: str = LAYOUT, json: bool = JSON):
     """A fully connected layer: params (N_in + 1)·N_out, MACs N_in·N_out, FLOPs 2·N_in·N_out.
 
-    Example:
+    Examples:
 
       cnncalc calc fc --in 9216 --out 4096
+
+      cnncalc calc fc --in 6x6x256 --out 4096      # AlexNet's fc6 on its last map
     """
-    from ..analysis.calc import calc_layer
+    from ..analysis.calc import calc_layer, read_input
     from ..spec.builder import parse_shape
-    _show(calc_layer(parse_shape([n_in], "--in"), {"type": "linear", "out": n_out, "bias": bias}), json)
+    text = n_in.strip()
+    try:
+        shape = parse_shape([int(text)], "--in") if text.isdigit() else read_input(text, None, layout)
+    except CnncalcError as e:  # read_input speaks of --input; this option is --in
+        raise CnncalcError(str(e).replace("--input", "--in")) from None
+    _show(calc_layer(shape, {"type": "linear", "out": n_out, "bias": bias}), json)
 
 
 @calc_app.command("chain")

@@ -7,21 +7,26 @@ from typing import Optional
 
 import typer
 
-from .common import emit_json, guarded
+from .common import JSON, chosen, emit_columns, emit_json, guarded
 
 
 class Format(str, Enum):
     table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
     github = "github"
 
 
 @guarded
 def check_cmd(
     answers: str = typer.Argument(..., help="The answers file (YAML): architecture, layout, answers, questions."),
-    junit: Optional[Path] = typer.Option(None, "--junit", help="Also write JUnit XML (one testcase per answer)."),
-    format: Format = typer.Option(Format.table, "--format", "-f",
-                                  help="table: ✓/✗ per answer; github: one ::error annotation per wrong answer."),
-    json: bool = typer.Option(False, "--json", help="Print the result model as JSON."),
+    junit: Optional[Path] = typer.Option(None, "--junit", metavar="FILE",
+                                         help="Also write JUnit XML (one testcase per answer)."),
+    format: Optional[Format] = typer.Option(None, "--format", "-f", case_sensitive=False,
+                                            help="table (✓/✗ per answer, the default), json, csv, markdown, or "
+                                            "github: one ::error annotation per wrong answer."),
+    json: bool = JSON,
 ):
     """Check hand-written answers (shapes, params, MACs, FLOPs, RF) against the exact figures.
 
@@ -37,15 +42,19 @@ def check_cmd(
     from ..render.check import github_lines, junit_xml, print_result
     from ..errors import CnncalcError
 
+    fmt = chosen(format, json)
     result = check(answers)
     if junit is not None:
         try:
             junit.write_text(junit_xml(result), encoding="utf-8")
         except OSError as e:
             raise CnncalcError(f"--junit: cannot write {junit}: {e.strerror}") from None
-    if json:
+    if fmt == "json":
         emit_json(result)
-    elif format == Format.github:
+    elif fmt in ("csv", "markdown"):
+        from ..render.check import check_columns
+        emit_columns(fmt, check_columns(result))
+    elif fmt == "github":
         for line in github_lines(result):
             print(line)
         print(f"cnncalc check {result.file}: {result.passed} of {result.total} answers right"

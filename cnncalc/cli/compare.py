@@ -5,42 +5,57 @@ from typing import List, Optional
 
 import typer
 
-from .common import console, emit_json, guarded
+from .common import JSON, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
 @guarded
 def compare_cmd(
-    archs: List[str] = typer.Argument(..., help="Two or more YAML files or built-in names."),
+    archs: List[str] = typer.Argument(..., metavar="ARCH...", help="Two or more YAML files or built-in names."),
     params: bool = typer.Option(False, "--params", help="Rank by parameters."),
     macs: bool = typer.Option(False, "--macs", help="Rank by MACs (the default)."),
     flops: bool = typer.Option(False, "--flops", help="Rank by FLOPs."),
     memory: bool = typer.Option(False, "--memory", help="Rank by activation memory."),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help="Override every input (3x224x224, or 224)."),
-    batch: int = typer.Option(1, "--batch", "-b", min=1),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
+                                        help="Override every input: 3x224x224, or 224."),
+    batch: int = typer.Option(1, "--batch", "-b", min=1, metavar="N", help="Batch size: scales MACs, FLOPs and "
+                              "activations."),
     stages: bool = typer.Option(False, "--stages", help="Add a breakdown by output resolution."),
-    json: bool = typer.Option(False, "--json", help="Print as JSON."),
-    html: Optional[str] = typer.Option(None, "--html", help="Write a self-contained HTML page: the networks side by side."),
+    format=format_option("the comparison"),
+    json: bool = JSON,
+    html: Optional[str] = typer.Option(None, "--html", metavar="FILE",
+                                       help="Write a self-contained HTML page: the networks side by side."),
 ):
     """Params, MACs, FLOPs, activation memory, depth and final receptive field, side by side.
 
-    Example:
+    Give two or more architectures; the first is the reference of the ratio column.
+
+    Examples:
 
       cnncalc compare vgg16 googlenet --flops
+
+      cnncalc compare resnet18 resnet50 mobilenet_v2 --params --format markdown
 
       cnncalc compare resnet50 densenet121 --html compare.html
     """
     from ..analysis.compare import compare
     from ..errors import CnncalcError
-    chosen = [m for m, on in (("params", params), ("macs", macs), ("flops", flops), ("activation_bytes", memory)) if on]
-    if len(chosen) > 1:
+    if len(archs) < 2:
+        raise CnncalcError(f"compare needs two or more architectures (cnncalc analyze {archs[0]} shows one)")
+    fmt = chosen(format, json)
+    chosen_metric = [m for m, on in (("params", params), ("macs", macs), ("flops", flops),
+                                     ("activation_bytes", memory)) if on]
+    if len(chosen_metric) > 1:
         raise CnncalcError("choose one of --params, --macs, --flops, --memory")
-    rep = compare(archs, chosen[0] if chosen else "macs", input, batch, stages)
+    rep = compare(archs, chosen_metric[0] if chosen_metric else "macs", input, batch, stages)
     if html:
         from .draw import write_html_compare
         write_html_compare(rep, archs, input, batch, html)
         return
-    if json:
+    if fmt == "json":
         emit_json(rep)
         return
-    from ..render.tables import print_compare
-    print_compare(rep, console())
+    from ..render import tables
+    if fmt != "table":
+        emit_columns(fmt, tables.compare_columns(rep))
+        return
+    tables.print_compare(rep, console())

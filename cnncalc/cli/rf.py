@@ -6,22 +6,32 @@ from typing import List, Optional
 import typer
 
 from ..errors import CnncalcError
-from .common import console, emit_json, guarded
+from .common import JSON, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
 @guarded
 def rf_cmd(
-    arch: Optional[str] = typer.Argument(None, help="A YAML file or built-in name."),
-    layer: Optional[List[str]] = typer.Option(None, "--layer", "-l", help="An ad-hoc chain, one token each: "
-                                              "conv3, conv5s2, pool2, conv3d2 (see below)."),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help="Override the architecture's input."),
-    json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    arch: Optional[str] = typer.Argument(None, help="A YAML file or built-in name (or give --layer instead)."),
+    layer: Optional[List[str]] = typer.Option(None, "--layer", "-l", metavar="TOKEN",
+                                              help="One layer of an ad-hoc chain, repeated: conv3, conv5s2, "
+                                              "pool2, conv3d2 (tokens below)."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
+                                        help="Override the architecture's input: 3x64x64, 64x48 (H×W) or 64."),
+    every: bool = typer.Option(False, "--all", "-a", help="Show every layer, also where the field does not change."),
+    depth: Optional[int] = typer.Option(None, "--depth", "-d", min=1, metavar="N",
+                                        help="Collapse blocks below this nesting level into one row each."),
+    format=format_option("the table"),
+    json: bool = JSON,
 ):
     """Receptive field size, effective stride and padding per layer and axis (Araujo et al. 2019).
+
+    Shows the layers where the field changes (--all: every layer).
 
     Examples:
 
       cnncalc rf vgg16
+
+      cnncalc rf resnet50 --depth 1
 
       cnncalc rf -l conv3 -l conv3 -l conv3      # 3, 5, 7
 
@@ -31,23 +41,33 @@ def rf_cmd(
     maxpool or avgpool; pool stride defaults to its kernel.
     e.g. conv3  conv5s2  conv3d2  pool2  pool3s2ceil  conv3s2p1
     """
-    if bool(arch) == bool(layer):
-        raise CnncalcError("give an architecture (cnncalc rf vgg16) or a chain (cnncalc rf -l conv3 -l conv3), not both")
+    if not arch and not layer:
+        raise CnncalcError("rf: give an architecture (cnncalc rf vgg16) or a chain of layers "
+                           "(cnncalc rf -l conv3 -l conv3); see cnncalc rf -h")
+    if arch and layer:
+        raise CnncalcError("rf: give an architecture or a chain of layers (--layer), not both")
+    fmt = chosen(format, json)
     from ..render import tables as render
     if layer:
         from ..analysis.calc import rf_chain
         rows = rf_chain(layer)
-        if json:
+        if fmt == "json":
             import json as js
             print(js.dumps([r.model_dump() for r in rows], indent=2))
-        else:
+        elif fmt == "table":
             render.print_rf_chain(rows, console())
+        else:
+            emit_columns(fmt, render.chain_columns(rows))
         return
     from ..analysis.analyze import load
-    from ..analysis.receptive import rf_report
-    rep = rf_report(load(arch, input))
-    if json:
+    from ..analysis.receptive import rf_report, rf_view
+    graph = load(arch, input)
+    rep = rf_report(graph)
+    if fmt == "json":
         emit_json(rep)
+        return
+    rows, hidden = rf_view(graph, rep, depth, every)
+    if fmt == "table":
+        render.print_rf(rep, console(), rows, hidden)
     else:
-        render.print_rf(rep, console())
-
+        emit_columns(fmt, render.rf_columns(rows))

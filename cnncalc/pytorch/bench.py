@@ -230,8 +230,9 @@ def _prepare(torch, module, x, device, tdt, channels_last):
 
 def bench(spec: Any, *, input: str | tuple | list | None = None, device: str = "cpu", dtype: str = "fp32",
           batch: int = 1, channels_last: bool = False, repeat: int = 10, warmup: int = 2,
-          model: bool = True) -> BenchReport:
-    """Time every conv/linear layer alone and the whole forward; see the module docstring."""
+          model: bool = True, progress: Optional[Callable[[int, int], None]] = None) -> BenchReport:
+    """Time every conv/linear layer alone and the whole forward; see the module docstring.
+    `progress(done, total)` is called after each timed step (probes, layers, the whole forward)."""
     from ..analysis.analyze import load, report_of
 
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
@@ -265,12 +266,16 @@ def bench(spec: Any, *, input: str | tuple | list | None = None, device: str = "
     else:
         device_name = _cpu_name()
 
+    steps = sum(nd.layer.weight_layer for nd in graph.nodes) + 2 + model
+    tick = (lambda: progress(next(done), steps)) if progress else (lambda: None)
+    done = iter(range(1, steps + 1))
     with torch.inference_mode():
         # the roofline probes run before and after the layers: a machine busy with other work
         # during one of the two stretches still shows its capacity in the other
         n = matmul_size(torch, device, dtype, timer)
         mm_times = time_matmul(torch, device, dtype, n, timer, warmup, repeat)
         nbytes, copy_times = time_copy(torch, device, dtype, timer, warmup, repeat)
+        tick()
         rows = []
         for node, row in zip(graph.nodes, static.layers):
             if not node.layer.weight_layer:
@@ -288,11 +293,14 @@ def bench(spec: Any, *, input: str | tuple | list | None = None, device: str = "
             moved = (in_el + row.params + out_el) * size
             rows.append((node, row, summarize(times), moved))
             del mod, x
+            tick()
         model_t, model_note = None, ""
         if model:
             model_t, model_note = _bench_model(torch, graph, batch, device, tdt, channels_last, timer, warmup, repeat)
+            tick()
         mm_times += time_matmul(torch, device, dtype, n, timer, warmup, repeat)
         copy_times += time_copy(torch, device, dtype, timer, warmup, repeat)[1]
+        tick()
     peak = probe(f"matmul {n}×{n}×{n} {dtype}", 2.0 * n ** 3, mm_times)
     bw = probe(f"copy {nbytes >> 20} MiB {dtype}", 2.0 * nbytes, copy_times)
 

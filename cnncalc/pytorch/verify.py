@@ -18,7 +18,7 @@ This module imports torch; `import cnncalc` never imports it.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Optional
 
 from pydantic import BaseModel
 
@@ -103,16 +103,19 @@ def resolve_device(name: str):
     raise CnncalcError(f"--device {name!r}: expected cpu, cuda, cuda:N or meta")
 
 
-def verify(spec: Any, *, input: Any = None, batch: int = 1, device: str = "cpu", seed: int = 0) -> Verification:
+def verify(spec: Any, *, input: Any = None, batch: int = 1, device: str = "cpu", seed: int = 0,
+           progress: Optional[Callable[[int, int], None]] = None) -> Verification:
     """Analyze `spec` (a path, a built-in name, a parsed dict or a Graph) and check every layer's
-    output shape, params, buffers and MACs against a real torch forward pass."""
+    output shape, params, buffers and MACs against a real torch forward pass (`progress(done, total)`
+    is called as the layers run)."""
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise CnncalcError(f"batch must be a whole number ≥ 1, got {batch!r}")
     graph = load(spec, input)
-    return verify_graph(graph, report_of(graph, batch), device=device, seed=seed)
+    return verify_graph(graph, report_of(graph, batch), device=device, seed=seed, progress=progress)
 
 
-def verify_graph(graph: Graph, report: Report, *, device: str = "cpu", seed: int = 0) -> Verification:
+def verify_graph(graph: Graph, report: Report, *, device: str = "cpu", seed: int = 0,
+                 progress: Optional[Callable[[int, int], None]] = None) -> Verification:
     """Compare `report` (normally `report_of(graph, batch)`) with torch running `graph`."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -144,6 +147,8 @@ def verify_graph(graph: Graph, report: Report, *, device: str = "cpu", seed: int
             flops[i] = counter.get_total_flops() - state["start"]
             shapes[i] = list(out.shape) if isinstance(out, torch.Tensor) else None
             state["current"] = None
+            if progress is not None:
+                progress(i + 1, n)
         return hook
 
     handles = []

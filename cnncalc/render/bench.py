@@ -1,6 +1,8 @@
 """Output of `cnncalc bench`: the per-layer Rich table and the bar chart of where the time goes."""
 from __future__ import annotations
 
+from rich.text import Text
+
 BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
@@ -24,11 +26,47 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%" if x >= 0.095 else f"{100 * x:.1f}%"
 
 
-def print_bench(r, console) -> None:
-    from rich import box
-    from rich.table import Table
+def bench_columns(r) -> list:
+    from .fit import Col
+    from .tables import human
+    L = r.layers
 
-    from .tables import human, shape
+    def col(title, f, drop=0, raw=None):
+        return Col(title, [f(lb) for lb in L], kind="num", drop=drop, raw=[raw(lb) for lb in L] if raw else None)
+    return [Col("layer", [lb.name for lb in L], kind="name"),
+            col("FLOPs", lambda lb: human(lb.flops), raw=lambda lb: lb.flops),
+            col("median", lambda lb: _ms(lb.time.median_ms), raw=lambda lb: lb.time.median_ms),
+            col("min–max", lambda lb: f"{_ms(lb.time.min_ms)}–{_ms(lb.time.max_ms)}", drop=5),
+            col("GFLOP/s", lambda lb: _rate(lb.gflops), raw=lambda lb: lb.gflops),
+            col("FLOP/B", lambda lb: _rate(lb.intensity), drop=4, raw=lambda lb: lb.intensity),
+            col("roof", lambda lb: f"{_rate(lb.roof_gflops)} {lb.bound[0]}", drop=3),
+            col("% peak", lambda lb: _pct(lb.frac_peak), drop=2, raw=lambda lb: lb.frac_peak),
+            col("% roof", lambda lb: _pct(lb.frac_roof), raw=lambda lb: lb.frac_roof)]
+
+
+def time_chart(r, width: int):
+    """Each layer's median as a bar (and the rest of the forward, where it was measured), or None."""
+    from .fit import Col, fit
+    items = [(lb.name, lb.time.median_ms) for lb in r.layers]
+    rest = None
+    if r.model is not None and r.model.median_ms > r.layers_ms:
+        rest = r.model.median_ms - r.layers_ms
+        items.append(("(rest of the forward)", rest))
+    if not items:
+        return None
+    longest = max(ms for _, ms in items)
+    whole = r.model.median_ms if r.model is not None and rest is not None else r.layers_ms
+    label = max(len(name) for name, _ in items)
+    cells = max(10, min(40, width - min(label, 30) - 20))
+    return fit([Col("layer", [name for name, _ in items], kind="name"),
+                Col("bar", [Text(bar(ms / longest if longest else 0, cells), style="cyan") for _, ms in items]),
+                Col("ms", [_ms(ms) for _, ms in items], kind="num"),
+                Col("share", [_pct(ms / whole) if whole else "" for _, ms in items], kind="num")], width)
+
+
+def print_bench(r, console) -> None:
+    from .fit import fit
+    from .tables import shape
 
     where = f"{r.device_name}" + (f", {r.threads} torch threads" if r.threads else "")
     if r.load_avg is not None:
@@ -45,49 +83,27 @@ def print_bench(r, console) -> None:
     console.print(f"ridge point: {r.ridge:.1f} FLOP/B — below it a layer's roof is intensity × bandwidth "
                   "(memory-bound, m), above it the peak (compute-bound, c)")
 
-    t = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False, title="conv and linear layers, each alone (times in ms)",
-              title_justify="left", caption="roof: c = compute-bound (peak), m = memory-bound (intensity × "
-              "bandwidth)", caption_justify="left")
-    for col in ("layer", "FLOPs", "median", "min–max", "GFLOP/s", "FLOP/B", "roof", "% peak", "% roof"):
-        # fold, never ellipsize: a narrow terminal wraps a figure instead of cutting it short
-        t.add_column(col, justify="left" if col == "layer" else "right", overflow="fold")
-    for lb in r.layers:
-        t.add_row(lb.name, human(lb.flops), _ms(lb.time.median_ms), f"{_ms(lb.time.min_ms)}–{_ms(lb.time.max_ms)}",
-                  _rate(lb.gflops), _rate(lb.intensity), f"{_rate(lb.roof_gflops)} {lb.bound[0]}",
-                  _pct(lb.frac_peak), _pct(lb.frac_roof))
-    console.print(t)
+    console.print("[italic]conv and linear layers, each alone (times in ms)[/italic]")
+    console.print(fit(bench_columns(r), console.width))
+    console.print("[dim]roof: c = compute-bound (peak), m = memory-bound (intensity × bandwidth)[/dim]")
     for note in r.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
-
-    chart = Table(box=None, title="where the time goes (median per layer alone)", title_justify="left",
-                  show_header=False, padding=(0, 1))
-    chart.add_column("layer", overflow="fold")
-    chart.add_column("bar", no_wrap=True)
-    chart.add_column("ms", justify="right")
-    chart.add_column("share", justify="right")
-    items = [(lb.name, lb.time.median_ms) for lb in r.layers]
-    rest = None
-    if r.model is not None and r.model.median_ms > r.layers_ms:
-        rest = r.model.median_ms - r.layers_ms
-        items.append(("(rest of the forward)", rest))
-    longest = max((ms for _, ms in items), default=0.0)
-    whole = r.model.median_ms if r.model is not None and rest is not None else r.layers_ms
-    width = 40
-    for name, ms in items:
-        chart.add_row(name, f"[cyan]{bar(ms / longest if longest else 0, width)}[/cyan]", _ms(ms),
-                      _pct(ms / whole) if whole else "")
-    if items:
+    chart = time_chart(r, console.width)
+    if chart is not None:
+        console.print("[italic]where the time goes (median per layer alone)[/italic]")
         console.print(chart)
 
     console.print(f"sum of conv/linear layers alone: [bold]{_ms(r.layers_ms)} ms[/bold] (medians)")
     if r.model is not None:
         m = r.model
         share = r.layers_ms / m.median_ms
-        why = ("the rest is the other layers (activations, pooling, norms, merges) and what running alone "
-               "changes (caches, dispatch)" if share <= 1 else
-               "more than the whole: the machine's load changed while the layers ran (see the spreads), or "
-               "some layers run slower alone than inside the model; run again, with more --repeat")
+        why = (f"the conv/linear layers timed alone take {_pct(share)} of it; the rest is the other layers "
+               "(activations, pooling, norms, merges) and what running alone changes (caches, dispatch)"
+               if share <= 1 else
+               f"the conv/linear layers timed alone take {_pct(share)} of that time, longer than the whole "
+               "forward: the machine's load changed while the layers ran (see the spreads), or some layers "
+               "run slower alone than inside the model; run again, with more --repeat")
         console.print(f"whole forward: [bold]{_ms(m.median_ms)} ms[/bold] median (min–max {_ms(m.min_ms)}–"
-                      f"{_ms(m.max_ms)}); the conv/linear layers alone add up to {_pct(share)} of it — {why}")
+                      f"{_ms(m.max_ms)}); {why}")
     else:
         console.print(f"whole forward: {r.model_note}")

@@ -60,39 +60,42 @@ def junit_xml(result: CheckResult) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def print_result(result) -> None:
-    from rich import box
-    from rich.table import Table
+def check_columns(result) -> list:
+    """`cnncalc check`'s columns: ✓/✗, answer, line, given, expected, the slip or rule, the formula."""
     from rich.text import Text
 
+    from .fit import Col
+
+    items = result.items
+    marks = [Text("✓", style="green") if i.ok else Text("✗", style="bold red") for i in items]
+    why = []
+    for item in items:
+        if item.ok:
+            why.append(Text(item.rule + (f"; {item.note}" if item.note else ""), style="dim"))
+            continue
+        text = Text.assemble((item.slip.name, "bold yellow"), f": {item.slip.detail}") if item.slip else \
+            Text(item.rule, style="dim")
+        for line in item.formula:
+            text.append("\n" + line)
+        why.append(text)
+    ids = [Text(display_id(result, i), style="" if i.ok else "red") for i in items]
+    return [Col("", marks, raw=["ok" if i.ok else "wrong" for i in items]),
+            Col("answer", ids, kind="name"),
+            Col("line", [str(i.line or "") for i in items], drop=1),
+            Col("given", [i.given for i in items]),
+            Col("expected", [i.expected for i in items]),
+            Col("slip or rule, formula", why, kind="wrap", min=30)]
+
+
+def print_result(result, console=None) -> None:
+    from rich.text import Text
+
+    from .fit import fit
     from .tables import make_console
 
-    con = make_console()
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"cnncalc check {result.file}", title_justify="left")
-    t.add_column("", no_wrap=True)
-    t.add_column("answer", overflow="fold")
-    t.add_column("line", justify="right", no_wrap=True)
-    t.add_column("given", overflow="fold")
-    t.add_column("expected", overflow="fold")
-    t.add_column("slip / rule", overflow="fold", max_width=48)
-    if not result.ok:
-        t.add_column("formula", overflow="fold")
-    for item in result.items:
-        mark = Text("✓", style="green") if item.ok else Text("✗", style="bold red")
-        if item.ok:
-            how = item.rule + (f"; {item.note}" if item.note else "")
-            t.add_row(mark, display_id(result, item), str(item.line or ""), item.given, item.expected,
-                      Text(how, style="dim"), *([] if result.ok else [""]))
-        else:
-            slip = Text()
-            if item.slip:
-                slip.append(item.slip.name.replace(", or ", ",\nor "), style="bold yellow")
-                slip.append(f": {item.slip.detail}")
-            else:
-                slip.append(item.rule, style="dim")
-            t.add_row(mark, Text(display_id(result, item), style="red"), str(item.line or ""), item.given,
-                      item.expected, slip, "\n".join(item.formula))
-    con.print(t)
+    con = console or make_console()
+    con.print(Text(f"cnncalc check {result.file}", style="italic"))
+    con.print(fit(check_columns(result), con.width))
     style = "green" if result.ok else "bold red"
     con.print(Text(f"{result.passed} of {result.total} answers right"
                    + (f", {result.failed} wrong" if result.failed else ""), style=style))

@@ -1,13 +1,13 @@
 """Rich rendering of reports. Formatting only: every figure comes from the Report."""
 from __future__ import annotations
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from ..layers.base import fmt_shape
 from ..analysis.report import Report
+from .fit import Col, fit
+from .bench import bar
 
 
 shape = fmt_shape  # C×H×W, the one way shapes are written
@@ -64,27 +64,34 @@ def rows_at_depth(report: Report, depth: int | None):
             yield "block", at[owner]
 
 
-def layer_table(report: Report, depth: int | None = None) -> Table:
-    t = Table(box=box.SIMPLE_HEAD, show_footer=True, pad_edge=False)
-    t.add_column("layer", footer="total", overflow="fold")
-    t.add_column("type", no_wrap=True)
-    t.add_column("k/s p", no_wrap=True)
-    t.add_column("input → output", no_wrap=True)
-    t.add_column("params", justify="right", footer=f"{report.totals.params:,}", no_wrap=True)
-    t.add_column("MACs", justify="right", footer=f"{report.totals.macs:,}", no_wrap=True)
-    t.add_column("FLOPs", justify="right", footer=f"{report.totals.flops:,}", no_wrap=True)
-    t.add_column("RF /j", justify="right", no_wrap=True)
-    t.add_column("notes", overflow="fold", min_width=12)
-    for kind, r in rows_at_depth(report, depth):
-        if kind == "block":
-            t.add_row(Text(r.name, style="bold"), Text(f"[{r.type}]"), f"{r.layers} layers",
-                      f"{shape(r.input)} → {shape(r.output)}", num(r.params), num(r.macs), num(r.flops),
-                      rf_text(r.rf), "")
-        else:
-            source = f"{len(r.inputs)} inputs" if r.inputs else shape(r.input)
-            t.add_row(r.name, r.type, r.config, f"{source} → {shape(r.output)}", num(r.params),
-                      num(r.macs), num(r.flops), rf_text(r.rf), "; ".join(r.notes))
-    return t
+def layer_columns(report: Report, depth: int | None = None) -> list[Col]:
+    """The per-layer table's columns (a collapsed block is one row, its name in bold)."""
+    rows = list(rows_at_depth(report, depth))
+    def col(f):
+        return [f(kind, r) for kind, r in rows]
+    t = report.totals
+    return [
+        Col("layer", col(lambda k, r: Text(r.name, style="bold") if k == "block" else r.name), kind="name",
+            footer="total"),
+        Col("type", col(lambda k, r: f"[{r.type}]" if k == "block" else r.type), drop=4),
+        Col("k/s p", col(lambda k, r: f"{r.layers} layers" if k == "block" else r.config), drop=5),
+        Col("input → output", col(lambda k, r: f"{source(k, r)} → {shape(r.output)}")),
+        Col("params", col(lambda k, r: num(r.params)), kind="num", footer=f"{t.params:,}", raw=col(lambda k, r: r.params)),
+        Col("MACs", col(lambda k, r: num(r.macs)), kind="num", footer=f"{t.macs:,}", raw=col(lambda k, r: r.macs)),
+        Col("FLOPs", col(lambda k, r: num(r.flops)), kind="num", footer=f"{t.flops:,}", drop=9, why="= 2×MACs",
+            raw=col(lambda k, r: r.flops)),
+        Col("RF /j", col(lambda k, r: rf_text(r.rf)), kind="num", drop=7),
+        Col("notes", col(lambda k, r: "" if k == "block" else "; ".join(r.notes)), kind="wrap", drop=8),
+    ]
+
+
+def source(kind: str, r) -> str:
+    """A layer's input shape, or how many inputs a merge joins."""
+    return f"{len(r.inputs)} inputs" if kind == "layer" and r.inputs else shape(r.input)
+
+
+def layer_table(report: Report, depth: int | None = None, width: int = 200):
+    return fit(layer_columns(report, depth), width, footer=True)
 
 
 def totals_text(report: Report) -> str:
@@ -103,19 +110,48 @@ def totals_text(report: Report) -> str:
     ])
 
 
-def make_console() -> Console:
-    """Rich's console; when the output is not a terminal (CI logs, files) use 160 columns, not 80."""
+WIDE = 200  # piped output without COLUMNS: wide enough for every table in one line per row
+
+
+def make_console(stderr: bool = False) -> Console:
+    """Rich's console at the terminal's width; piped, COLUMNS when set, else WIDE (never Rich's 80)."""
+    import os
     import sys
-    return Console() if sys.stdout.isatty() else Console(width=160)
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    cols = os.environ.get("COLUMNS", "")
+    return Console(stderr=stderr, width=int(cols) if cols.isdigit() and int(cols) > 0 else WIDE)
 
 
-def print_report(report: Report, console: Console | None = None, depth: int | None = None) -> None:
+def print_report(report: Report, console: Console | None = None, depth: int | None = None, stages=None) -> None:
     console = console or make_console()
     console.print(header(report), highlight=False)
-    console.print(layer_table(report, depth))
+    console.print(layer_table(report, depth, console.width))
     console.print(totals_text(report), highlight=False)
     for m in report.misaligned:
         console.print(f"[yellow]misaligned:[/yellow] {m}", highlight=False)
+    if stages:
+        print_work_chart(stages, console)
+
+
+def print_work_chart(stages, console: Console) -> None:
+    """Where the work goes: each output resolution's share of the MACs and of the params, as bars."""
+    label = max(len(s.resolution) for s in stages)
+    width = max(10, min(40, console.width - label - 20))
+    for field, title in (("macs", "MACs"), ("params", "params")):
+        total = sum(getattr(s, field) for s in stages)
+        if not total:
+            continue
+        console.print(f"\n[bold]where the {'work goes' if field == 'macs' else 'params are'}[/bold]: "
+                      f"{title} by output resolution", highlight=False)
+        top = max(getattr(s, field) for s in stages)
+        for s in stages:
+            v = getattr(s, field)
+            if v:
+                share = v / total
+                console.print(f"  {s.resolution:<{label}} [cyan]{bar(v / top, width):<{width}}[/cyan] "
+                              f"{human(v):>9} {100 * share:5.1f}%", highlight=False)
 
 
 def print_explanation(items, console: Console | None = None) -> None:
@@ -126,47 +162,72 @@ def print_explanation(items, console: Console | None = None) -> None:
             console.print(f"  {line}", highlight=False)
 
 
-def print_rf(rep, console: Console | None = None) -> None:
-    """`cnncalc rf ARCH`: size / effective stride / effective padding per axis, unit (0,0)'s region."""
+def rf_columns(rows) -> list[Col]:
+    """`cnncalc rf ARCH`'s columns: size / effective stride / effective padding per axis, unit (0,0)'s region."""
+    def two(a, b):
+        return str(a) if a == b else f"{a}×{b}"
+    return [
+        Col("layer", [r.name for r in rows], kind="name"),
+        Col("type", [r.type for r in rows], drop=1),
+        Col("output", [shape(r.output) for r in rows]),
+        Col("size r", [two(r.size, r.size_w) for r in rows], kind="num"),
+        Col("stride j", [two(r.stride, r.stride_w) for r in rows], kind="num"),
+        Col("padding P", [two(r.padding, r.padding_w) for r in rows], kind="num"),
+        Col("unit (0,0) sees rows × cols", [f"[{r.region_h[0]}, {r.region_h[1]}] × [{r.region_w[0]}, {r.region_w[1]}]"
+                                           for r in rows], drop=3),
+        Col("covers", [Text("✓ whole input" if r.covers else "") + (Text(" misaligned", style="yellow")
+                                                                  if r.misaligned else Text()) for r in rows], drop=2),
+    ]
+
+
+def print_rf(rep, console: Console | None = None, rows=None, hidden: int = 0) -> None:
+    """The receptive-field table of `rows` (default: every layer of `rep`)."""
     console = console or make_console()
+    rows = rep.layers if rows is None else rows
     console.print(f"[bold]{rep.name}[/bold]  receptive field per layer (Araujo et al. 2019); input {shape(rep.input)}",
                   highlight=False)
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for col, just in (("layer", "left"), ("type", "left"), ("output", "left"), ("size r", "right"),
-                      ("stride j", "right"), ("padding P", "right"), ("unit (0,0) sees rows × cols", "left"),
-                      ("covers", "left")):
-        t.add_column(col, justify=just, no_wrap=col != "layer")
-    for r in rep.layers:
-        two = lambda a, b: str(a) if a == b else f"{a}×{b}"  # noqa: E731
-        t.add_row(r.name, r.type, shape(r.output), two(r.size, r.size_w), two(r.stride, r.stride_w),
-                  two(r.padding, r.padding_w), f"[{r.region_h[0]}, {r.region_h[1]}] × [{r.region_w[0]}, {r.region_w[1]}]",
-                  "✓ whole input" if r.covers else "" + (" [yellow]misaligned[/yellow]" if r.misaligned else ""))
-    console.print(t)
+    console.print(fit(rf_columns(rows), console.width))
+    if hidden:
+        console.print(f"[dim]{hidden} rows where the field does not change are not shown (--all shows them)[/dim]",
+                      highlight=False)
     console.print(f"first layer whose every unit sees the whole input: {rep.first_covering or 'none'}", highlight=False)
-    rows = {r.name: r for r in rep.layers}
+    by_name = {r.name: r for r in rep.layers}
     for name in rep.outputs:  # several outputs: each one's field
-        r = rows[name]
+        r = by_name[name]
         size, stride = (f"{r.size}", f"{r.stride}") if (r.size, r.stride) == (r.size_w, r.stride_w) else \
             (f"{r.size}×{r.size_w}", f"{r.stride}×{r.stride_w}")
         console.print(f"output {name} ({shape(r.output)}): receptive field {size}, effective stride {stride}"
                       + (", every unit sees the whole input" if r.covers else ""), highlight=False)
-    for r in rep.layers:
+    for r in rows:
         if r.misaligned:
             console.print(f"[yellow]{r.name}[/yellow]: {r.misaligned}", highlight=False)
+
+
+def chain_columns(rows) -> list[Col]:
+    """`cnncalc rf -l …`: one row per token, with the step of the recursion written out."""
+    return [Col("#", [str(i) for i in range(1, len(rows) + 1)], kind="num"),
+            Col("layer", [r.token for r in rows], kind="name"),
+            Col("step", [r.formula for r in rows]),
+            Col("∏s", [str(r.jump) for r in rows], kind="num"),
+            Col("P", [str(r.eff_padding) for r in rows], kind="num"),
+            Col("RF", [str(r.size) for r in rows], kind="num")]
 
 
 def print_rf_chain(rows, console: Console | None = None) -> None:
     console = console or make_console()
     console.print("RF_l = RF_{l−1} + (f_l − 1)·∏_{i<l} s_i,  RF_0 = 1  (f: effective kernel d·(k−1)+1)", highlight=False)
-    for i, r in enumerate(rows, 1):
-        console.print(f"  {i}. {r.token:<12} {r.formula:<28} ∏s = {r.jump:<4} P = {r.eff_padding}", highlight=False)
+    console.print(fit(chain_columns(rows), console.width))
     console.print(f"receptive field: {', '.join(str(r.size) for r in rows)}", highlight=False)
 
 
 def print_calc(res, console: Console | None = None) -> None:
     console = console or make_console()
-    c, h, w = res.input
-    console.print(f"[bold]{res.kind}[/bold] on {h}×{w}×{c} (H×W×C) = {c}×{h}×{w} (C×H×W)", highlight=False)
+    inp = list(res.input)
+    if len(inp) == 3:
+        on = f"{shape(inp[1:] + inp[:1])} (H×W×C) = {shape(inp)} (C×H×W)"
+    else:
+        on = f"{shape(inp)} (channels first)" if len(inp) > 1 else f"a vector of {inp[0]:,}"
+    console.print(f"[bold]{res.kind}[/bold] on {on}", highlight=False)
     for line in res.lines:
         console.print(f"  {line}", highlight=False)
     if res.kind in ("conv", "linear"):
@@ -176,38 +237,76 @@ def print_calc(res, console: Console | None = None) -> None:
     for note in res.notes:
         console.print(f"  note: {note}", highlight=False)
     out = res.output
-    hwc = f"{out[1]}×{out[2]}×{out[0]}" if len(out) == 3 else shape(out)
-    console.print(f"[bold]answer[/bold]: output {hwc} (H×W×C), params {res.params:,}, MACs {res.macs:,}, "
+    hwc = f"{out[1]}×{out[2]}×{out[0]} (H×W×C)" if len(out) == 3 else shape(out) if len(out) > 1 else f"{out[0]:,}"
+    console.print(f"[bold]answer[/bold]: output {hwc}, params {res.params:,}, MACs {res.macs:,}, "
                   f"FLOPs {res.flops:,}", highlight=False)
 
 
 METRIC_TITLE = {"params": "params", "macs": "MACs", "flops": "FLOPs", "activation_bytes": "activation memory"}
 
 
+FIELD = {"params": "params", "MACs": "macs", "FLOPs": "flops", "activations": "activation_bytes",
+         "ratio": "ratio"}
+
+
+def compare_columns(rep) -> list[Col]:
+    rows = rep.rows
+    def col(title, f, **kw):
+        raw = [getattr(r, FIELD[title]) for r in rows] if title in FIELD else None
+        return Col(title, [f(r) for r in rows], kind="num", raw=raw, **kw)
+    return [
+        Col("architecture", [r.name for r in rows], kind="name"),
+        Col("input", [shape(r.input) for r in rows], drop=8),
+        col("params", lambda r: human(r.params)),
+        col("MACs", lambda r: human(r.macs)),
+        col("FLOPs", lambda r: human(r.flops), drop=9 if rep.metric != "flops" else 0, why="= 2×MACs"),
+        col("activations", lambda r: human(r.activation_bytes, "B"), drop=5 if rep.metric != "activation_bytes" else 0),
+        col("depth", lambda r: str(r.depth), drop=6),
+        col("final RF", lambda r: str(r.final_rf), drop=7),
+        col("ratio", lambda r: f"{r.ratio:.3g}×"),
+    ]
+
+
+def stage_columns(row, metric: str) -> list[Col]:
+    total = getattr(row, metric) or 1
+    st = row.stages
+    return [Col("stage", [s.resolution for s in st], kind="name"),
+            Col("layers", [str(s.layers) for s in st], kind="num", drop=2),
+            Col("params", [human(s.params) for s in st], kind="num"),
+            Col("MACs", [human(s.macs) for s in st], kind="num"),
+            Col("FLOPs", [human(s.flops) for s in st], kind="num", drop=1, why="= 2×MACs"),
+            Col("share", [f"{100 * getattr(s, metric) / total:.1f}%" for s in st], kind="num")]
+
+
 def print_compare(rep, console: Console | None = None) -> None:
     console = console or make_console()
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"compared by {METRIC_TITLE[rep.metric]} (ratio to the first)")
-    for col in ("architecture", "input", "params", "MACs", "FLOPs", "activations (fp32)", "depth", "final RF", "ratio"):
-        t.add_column(col, justify="left" if col in ("architecture", "input") else "right", no_wrap=True)
-    for r in rep.rows:
-        t.add_row(r.name, shape(r.input), human(r.params), human(r.macs), human(r.flops),
-                  human(r.activation_bytes, "B"), str(r.depth), str(r.final_rf), f"{r.ratio:.3g}×")
-    console.print(t)
+    console.print(f"compared by {METRIC_TITLE[rep.metric]} (ratio to the first); activations at fp32", highlight=False)
+    console.print(fit(compare_columns(rep), console.width))
     top = max(getattr(r, rep.metric) for r in rep.rows) or 1
-    width = 50
+    label = max(len(r.name) for r in rep.rows)
+    unit = 'B' if rep.metric == 'activation_bytes' else ''
+    width = max(10, min(50, console.width - label - 16))
     for r in rep.rows:
         v = getattr(r, rep.metric)
         bar = "█" * max(1, round(width * v / top)) if v else ""
-        console.print(f"  {r.name:<18} {bar} {human(v, 'B' if rep.metric == 'activation_bytes' else '')}",
-                      highlight=False)
+        console.print(f"  {r.name:<{label}} {bar} {human(v, unit)}", highlight=False)
     if any(r.stages for r in rep.rows):
         metric = rep.metric if rep.metric != "activation_bytes" else "macs"
         for r in rep.rows:
-            st = Table(box=box.SIMPLE, pad_edge=False, title=f"{r.name}: by resolution ({METRIC_TITLE[metric]})")
-            for col in ("stage", "layers", "params", "MACs", "FLOPs", "share"):
-                st.add_column(col, justify="left" if col == "stage" else "right")
-            total = getattr(r, metric) or 1
-            for s in r.stages:
-                st.add_row(s.resolution, str(s.layers), human(s.params), human(s.macs), human(s.flops),
-                           f"{100 * getattr(s, metric) / total:.1f}%")
-            console.print(st)
+            console.print(f"\n[bold]{r.name}[/bold]: by resolution ({METRIC_TITLE[metric]})", highlight=False)
+            console.print(fit(stage_columns(r, metric), console.width))
+
+
+def list_columns(rows) -> list[Col]:
+    """`cnncalc list`: rows are dicts (name, input, params, macs, source)."""
+    return [Col("name", [r["name"] for r in rows], kind="name"),
+            Col("input", [shape(r["input"]) for r in rows]),
+            Col("params", [f"{r['params']:,}" for r in rows], kind="num", raw=[r["params"] for r in rows]),
+            Col("MACs", [human(r["macs"]) for r in rows], kind="num", raw=[r["macs"] for r in rows]),
+            Col("source", [r["source"] for r in rows], kind="wrap")]
+
+
+def print_list(rows, console: Console | None = None) -> None:
+    console = console or make_console()
+    console.print("[bold]built-in architectures[/bold]", highlight=False)
+    console.print(fit(list_columns(rows), console.width))

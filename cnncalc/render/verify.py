@@ -1,10 +1,9 @@
 """Rich rendering of a Verification (formatting only; every figure comes from the model)."""
 from __future__ import annotations
 
-from rich import box
-from rich.table import Table
 from rich.text import Text
 
+from .fit import Col, fit
 from .tables import shape
 
 
@@ -12,40 +11,44 @@ def _num(x: int | None) -> str:
     return "–" if x is None else f"{x:,}"
 
 
-def _pair(table_cells: list, ours, theirs, bad: bool, fmt) -> None:
-    table_cells.append(Text(fmt(ours), style="red" if bad else ""))
-    table_cells.append(Text(fmt(theirs), style="bold red" if bad else "dim"))
-
-
 def _shape(s) -> str:
     return "–" if s is None else shape(s[1:]) if len(s) > 1 else shape(s)
 
 
-def verification_table(v) -> Table:
-    t = Table(box=box.SIMPLE_HEAD, show_footer=True, pad_edge=False)
-    t.add_column("", footer="✓" if v.ok else "✗", no_wrap=True)
-    t.add_column("layer", footer="total", overflow="fold")
-    t.add_column("type", no_wrap=True)
-    t.add_column("output", no_wrap=True, footer=_shape(v.output))
-    t.add_column("torch", no_wrap=True, footer=_shape(v.torch_output))
-    tt = v.totals
-    t.add_column("params", justify="right", no_wrap=True, footer=_num(tt.params))
-    t.add_column("torch", justify="right", no_wrap=True, footer=_num(tt.torch_params))
-    t.add_column("MACs", justify="right", no_wrap=True, footer=_num(tt.macs))
-    t.add_column("torch", justify="right", no_wrap=True, footer=_num(tt.torch_macs))
-    t.add_column("buffers", justify="right", no_wrap=True, footer=f"{tt.buffers:,} / {tt.torch_buffers:,}")
+def _pair(layers, ours, theirs, key: str, fmt) -> tuple[list, list]:
+    """cnncalc's cells and torch's, red where they disagree."""
+    mine = [Text(fmt(getattr(r, ours)), style="red" if key in r.mismatches else "") for r in layers]
+    torch = [Text(fmt(getattr(r, theirs)), style="bold red" if key in r.mismatches else "dim") for r in layers]
+    return mine, torch
+
+
+def verification_columns(v) -> list[Col]:
+    marks = []
     for r in v.layers:
         mark = Text("✓", style="green") if r.ok else Text("✗", style="bold red")
         if r.torch_output is None and not r.mismatches:
             mark = Text("·", style="dim")  # not reached: torch failed before this layer
-        cells: list = [mark, r.name, r.type]
-        _pair(cells, r.output, r.torch_output, "output" in r.mismatches, _shape)
-        _pair(cells, r.params, r.torch_params, "params" in r.mismatches, _num)
-        _pair(cells, r.macs, r.torch_macs, "macs" in r.mismatches, _num)
-        bufs = _num(r.buffers) if r.buffers == r.torch_buffers else f"{_num(r.buffers)} ≠ {_num(r.torch_buffers)}"
-        cells.append(Text(bufs, style="bold red" if "buffers" in r.mismatches else ""))
-        t.add_row(*cells)
-    return t
+        marks.append(mark)
+    tt = v.totals
+    out, t_out = _pair(v.layers, "output", "torch_output", "output", _shape)
+    par, t_par = _pair(v.layers, "params", "torch_params", "params", _num)
+    mac, t_mac = _pair(v.layers, "macs", "torch_macs", "macs", _num)
+    bufs = [Text(_num(r.buffers) if r.buffers == r.torch_buffers else f"{_num(r.buffers)} ≠ {_num(r.torch_buffers)}",
+                 style="bold red" if "buffers" in r.mismatches else "") for r in v.layers]
+    return [Col("", marks, footer="✓" if v.ok else "✗"),
+            Col("layer", [r.name for r in v.layers], kind="name", footer="total"),
+            Col("type", [r.type for r in v.layers], drop=3),
+            Col("output", out, footer=_shape(v.output)),
+            Col("torch", t_out, footer=_shape(v.torch_output), drop=2),
+            Col("params", par, kind="num", footer=_num(tt.params)),
+            Col("torch", t_par, kind="num", footer=_num(tt.torch_params)),
+            Col("MACs", mac, kind="num", footer=_num(tt.macs)),
+            Col("torch", t_mac, kind="num", footer=_num(tt.torch_macs)),
+            Col("buffers", bufs, kind="num", footer=f"{tt.buffers:,} / {tt.torch_buffers:,}", drop=1)]
+
+
+def verification_table(v, width: int = 200):
+    return fit(verification_columns(v), width, footer=True)
 
 
 def summary_lines(v) -> list[Text]:
@@ -90,6 +93,6 @@ def print_verification(v, console) -> None:
                   + (f"  batch {v.batch}" if v.batch != 1 else "")
                   + "\n[dim]cnncalc's static figure beside torch's measurement: output from a forward hook, "
                     "params/buffers = numel of the layer's module, MACs = FlopCounterMode FLOPs / 2[/dim]")
-    console.print(verification_table(v))
+    console.print(verification_table(v, console.width))
     for line in summary_lines(v):
         console.print(line)

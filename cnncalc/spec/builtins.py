@@ -18,6 +18,10 @@ def _arch_dir() -> Path:
 ARCH_DIR = _arch_dir()
 
 
+class BuiltinNote(UserWarning):
+    """A name like `lenet5.yaml` that is no file here was read as the built-in `lenet5` (the CLI prints it as a note)."""
+
+
 def builtin_names() -> list[str]:
     return sorted(p.stem for p in ARCH_DIR.glob("*.yaml"))
 

@@ -1,0 +1,174 @@
+"""Tables that fit the terminal: a figure is never cut, a name never disappears.
+
+Every table of cnncalc is described as columns (`Col`) and laid out here for the console's width:
+
+1. columns whose cells are all empty take no width;
+2. when the natural widths do not fit, optional columns are dropped, least useful first (FLOPs,
+   which is 2×MACs, before the notes), and one line says which were dropped;
+3. when even the essential columns do not fit, each row takes two lines: its name and short texts
+   (type, shapes, notes) on the first, wrapping between words; its figures, aligned, on the second.
+
+Free text (notes, formulas) wraps between words; figures and names are never folded or cut.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.segment import Segment
+from rich.table import Table
+from rich.text import Text
+
+GAP = 2         # columns are two cells apart
+MIN_WRAP = 16   # the narrowest a free-text column gets before it is dropped instead
+
+
+@dataclass
+class Col:
+    """One column: its title, one cell per row, and how it may give way to a narrow terminal.
+
+    kind: 'name' (the row's name: never dropped, never cut), 'text' (short text such as a type or a
+    shape: never cut; goes to the name line in the two-line layout), 'num' (a figure: never cut,
+    right-aligned, stays in the figure line), 'wrap' (free text that may wrap between words).
+    drop: 0 = always shown; a higher number is dropped earlier when the width is short.
+    """
+    title: str
+    cells: list
+    kind: str = "text"
+    footer: str = ""
+    drop: int = 0
+    why: str = ""
+    justify: str | None = None
+    raw: list | None = None    # the cells as plain values for CSV (61706, not "61,706")
+    min: int = MIN_WRAP        # a free-text column's narrowest width before it is dropped instead
+
+    @property
+    def just(self) -> str:
+        return self.justify or ("right" if self.kind == "num" else "left")
+
+    def width(self) -> int:
+        return max([cell_width(c) for c in self.cells] + [cell_width(self.title), cell_width(self.footer)])
+
+    def empty(self) -> bool:
+        return not self.footer and all(not plain(c) for c in self.cells)
+
+
+def plain(cell) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def as_text(cell) -> Text:
+    """A cell as Rich Text: a plain string is never read as markup (`[conv3]` stays visible)."""
+    return cell if isinstance(cell, Text) else Text(str(cell))
+
+
+def cell_width(cell) -> int:
+    return max((Text(line).cell_len for line in plain(cell).split("\n")), default=0)
+
+
+def needed(cols: list[Col]) -> int:
+    return sum(min(c.min, c.width()) if c.kind == "wrap" else c.width() for c in cols) + GAP * (len(cols) - 1)
+
+
+def drop_until(cols: list[Col], width: int, keep=lambda c: False) -> tuple[list[Col], list[Col]]:
+    """Drop optional columns, highest `drop` first, until the rest fit (or none is left to drop)."""
+    shown, dropped = list(cols), []
+    while needed(shown) > width:
+        optional = [c for c in shown if c.drop and not keep(c)]
+        if not optional:
+            break
+        worst = max(optional, key=lambda c: (c.drop, shown.index(c)))
+        shown.remove(worst)
+        dropped.append(worst)
+    return shown, dropped
+
+
+def _table(cols: list[Col], width: int, footer: bool, header: bool = True) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0),
+              show_footer=footer, show_header=header)
+    fixed = sum(c.width() for c in cols if c.kind != "wrap") + GAP * (len(cols) - 1)
+    wraps = [c for c in cols if c.kind == "wrap"]
+    room = (width - fixed) // max(1, len(wraps))
+    for c in cols:
+        w = min(c.width(), max(c.min, room)) if c.kind == "wrap" else c.width()
+        t.add_column(as_text(c.title), footer=as_text(c.footer), justify=c.just, width=w,
+                     no_wrap=c.kind != "wrap", overflow="fold")
+    for i in range(len(cols[0].cells) if cols else 0):
+        t.add_row(*[as_text(c.cells[i]) for c in cols])
+    return t
+
+
+def dropped_line(dropped: list[Col], width: int) -> Text:
+    what = ", ".join(c.title + (f" ({c.why})" if c.why else "") for c in dropped)
+    return Text(f"not shown at {width} columns: {what}; a wider terminal or --format csv shows every column",
+                style="dim")
+
+
+class TwoLine:
+    """Each row as two lines: the name line (name, short texts, notes) and the aligned figure line."""
+
+    def __init__(self, heads: list[Text], table: Table, footer: Text | None, rows: int):
+        self.heads, self.table, self.footer, self.rows = heads, table, footer, rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = console.render_lines(self.table, options, pad=False)
+        # header, its rule, one line per row, then (with a footer) a blank line and the footer line
+        for i, line in enumerate(lines):
+            row = i - 2
+            if 0 <= row < self.rows:
+                yield from console.render(self.heads[row], options)
+            elif self.footer is not None and i == len(lines) - 1:
+                yield from console.render(self.footer, options)
+            yield from line
+            yield Segment.line()
+
+
+def pack(cells: list[tuple[Text, str]], width: int) -> Text:
+    """A row's name line: cells two apart, a new line where the next would overflow. A name or a short
+    text never breaks; free text ('wrap') breaks between words."""
+    pieces: list[tuple[Text, str]] = []     # (piece, separator before it)
+    for cell, kind in cells:
+        if kind == "wrap":
+            pieces += [(cell[m.start():m.end()], "  " if j == 0 else " ")
+                       for j, m in enumerate(re.finditer(r"\S+", cell.plain))]
+            continue
+        if kind == "name":
+            cell = cell.copy()
+            cell.stylize("bold")
+        pieces.append((cell, "  "))
+    out, used = Text(), 0
+    for piece, sep in pieces:
+        gap = len(sep) if used else 0
+        if used and used + gap + piece.cell_len > width:
+            out.append("\n")
+            used, gap = 0, 0
+        out.append(" " * gap)
+        out.append(piece)
+        used += gap + piece.cell_len
+    return out
+
+
+def fit(cols: list[Col], width: int, footer: bool = False):
+    """A renderable that fits `width` cells: one line per row if possible, else two."""
+    cols = [c for c in cols if not c.empty()]
+    shown, dropped = drop_until(cols, width)
+    if needed(shown) <= width:
+        parts = [_table(shown, width, footer)]
+        if dropped:
+            parts.append(dropped_line(dropped, width))
+        return Group(*parts)
+    # two lines per row: names and texts above, figures below (indented two cells)
+    nums = [c for c in cols if c.kind == "num"]
+    texts = [c for c in cols if c.kind != "num"]
+    indent = Col("", [""] * len(cols[0].cells), kind="text", footer="")
+    nums, dropped = drop_until([indent] + nums, width)
+    heads = [pack([(as_text(c.cells[i]), c.kind) for c in texts if plain(c.cells[i])], width)
+             for i in range(len(cols[0].cells))]
+    foot = next((c.footer for c in texts if c.footer), None)
+    if len(nums) == 1:  # nothing to align: the name lines alone
+        return Group(*heads)
+    table = _table(nums, width, footer)
+    return Group(TwoLine(heads, table, Text(foot) if footer and foot else None, len(heads)),
+                 *([dropped_line(dropped, width)] if dropped else []))
