@@ -24,8 +24,7 @@ def bench_cmd(
 ):
     """Time every conv and linear layer alone, and the whole forward (needs torch).
 
-    Per layer: median and spread, achieved GFLOP/s, arithmetic intensity and the fraction of the
-    roofline (peak matmul and copy bandwidth, both measured in the same run).
+    Per layer: median and spread, achieved GFLOP/s, arithmetic intensity and the fraction of the roofline (peak matmul and copy bandwidth, both measured in the same run).
 
     Examples:
 

@@ -9,11 +9,13 @@ from ..errors import CnncalcError
 from .common import JSON, console, emit_json, guarded
 
 calc_app = typer.Typer(no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
-                       help="Answer one exercise with its worked formula (conv, pool, fc, chain).")
+                       help="Answer one exercise with its worked formula (conv, pool, fc, chain).\n\n"
+                            "Examples:\n\n  cnncalc calc conv --input 227 -k 11 -s 4 --filters 96 --channels 3\n\n"
+                            "  cnncalc calc fc --in 9216 --out 4096")
 
-INPUT = typer.Option(..., "--input", "-i", help="227 (with --channels), 227x227x3 (H×W×C) or, with --layout CHW, 3x227x227.")
-CHANNELS = typer.Option(None, "--channels", "-c", help="Input channels, when --input gives only the size.")
-LAYOUT = typer.Option("HWC", "--layout", help="How a three-part --input is written: HWC (the course) or CHW.")
+INPUT = typer.Option(..., "--input", "-i", metavar="SHAPE", help="227 (with --channels), 227x227x3 (H×W×C) or, with --layout CHW, 3x227x227.")
+CHANNELS = typer.Option(None, "--channels", "-c", metavar="C", help="Input channels, when --input gives only the size.")
+LAYOUT = typer.Option("HWC", "--layout", metavar="HWC|CHW", help="How a three-part --input is written: HWC (the course) or CHW.")
 
 
 def _show(res, json: bool):
@@ -36,12 +38,14 @@ def _padding(text: str):
 
 @calc_app.command("conv")
 @guarded
-def conv(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k"),
-         stride: int = typer.Option(1, "--stride", "-s"), padding: str = typer.Option("0", "--padding", "-p",
-                                                                                     help="A number, same or valid."),
-         filters: int = typer.Option(..., "--filters", "-f"), dilation: int = typer.Option(1, "--dilation", "-d"),
-         groups: int = typer.Option(1, "--groups", "-g"), bias: bool = typer.Option(True, "--bias/--no-bias"),
-         channels: Optional[int] = CHANNELS, layout: str = LAYOUT, json: bool = typer.Option(False, "--json")):
+def conv(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k", metavar="K", help="Kernel size."),
+         stride: int = typer.Option(1, "--stride", "-s", metavar="S", help="Stride."),
+         padding: str = typer.Option("0", "--padding", "-p", metavar="P", help="A number, same or valid."),
+         filters: int = typer.Option(..., "--filters", "-f", metavar="N", help="Output channels."),
+         dilation: int = typer.Option(1, "--dilation", "-d", metavar="D", help="Dilation."),
+         groups: int = typer.Option(1, "--groups", "-g", metavar="G", help="Groups (C_in for depthwise)."),
+         bias: bool = typer.Option(True, "--bias/--no-bias", help="With a bias per filter (the default) or none."),
+         channels: Optional[int] = CHANNELS, layout: str = LAYOUT, json: bool = JSON):
     """A convolution: output size, params (weights and biases), MACs, FLOPs, same padding.
 
     Example:
@@ -56,11 +60,12 @@ def conv(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k"),
 
 @calc_app.command("pool")
 @guarded
-def pool(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k"),
-         stride: Optional[int] = typer.Option(None, "--stride", "-s", help="Defaults to the kernel."),
-         padding: int = typer.Option(0, "--padding", "-p"), ceil: bool = typer.Option(False, "--ceil"),
+def pool(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k", metavar="K", help="Window size."),
+         stride: Optional[int] = typer.Option(None, "--stride", "-s", metavar="S", help="Defaults to the kernel."),
+         padding: int = typer.Option(0, "--padding", "-p", metavar="P", help="Padding on each side."),
+         ceil: bool = typer.Option(False, "--ceil", help="Round the output size up (ceil_mode)."),
          avg: bool = typer.Option(False, "--avg", help="Average instead of max pooling."),
-         channels: Optional[int] = CHANNELS, layout: str = LAYOUT, json: bool = typer.Option(False, "--json")):
+         channels: Optional[int] = CHANNELS, layout: str = LAYOUT, json: bool = JSON):
     """A pooling layer: output size with floor (or --ceil), both roundings where they differ.
 
     Example:
@@ -104,7 +109,7 @@ def fc(n_in: str = typer.Option(..., "--in", metavar="N|MAP",
 @guarded
 def chain(tokens: List[str] = typer.Argument(..., help="Layer tokens, e.g. conv1f16 conv5f32same."),
           input: str = INPUT, channels: Optional[int] = CHANNELS, layout: str = LAYOUT,
-          json: bool = typer.Option(False, "--json")):
+          json: bool = JSON):
     """Several layers in a row, with the total (the Inception bottleneck).
 
     Example:

@@ -16,12 +16,12 @@ def export_cmd(
     arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
     torch: bool = typer.Option(False, "--torch", help="Write PyTorch code (an nn.Module class and a __main__ "
                                "that runs one forward pass)."),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help="Override the input: 3x64x64, 64x48 (H×W) or 64."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help="Override the input: 3x64x64, 64x48 (H×W) or 64."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write to this file instead of stdout."),
 ):
-    """Print the architecture as standalone, readable PyTorch code: imports, an nn.Module whose
-    __init__ builds every layer (attribute names = layer names with '_' for '.') and whose
-    forward follows the graph, and a __main__ running one forward pass at the input size.
+    """Print the architecture as standalone, readable PyTorch code (needs torch).
+
+    The code has imports, an nn.Module whose __init__ builds every layer (attribute names are the layer names with '_' for '.') and whose forward follows the graph, and a __main__ that runs one forward pass at the input size.
 
     Examples:
 
@@ -40,3 +40,4 @@ def export_cmd(
         output.write_text(code, encoding="utf-8")
     except OSError as e:
         raise CnncalcError(f"--output {output}: {e.strerror or e}") from None
+    print(f"wrote {output}: PyTorch code, {len(code.splitlines())} lines (run it: python {output})")

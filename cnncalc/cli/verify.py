@@ -36,9 +36,7 @@ def verify_cmd(
 ):
     """Prove the static figures against PyTorch (needs torch).
 
-    One forward pass (eval, no_grad, random input) with forward hooks and FlopCounterMode: per layer,
-    the output shape, params, buffers and MACs (FLOPs / 2) must equal cnncalc's. Exit 0 when all agree,
-    1 on any mismatch, 2 on bad input or without torch.
+    One forward pass (eval, no_grad, random input) with forward hooks and FlopCounterMode: per layer, the output shape, params, buffers and MACs (FLOPs / 2) must equal cnncalc's. Exit 0 when all agree, 1 on any mismatch, 2 on bad input or without torch.
 
     Examples:
 
