@@ -170,3 +170,8 @@ def test_csv_has_plain_numbers():
 def test_json_and_format_must_agree():
     res = runner.invoke(app, ["analyze", "lenet5", "--json", "--format", "csv"])
     assert res.exit_code == 2 and "--json" in res.output
+
+
+def test_an_unknown_format_is_a_usage_error():
+    res = runner.invoke(app, ["analyze", "lenet5", "--format", "xlsx"])
+    assert res.exit_code == 2

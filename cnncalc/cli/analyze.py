@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from .common import JSON, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 ARCH_HELP = "A YAML file, or a built-in name (`cnncalc list`)."
 INPUT_HELP = "Override the input: 3x64x64, 64x48 (H×W) or 64."
@@ -17,7 +17,7 @@ def analyze_cmd(
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help=INPUT_HELP),
     batch: int = typer.Option(1, "--batch", "-b", min=1, metavar="N",
                               help="Batch size: scales MACs, FLOPs and activations."),
-    format=format_option("the per-layer table"),
+    format: Optional[Format] = format_option("the per-layer table"),
     json: bool = JSON,
     explain: Optional[str] = typer.Option(None, "--explain", "-e", metavar="LAYER",
                                           help="Print one layer's (or block's) worked formulas."),
@@ -73,7 +73,7 @@ def first_sentence(text: str) -> str:
 
 
 @guarded
-def list_cmd(format=format_option("the list"), json: bool = JSON):
+def list_cmd(format: Optional[Format] = format_option("the list"), json: bool = JSON):
     """List the built-in architectures with their source and totals.
 
     Examples:

@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from .common import JSON, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
 @guarded
@@ -19,7 +19,7 @@ def bench_cmd(
     warmup: int = typer.Option(2, "--warmup", "-w", min=0, metavar="N", help="Discarded runs before timing."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
                                         help="Override the input: 3x64x64, 64x48 or 64."),
-    format=format_option("the per-layer timings"),
+    format: Optional[Format] = format_option("the per-layer timings"),
     json: bool = JSON,
 ):
     """Time every conv and linear layer alone, and the whole forward (needs torch).

@@ -23,7 +23,7 @@ def check_cmd(
     answers: str = typer.Argument(..., help="The answers file (YAML): architecture, layout, answers, questions."),
     junit: Optional[Path] = typer.Option(None, "--junit", metavar="FILE",
                                          help="Also write JUnit XML (one testcase per answer)."),
-    format: Optional[Format] = typer.Option(None, "--format", "-f", case_sensitive=False,
+    format: Optional[Format] = typer.Option(None, "--format", "-f", case_sensitive=False, metavar="FORMAT",
                                             help="table (✓/✗ per answer, the default), json, csv, markdown, or "
                                             "github: one ::error annotation per wrong answer."),
     json: bool = JSON,

@@ -62,7 +62,7 @@ class Format(str, Enum):
 
 
 def format_option(what: str = "the table"):
-    return typer.Option(None, "--format", case_sensitive=False,
+    return typer.Option(None, "--format", case_sensitive=False, metavar="FORMAT",
                         help=f"table (the default), json, csv (every column, plain numbers) or markdown, for {what}.")
 
 

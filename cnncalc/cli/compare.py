@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import JSON, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
 @guarded
@@ -20,7 +20,7 @@ def compare_cmd(
     batch: int = typer.Option(1, "--batch", "-b", min=1, metavar="N", help="Batch size: scales MACs, FLOPs and "
                               "activations."),
     stages: bool = typer.Option(False, "--stages", help="Add a breakdown by output resolution."),
-    format=format_option("the comparison"),
+    format: Optional[Format] = format_option("the comparison"),
     json: bool = JSON,
     html: Optional[str] = typer.Option(None, "--html", metavar="FILE",
                                        help="Write a self-contained HTML page: the networks side by side."),

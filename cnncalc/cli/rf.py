@@ -6,7 +6,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import CnncalcError
-from .common import JSON, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
 @guarded
@@ -20,7 +20,7 @@ def rf_cmd(
     every: bool = typer.Option(False, "--all", "-a", help="Show every layer, also where the field does not change."),
     depth: Optional[int] = typer.Option(None, "--depth", "-d", min=1, metavar="N",
                                         help="Collapse blocks below this nesting level into one row each."),
-    format=format_option("the table"),
+    format: Optional[Format] = format_option("the table"),
     json: bool = JSON,
 ):
     """Receptive field size, effective stride and padding per layer and axis (Araujo et al. 2019).
