@@ -26,8 +26,7 @@ def sweep_cmd(
 ):
     """Shapes, params, MACs, memory and receptive-field coverage at every input size of a range.
 
-    The architecture is parsed and validated once; each size is then re-evaluated with integer
-    arithmetic. A size where a layer collapses is a row naming the layer and why.
+    The architecture is parsed and validated once; each size is then re-evaluated with integer arithmetic. A size where a layer collapses is a row naming the layer and why.
 
     Examples:
 
@@ -68,8 +67,9 @@ def sizes_cmd(
                                                             "non-square input)."),
     json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
-    """The input sizes a network accepts, and among them the exact ones: no layer drops or implicitly pads
-    rows, every merge aligned. Progressions are named ("every 32 from 33: 33, 65, …").
+    """The input sizes a network accepts, and among them the exact ones.
+
+    Exact: no layer drops or implicitly pads rows, and every merge is aligned. Progressions are named ("every 32 from 33: 33, 65, …").
 
     Examples:
 
