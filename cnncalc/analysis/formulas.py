@@ -69,3 +69,13 @@ def adaptive_windows(n: int, out: int) -> list[int]:
 def rf_step(r: int, j: int, P: int, k_eff: int, s: int, p_before: int) -> tuple[int, int, int]:
     """Araujo et al. (Distill 2019): r ← r + (k−1)·j, P ← P + p·j, j ← j·s."""
     return r + (k_eff - 1) * j, j * s, P + p_before * j
+
+
+def rf_taps(seen: int, j: int, k_eff: int, d: int) -> int:
+    """The input positions a field sees, as a bit mask over its r positions (bit t = t-th position from
+    the field's start), after a layer with kernel k_eff = d·(k−1)+1 on the input's effective stride j:
+    the union of the k taps' fields, tap t shifted by t·d·j. Without dilation the field has no holes."""
+    out = 0
+    for t in range(0, k_eff, d):
+        out |= seen << (t * j)
+    return out

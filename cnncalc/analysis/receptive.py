@@ -74,6 +74,89 @@ def propagate(inputs: list[list[int]], steps: list, spatial: dict[int, tuple], n
         states.append(st)
 
 
+def seen_positions(graph: Graph, states=None) -> list[tuple[int, ...]]:
+    """Per node and axis, the positions of the field that are really seen, as a bit mask over the field
+    (bit t = position −P + t of the input). Dilated kernels leave holes (the gridding effect): a stack of
+    3×3 convs dilated 2 sees every other position of its r. Where paths meet, the union of their fields."""
+    states = states or receptive_fields(graph)[0]
+    masks: list[tuple[int, ...]] = []
+    for node, st in zip(graph.nodes, states):
+        ins = [(START, (1, 1)) if i == INPUT else (states[i], masks[i]) for i in node.inputs]
+        spatial = [x for x, shape in zip(ins, node.in_shapes) if shape[1:] == node.out_shape[1:]] or ins
+        steps = node.layer.rf_steps(list(node.in_shapes))
+        before = [max((s[a] for s, _ in spatial), key=lambda x: x.r) for a in (0, 1)]
+        mask = []
+        for a in (0, 1):
+            start = min(-s[a].P for s, _ in spatial)         # the union's first position
+            m = 0
+            for s, ms in spatial:
+                m |= ms[a] << (-s[a].P - start)
+            m >>= (-before[a].P - start) if -before[a].P >= start else 0
+            if steps is not None:
+                m = f.rf_taps(m, before[a].j, steps[a].k, steps[a].d)
+            mask.append(m)
+        masks.append(tuple(mask))
+    return masks
+
+
+def _spread(node, axis: int, mask: int, n_in: int) -> tuple[int, bool]:
+    """The input units (bit mask over 0 … n_in − 1) that the output units in `mask` read along `axis`,
+    and whether some of their taps fell outside the input (padding, or rows the layer never reaches)."""
+    layer, ins = node.layer, list(node.in_shapes)
+    steps = layer.rf_steps(ins)
+    full = (1 << n_in) - 1
+    if steps is None:
+        return mask & full, mask & ~full != 0
+    st = steps[axis]
+    regular = layer.rf_taps(ins, axis, 1) == range(st.s - st.p, st.s - st.p + st.k, st.d)
+    if not regular:                          # windows of their own (adaptive pooling)
+        out, u, clipped = 0, 0, False
+        while mask >> u:
+            if mask >> u & 1:
+                for t in layer.rf_taps(ins, axis, u):
+                    out |= 1 << t if 0 <= t < n_in else 0
+                    clipped |= not 0 <= t < n_in
+            u += 1
+        return out, clipped
+    if st.s > 1:                             # unit u starts at u·s: spread the bits s apart
+        spread, u = 0, 0
+        while mask >> u:
+            if mask >> u & 1:
+                spread |= 1 << (u * st.s)
+            u += 1
+        mask = spread
+    out = 0
+    for t in range(0, st.k, st.d):
+        out |= mask << t
+    low = out & ((1 << st.p) - 1) if st.p > 0 else 0          # taps in the padding before
+    out = out >> st.p if st.p >= 0 else out << -st.p
+    return out & full, bool(low) or out & ~full != 0
+
+
+def unit_seen(graph: Graph, idx: int, unit: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+    """Exactly the input positions output unit `unit` of node `idx` depends on, per spatial axis, as bit
+    masks over the input (bit q = position q): the units each layer reads, clipped to its real input at
+    every layer (padding brings nothing), from the node back to the input; where paths meet, all of them.
+    A broadcast 1×1 input (squeeze-and-excitation) is global context, not a spatial path: not followed.
+    Second: per axis, whether the field was clipped somewhere (else it is the whole Distill field)."""
+    need: dict[int, list[int]] = {idx: [1 << u for u in unit]}
+    clipped = [False] * len(unit)
+    for i in range(idx, -1, -1):
+        masks = need.pop(i, None)
+        if masks is None:
+            continue
+        node = graph.nodes[i]
+        spatial = [(j, s) for j, s in zip(node.inputs, node.in_shapes) if s[1:] == node.out_shape[1:]]
+        for j, shape in spatial or list(zip(node.inputs, node.in_shapes)):
+            sizes = shape[1:]
+            into = need.setdefault(j, [0] * len(sizes))
+            for a, n_in in enumerate(sizes):
+                m, c = _spread(node, a, masks[a], n_in)
+                into[a] |= m
+                clipped[a] |= c
+    return tuple(need.get(INPUT, [0] * (len(graph.input) - 1))), tuple(clipped)
+
+
 # -- the `cnncalc rf` report -------------------------------------------------------------
 
 def region(a: Axis) -> tuple[int, int]:

@@ -33,6 +33,9 @@ def verify_cmd(
                                         help="Override the input: 3x64x64, 64x48 (H×W) or 64."),
     json: bool = JSON,
     seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of the random weights and input."),
+    rf: bool = typer.Option(False, "--rf", help="Prove the receptive fields instead: each spatial layer's field "
+                            "against the support of autograd's gradient (a smaller input where the full one "
+                            "would cost too much, said in the output)."),
 ):
     """Prove the static figures against PyTorch (needs torch).
 
@@ -45,9 +48,26 @@ def verify_cmd(
       cnncalc verify googlenet --device cpu --batch 2
 
       cnncalc verify vgg16 --device meta --input 3x2048x2048
+
+      cnncalc verify resnet50 --rf
+
+    `--rf` is its own run (not part of a plain verify: on resnet50 it costs about as much as a few dozen
+    forward passes); it checks every spatial layer's field (size r, stride j, padding P, the positions
+    each unit really sees) against the input positions with a non-zero gradient.
     """
     from ..render.progress import progress_bar, wanted
     fmt = chosen(None, json)
+    if rf:
+        oracle = import_torch_module("rf_oracle")
+        result = oracle.rf_verify(arch, input=input)
+        if fmt == "json":
+            emit_json(result)
+        else:
+            from ..render.rf_verify import print_rf_verification
+            print_rf_verification(result, console())
+        if not result.ok:
+            raise typer.Exit(1)
+        return
     verify = import_torch_module("verify")
     with progress_bar("verify: forward pass", wanted(fmt)) as progress:
         result = verify.verify(arch, input=input, batch=batch, device=device, seed=seed, progress=progress)

@@ -58,6 +58,7 @@ class RFStep(NamedTuple):
     k: int      # effective kernel d·(k−1)+1
     s: int      # stride
     p: int      # padding before (left/top)
+    d: int = 1  # dilation: the kernel's taps are d apart (holes in the field when d > stride product)
 
 
 def fmt_pair(v: tuple[int, int], sep: str = "×") -> str:
@@ -138,6 +139,16 @@ class Layer(BaseModel):
     def rf_steps(self, ins: list[Shape]) -> tuple[RFStep, RFStep] | None:
         """Per-axis (H, W) steps; None for layers that act per element."""
         return None
+
+    def rf_taps(self, ins: list[Shape], axis: int, u: int) -> range:
+        """The input units that output unit `u` reads along spatial `axis`, padding included (< 0 or ≥ n):
+        its kernel's taps, from the RF step; the unit itself for layers that act per element."""
+        steps = self.rf_steps(ins)
+        if steps is None:
+            return range(u, u + 1)
+        st = steps[axis]
+        start = u * st.s - st.p
+        return range(start, start + st.k, st.d)
 
     def config(self) -> str:
         """Short kernel/stride/padding text for the table."""

@@ -73,7 +73,7 @@ class Conv(Layer):
                      in zip(ins[0][1:], self.kernel, self.stride, self.dilation, self.pads(), out[1:]))
 
     def rf_steps(self, ins):
-        return tuple(RFStep(f.effective_kernel(k, d), s, p[0])
+        return tuple(RFStep(f.effective_kernel(k, d), s, p[0], d)
                      for k, d, s, p in zip(self.kernel, self.dilation, self.stride, self.pads()))
 
     def config(self):

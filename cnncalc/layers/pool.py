@@ -53,7 +53,7 @@ class _Pool(Layer):
                      in zip(ins[0][1:], self.kernel, self.strides, self.padding, self.dilations, out[1:]))
 
     def rf_steps(self, ins):
-        return tuple(RFStep(f.effective_kernel(k, d), s, p)
+        return tuple(RFStep(f.effective_kernel(k, d), s, p, d)
                      for k, d, s, p in zip(self.kernel, self.dilations, self.strides, self.padding))
 
     def config(self):
@@ -143,6 +143,11 @@ class AdaptiveAvgPool(Layer):
     def other_ops(self, ins, out):
         wh, ww = self.windows(ins)
         return ins[0][0] * sum(wh) * sum(ww)  # every window: its size − 1 adds + 1 division
+
+    def rf_taps(self, ins, axis, u):
+        # PyTorch's adaptive windows: [⌊u·n/o⌋, ⌈(u+1)·n/o⌉)
+        n, o = ins[0][1 + axis], self.output[axis]
+        return range(u * n // o, -(-(u + 1) * n // o))
 
     def rf_steps(self, ins):
         # uniform windows when the size divides; otherwise the largest window, stride ⌊n/out⌋
