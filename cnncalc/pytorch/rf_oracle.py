@@ -259,23 +259,27 @@ def _fits(g: Graph, budget: tuple[int, int]) -> bool:
 
 
 def affordable_input(spec: Any, graph: Graph, budget: tuple[int, int]) -> tuple[Graph, list[int] | None]:
-    """The graph at its own input, or, when that would exceed the budget, at the largest smaller size
-    that the architecture accepts (scaled down by the excess, then down by one until valid and
-    within budget); with the original input as the second value."""
+    """The graph at its own input or, when that would exceed the budget, at a smaller size the
+    architecture accepts: the estimate scaled down by the excess, then up 8% a step until valid and
+    within budget (the smallest valid size if none is); with the original input as the second value."""
     if len(graph.input) < 3 or isinstance(spec, Graph) or _fits(graph, budget):
         return graph, None
     c, *sizes = graph.input
     mem, work = oracle_cost(graph)
-    scale = min(1.0, math.sqrt(budget[0] / mem), (budget[1] / work) ** (1 / 2))
-    target = [max(8, int(s * scale)) for s in sizes]
-    for step in range(min(target) - 1):
+    scale = min(math.sqrt(budget[0] / mem), math.sqrt(budget[1] / work))
+    smallest = None
+    for step in range(60):                       # sizes growing by 8% a step, up to the original
+        size = [min(s, max(2, int(s * scale * 1.08 ** step))) for s in sizes]
+        if size == sizes:
+            break
         try:
-            g = load(spec, "x".join(map(str, [c] + [t - step for t in target])))
+            g = load(spec, "x".join(map(str, [c] + size)))
         except CnncalcError:
             continue
+        smallest = smallest or g
         if _fits(g, budget):
             return g, list(graph.input)
-    return graph, None
+    return (smallest, list(graph.input)) if smallest is not None else (graph, None)
 
 
 def rf_verify(spec: Any, *, input: Any = None, budget: tuple[int, int] = DEFAULT_BUDGET) -> RFVerification:
