@@ -61,8 +61,8 @@ def test_lenet5_field_is_whole_and_matches_the_course():
 
 
 def test_a_costly_network_runs_smaller_and_says_so():
-    v = rf_verify("vgg16", budget=SMALL)
-    assert v.ok and v.reduced_from == [3, 224, 224] and v.input[1] < 224
+    v = rf_verify("alexnet", budget=SMALL)
+    assert v.ok and v.reduced_from == [3, 227, 227] and v.input[1] < 227
 
 
 # -- the gridding effect ---------------------------------------------------------------------------
@@ -98,14 +98,17 @@ def test_adaptive_pool_uneven_windows():
 
 
 def test_rows_dropped_by_floor_are_not_in_any_field():
-    # 125 → conv 11/4 → 29 units covering rows 0 … 28·4 + 10 = 122: rows 123, 124 are seen by nobody,
-    # although a later padded layer's field formula reaches them
+    # 125 → conv 11/4 → 29 units covering rows 0 … 28·4 + 10 = 122: rows 123 and 124 are seen by nobody.
+    # The last conv (33, padding 2) has one unit reading every unit before it: the Distill field
+    # r = 11 + (5−1)·4 + (33−1)·4 = 155, P = 2·4 + 2·4 = 16 would reach row 155 − 1 − 16 = 138, past the
+    # input's 124; the unit really sees rows 0 … 122, and so does cnncalc's clipped field.
     spec = net([{"type": "conv", "filters": 2, "kernel": 11, "stride": 4},
                 {"type": "conv", "filters": 2, "kernel": 5, "padding": 2},
-                {"type": "conv", "filters": 2, "kernel": 29, "padding": 14}], (1, 125, 125))
+                {"type": "conv", "filters": 2, "kernel": 33, "padding": 2}], (1, 125, 125))
     v = rf_verify(spec)
-    assert v.ok
-    assert max(v.layers[-1].axes[0].torch_region) == 28 * 4 + 10
+    last = v.layers[-1].axes[0]
+    assert v.ok and (last.size, last.padding) == (11 + 4 * 4 + 32 * 4, 2 * 4 + 2 * 4)
+    assert last.region == last.torch_region == [0, 28 * 4 + 10]
 
 
 def test_a_wrong_static_field_is_caught(monkeypatch):
