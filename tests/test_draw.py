@@ -130,7 +130,8 @@ def test_every_edge_of_the_graph_is_drawn_once(name):
     assert len(drawn) == len(set(drawn)) and set(drawn) == expected
     outputs = [b.id for b in d.boxes if b.output]
     consumed = {i for node in graph.nodes for i in node.inputs}
-    assert outputs == [n.name for i, n in enumerate(graph.nodes) if i not in consumed]
+    # one output each: the layer nothing reads (an auxiliary classifier, read by nothing either, only trains)
+    assert outputs == [n.name for i, n in enumerate(graph.nodes) if i not in consumed and not n.train_only]
 
 
 def test_branches_sit_side_by_side_and_a_residual_skip_runs_beside_the_body():
@@ -270,3 +271,15 @@ def test_output_errors_are_one_line_and_never_clobber_an_input(tmp_path):
 def load_text(name: str) -> str:
     from cnncalc.spec.builtins import builtin_path
     return builtin_path(name).read_text(encoding="utf-8")
+
+
+def test_several_outputs_are_marked_even_when_another_layer_reads_one():
+    conv = {"type": "conv", "filters": 8, "kernel": 3, "padding": 1}
+    spec = {"name": "two heads", "input": [3, 16, 16], "outputs": ["head1", "c2", "head2"], "layers": [
+        {"name": "c1", **conv}, {"name": "head1", "type": "conv", "filters": 4, "kernel": 1},
+        {"name": "c2", "inputs": ["c1"], **conv}, {"name": "head2", "type": "conv", "filters": 4, "kernel": 1}]}
+    graph = load(spec)
+    d = layout(graph, report_of(graph))
+    assert {b.id for b in d.boxes if b.output} == {"head1", "c2", "head2"}
+    assert "outputs 4×16×16, 8×16×16, 4×16×16" in d.subtitle
+    assert {(e.src, e.dst) for e in d.edges} == {("input", "c1"), ("c1", "head1"), ("c1", "c2"), ("c2", "head2")}

@@ -127,7 +127,7 @@ def layout(graph: Graph, report: Report, depth: int | None = None, color: str | 
     flip = (lambda a, b: (a, b)) if direction == "TB" else (lambda a, b: (b, a))
     positive = [v for v in values if v]
     lo, top = min(positive, default=0), max(positive, default=0)
-    outputs = {owner[i] for i in output_nodes(graph)}
+    outputs = {owner[i] for i in graph.output_nodes if i != INPUT}
     boxes = []
     for i, u in enumerate(units):
         (sa, sl), (a0, l0) = L.size[i], _corner(L, i)
@@ -163,16 +163,6 @@ def _units(graph: Graph, depth: int | None) -> tuple[list[_Unit], dict[int, int]
             by_group[g] = len(units) - 1
         owner[i] = by_group[g]
     return units, owner
-
-
-def output_nodes(graph: Graph) -> list[int]:
-    """The network's outputs: those the file lists (`outputs:`), else every layer nothing reads."""
-    listed = getattr(graph, "outputs", None)
-    if listed:
-        index = {n.name: i for i, n in enumerate(graph.nodes)}
-        return [index[o] if isinstance(o, str) else o for o in listed]
-    consumed = {i for node in graph.nodes for i in node.inputs}
-    return [i for i in range(len(graph.nodes)) if i not in consumed]
 
 
 def _unit_edges(graph: Graph, owner: dict[int, int]) -> list[tuple[int, int]]:
@@ -419,7 +409,7 @@ def _legend(color: str | None, low: float, top: float) -> Legend | None:
 
 
 def _subtitle(graph: Graph, depth: int | None) -> str:
-    outs = [graph.nodes[i] for i in output_nodes(graph) if not graph.nodes[i].train_only]
+    outs = [graph.nodes[i] for i in graph.output_nodes if i != INPUT]
     text = f"input {fmt_shape(graph.input)} → output{'s' if len(outs) > 1 else ''} "
     text += ", ".join(fmt_shape(n.out_shape) for n in outs) + " (thick border)"
     if any(n.train_only for n in graph.nodes):
