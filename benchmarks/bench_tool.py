@@ -270,6 +270,8 @@ What is measured:
    on the meta device (no weights, no arithmetic — the fastest torch way) and once on the CPU.
 2. **Scaling** — generated chains of 1k, 10k and 100k layers analyzed in-process: the cost per layer
    should not grow with the layer count.
+3. **Sweep** — `python benchmarks/bench_sweep.py`: `cnncalc sweep resnet152` over 200 input sizes against
+   one `cnncalc analyze resnet152 --json` (its own section at the end, kept by `--write` here).
 
 For timing a network's layers on real hardware (GFLOP/s, roofline), see `cnncalc bench`.
 

@@ -248,8 +248,8 @@ def test_several_outputs_are_all_kept_to_the_end():
     # trunk: 64 (input) + 128; head1: 128 + 64 (input freed); down: 128 + 64 + 64 (trunk's last reader);
     # head2: head1 64 + down 64 + 48 — head1, an output, stays
     assert row.peak_activations == max(64 + 128, 128 + 64, 128 + 64 + 64, 64 + 64 + 48) == brute_peak(g)
-    assert_row_is_analyze_doc = cnncalc.analyze(TWO_HEADS, input="1x12x12")
-    assert Sweeper(g).row((1, 12, 12)).outputs == [o.output for o in assert_row_is_analyze_doc.outputs]
+    at12 = cnncalc.analyze(TWO_HEADS, input="1x12x12")
+    assert Sweeper(g).row((1, 12, 12)).outputs == [o.output for o in at12.outputs] == [[1, 12, 12], [3, 6, 6]]
 
 
 # -- the size grammar -------------------------------------------------------------------------
@@ -376,3 +376,32 @@ def test_sweep_never_imports_torch():
             "r = CliRunner().invoke(app, ['sizes', 'lenet5', '--range', '28..40']); assert r.exit_code == 0; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- benchmarks/bench_sweep.py -------------------------------------------------------------------
+
+def bench_sweep():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).parent.parent / "benchmarks" / "bench_sweep.py"
+    spec = importlib.util.spec_from_file_location("bench_sweep", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_bench_sweep_ratio_and_readme_section(tmp_path, monkeypatch):
+    mod = bench_sweep()
+    times = {"analyze": [1.0, 2.0, 3.0], "every size": [2.0, 2.5, 3.0], "every 4th": [3.0, 3.5, 4.0],
+             "every 32nd": [4.0, 4.2, 9.0]}
+    m = {"date": "d", "cpu": "c", "cores": "2", "load": "0"}
+    text = mod.table(times, m, 3)
+    # medians: analyze 2.0 s; sweeps 2.5, 3.5 and 4.2 s → 1.25×, 1.75×, 2.10×
+    assert "**1.25×**" in text and "**1.75×**" in text and "**2.10×**" in text
+    assert "worst **2.10×** — NOT met" in text
+    monkeypatch.setattr(mod, "HERE", tmp_path)
+    (tmp_path / "README.md").write_text("# head\n\n### Machine\n\n| a | b |\n", encoding="utf-8")
+    mod.write(text)
+    mod.write(text)  # a second run replaces its section, it does not append another
+    out = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert out.startswith("# head") and out.count(mod.MARK) == 1 and out.endswith(text)
