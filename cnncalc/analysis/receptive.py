@@ -49,12 +49,15 @@ def spatial_paths(in_shapes, out_shape) -> tuple[bool, ...]:
 
 
 def propagate(inputs: list[list[int]], steps: list, spatial: dict[int, tuple], names: list[str], states: list,
-              misaligned: dict, start: int = 0) -> None:
-    """Extend `states` (and `misaligned`) from node `start` on, the states before it kept: per node, its
-    per-axis `steps` (None for layers that act per element) and for a merge which inputs are spatial."""
+              misaligned: dict, start: int = 0, bad_axes: dict | None = None) -> None:
+    """Extend `states` (and `misaligned`, and `bad_axes`: merge → the misaligned axes) from node `start`
+    on, the states before it kept: per node, its per-axis `steps` (None for layers that act per element)
+    and for a merge which inputs are spatial."""
     del states[start:]
+    bad_axes = {} if bad_axes is None else bad_axes
     for idx in [i for i in misaligned if i >= start]:
         del misaligned[idx]
+        bad_axes.pop(idx, None)
     for idx in range(start, len(steps)):
         ins = [START if i == INPUT else states[i] for i in inputs[idx]]
         if idx in spatial:
@@ -66,6 +69,7 @@ def propagate(inputs: list[list[int]], steps: list, spatial: dict[int, tuple], n
                 srcs = [names[i] if i != INPUT else "input" for i in inputs[idx]]
                 desc = "; ".join(f"{nm}: r={s[0].r} j={s[0].j} P={s[0].P}" for nm, s in zip(srcs, ins))
                 misaligned[idx] = f"paths misaligned ({'/'.join('HW'[a] for a in bad)}): {desc}"
+                bad_axes[idx] = tuple(bad)
         else:
             st = ins[0]
         step = steps[idx]

@@ -93,7 +93,8 @@ class SizesReport(BaseModel):
 
 def sizes(spec: Any, lo: int = 32, hi: int = 1024, per_axis: bool = False) -> SizesReport:
     """Valid and exact input sizes in [lo, hi]: all spatial axes together (square), or one axis at a time
-    with the others at the architecture's own size (`per_axis`, the default for a non-square input)."""
+    with the others at the architecture's own size (`per_axis`, the default for a non-square input) —
+    then exact means exact on that axis (the others may be uneven at the architecture's own size)."""
     if not 1 <= lo <= hi or hi - lo >= MAX_SIZES:
         raise SpecError(f"--range {lo}..{hi}: expected 1 ≤ first ≤ last, at most {MAX_SIZES:,} sizes")
     graph = load_for_sweep(spec)
@@ -102,16 +103,16 @@ def sizes(spec: Any, lo: int = 32, hi: int = 1024, per_axis: bool = False) -> Si
     if not spatial:
         raise SpecError(f"{graph.name} takes a vector input ({fmt_shape(base)}): it has no spatial size to vary")
     names = axis_names(len(spatial))
-    if per_axis or len(set(spatial)) > 1:
-        plans = [(names[a], lambda n, a=a: base[:a + 1] + (n,) + base[a + 2:]) for a in range(len(spatial))]
+    if per_axis or len(set(spatial)) > 1:  # one axis at a time, the others at the architecture's size
+        plans = [(names[a], a, lambda n, a=a: base[:a + 1] + (n,) + base[a + 2:]) for a in range(len(spatial))]
     else:
-        plans = [("=".join(names) if len(names) > 1 else names[0], lambda n: (base[0],) + (n,) * len(spatial))]
+        plans = [("=".join(names), None, lambda n: (base[0],) + (n,) * len(spatial))]
     axes = []
     sweeper = Sweeper(graph)
-    for label, make in plans:
+    for label, axis, make in plans:
         valid, exact, why = [], [], None
         for n in range(lo, hi + 1):
-            v = sweeper.verdict(make(n))
+            v = sweeper.verdict(make(n), axis)
             if isinstance(v, str):
                 if not valid:
                     why = f"{n}: {v}"
@@ -119,7 +120,7 @@ def sizes(spec: Any, lo: int = 32, hi: int = 1024, per_axis: bool = False) -> Si
             valid.append(n)
             if v:
                 exact.append(n)
-        own = spatial[names.index(label)] if label in names else spatial[0]
+        own = spatial[axis or 0]
         axes.append(AxisSizes(axis=label, valid=valid, exact=exact, valid_text=describe(valid, own),
                               exact_text=describe(exact, own), smallest_collapse=why))
     return SizesReport(name=graph.name, file=graph.file, input=list(base), range=[lo, hi], axes=axes)

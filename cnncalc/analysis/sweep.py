@@ -98,7 +98,8 @@ class Sweeper:
         self.merges = [i for i, nd in enumerate(nodes) if len(nd.inputs) > 1]
         self.memo: dict = {}      # (layer key, *input shapes) → figures, across sizes
         self.seg_memo: dict = {}  # (segment sig, entering shape) → (outputs, figures, peak), across sizes
-        self._rf: tuple = ()      # the previous size's ((steps, merges' spatial paths), states, misaligned)
+        # the previous size's ((steps, merges' spatial paths), states, misaligned, reach, misaligned axes)
+        self._rf: tuple = ()
 
     def shapes(self, shape: Shape) -> tuple[list[Shape], list[tuple], int] | Graph | Collapse:
         """Every node's output shape and figures at `shape` and the peak live activations; or, where a
@@ -141,17 +142,22 @@ class Sweeper:
             figs.append(fig)
         return outs, figs, peak_live([numel(at)] + [f[7] for f in figs], seg.frees, seg.skip)
 
-    def verdict(self, shape: Shape) -> str | bool:
-        """'layer: why' where the network collapses at `shape`; else whether it takes `shape` exactly."""
+    def verdict(self, shape: Shape, axis: int | None = None) -> str | bool:
+        """'layer: why' where the network collapses at `shape`; else whether it takes `shape` exactly — on
+        every spatial axis, or only on `axis` (0 = the first spatial axis)."""
         got = self.shapes(shape)
         if isinstance(got, Collapse):
             return f"{got.layer}: {got.reason}"
         if isinstance(got, Graph):
-            return Sweeper(got).verdict(shape)
+            return Sweeper(got).verdict(shape, axis)
         outs, figs, _ = got
-        if any(map(itemgetter(5), figs)):
+        left = [f[5] for f in figs if f[5]]
+        if any(x[axis] for x in left) if axis is not None else left:
             return False
-        return not self.fields(shape, outs, figs)[1]
+        misaligned = self.fields(shape, outs, figs)[1]
+        if axis is None:
+            return not misaligned
+        return not any(axis in self._rf[4].get(i, ()) for i in misaligned)
 
     def row(self, shape: Shape) -> SweepRow:
         got = self.shapes(shape)
@@ -181,17 +187,17 @@ class Sweeper:
         field (its steps, or a merge's spatial paths) differ from the previous size's."""
         steps = list(map(itemgetter(6), figs))
         spatial = {i: figs[i][8] for i in self.merges}
-        (old, old_spatial), states, misaligned, reach = self._rf or (((), {}), [], {}, [])
+        (old, old_spatial), states, misaligned, reach, bad = self._rf or (((), {}), [], {}, [], {})
         start = first_difference(old, steps)
         start = min([start] + [i for i in self.merges if spatial[i] != old_spatial.get(i)])
-        propagate(self.inputs, steps, spatial, self.names, states, misaligned, start)
+        propagate(self.inputs, steps, spatial, self.names, states, misaligned, start, bad)
         # running maximum over nodes of r − P on the first axis: where a node can first reach the last row
         del reach[start:]
         top = reach[-1] if reach else None
         for st in states[start:]:
             top = st[0].r - st[0].P if top is None else max(top, st[0].r - st[0].P)
             reach.append(top)
-        self._rf = ((steps, spatial), states, misaligned, reach)
+        self._rf = ((steps, spatial), states, misaligned, reach, bad)
         return states, misaligned
 
     def coverage(self, shape: Shape, outs: list[Shape], states: list) -> tuple[list[int], bool, str | None]:
