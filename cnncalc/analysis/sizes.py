@@ -59,8 +59,9 @@ def shapes_of(specs: list[str], base: Shape, *, channels: bool = True, what: str
         if channels and len(parts) > 1 or rank == 0:
             c, lists = lists[0], lists[1:]
         if len(lists) > rank or (rank and not lists):
-            want = "C×" + "×".join("LHW"[:rank] if rank < 3 else "DHW") if rank else "N"
-            raise SpecError(f"{what} {spec}: the input is {fmt_shape(base)} ({want}); got {len(parts)} parts")
+            axes = "×".join(axis_names(rank)) if rank else "N"
+            want = (f"C×{axes}, C×size or one size" if channels else f"{axes} or one size") if rank else "N"
+            raise SpecError(f"{what} {spec}: the input is {fmt_shape(base)}: expected {want}, got {len(parts)} parts")
         tied = rank - len(lists) + 1  # the last list fills the remaining axes
         count = len(c)
         for vs in lists:
