@@ -354,8 +354,9 @@ def test_sweep_command_json_csv_and_table():
     res = runner.invoke(app, ["sweep", "lenet5", "--sizes", "28:36:4", "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert [r["input"] for r in rows] == ["1×28×28", "1×32×32", "1×36×36"]
-    assert [int(r["macs"]) if r["macs"] else None for r in rows] == [r["macs"] for r in rep["rows"]]
-    assert rows[0]["ok"] == "False" and rows[0]["collapse_layer"] == "C5"  # 28: C5's 5×5 on a 4×4 map
+    assert [int(r["MACs"]) if r["MACs"] else None for r in rows] == [r["macs"] for r in rep["rows"]]
+    assert [int(r["peak"]) if r["peak"] else None for r in rows] == [r["peak_bytes"] for r in rep["rows"]]
+    assert rows[0]["ok"] == "False" and rows[0]["collapses at"].startswith("C5: kernel 5")  # 28: 5×5 on 4×4
     # the shell expands 1x{28..36..4} into separate words: they are sizes too
     res = runner.invoke(app, ["sweep", "lenet5", "--input", "1x28", "1x32", "1x36"], env={"COLUMNS": "100"})
     assert res.exit_code == 0, res.output
@@ -419,3 +420,17 @@ def test_bench_sweep_ratio_and_readme_section(tmp_path, monkeypatch):
     mod.write(text)  # a second run replaces its section, it does not append another
     out = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert out.startswith("# head") and out.count(mod.MARK) == 1 and out.endswith(text)
+
+
+@pytest.mark.parametrize("width", [60, 80, 120, 200])
+def test_sweep_table_fits_every_width_without_cutting_a_figure(width):
+    from rich.console import Console
+    from cnncalc.render.sweep import print_sweep
+    from cnncalc.render.tables import human
+    rep = cnncalc.analysis.sweep.sweep("resnet18", [(3, n, n) for n in (1, 64, 225, 512)] + [(3, 64, 96)])
+    con = Console(width=width, record=True, file=io.StringIO())
+    print_sweep(rep, con)
+    text = con.export_text()
+    assert max(len(line) for line in text.splitlines()) <= width
+    for r in rep.rows:
+        assert "×".join(map(str, r.input)) in text and human(r.macs) in text and human(r.peak_bytes, "B") in text

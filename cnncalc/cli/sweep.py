@@ -7,9 +7,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import CnncalcError
-from .common import console, emit_json, guarded
-
-FORMATS = ("table", "json", "csv")
+from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
 @guarded
@@ -21,8 +19,8 @@ def sweep_cmd(
                                               help="C×sizes with ranges: 3x{64..512..32}, 3x{64..128..32}x{96..160..32}."),
     sizes: Optional[List[str]] = typer.Option(None, "--sizes", "-s",
                                               help="Spatial sizes, channels kept: 64:512:32, 64:128:32x96:160:32."),
-    json: bool = typer.Option(False, "--json", help="Print as JSON (= --format json)."),
-    format: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
+    format: Optional[Format] = format_option("one row per size (csv: every figure)"),
+    json: bool = JSON,
 ):
     """Shapes, params, MACs, memory and receptive-field coverage at every input size of a range.
 
@@ -39,9 +37,7 @@ def sweep_cmd(
     from ..analysis.sizes import shapes_of
     from ..analysis.sweep import SweepReport, load_for_sweep, sweep_rows
 
-    fmt = "json" if json else format
-    if fmt not in FORMATS:
-        raise CnncalcError(f"--format {format}: expected one of {', '.join(FORMATS)}")
+    fmt = chosen(format, json)
     if not (input or sizes or more):
         raise CnncalcError("give the sizes: --input '3x{64..512..32}' or --sizes 64:512:32")
     graph = load_for_sweep(arch)
@@ -51,12 +47,12 @@ def sweep_cmd(
                          rows=list(sweep_rows(graph, shapes)))
     if fmt == "json":
         emit_json(report)
-    elif fmt == "csv":
-        from ..render.sweep import sweep_csv
-        typer.echo(sweep_csv(report), nl=False)
-    else:
-        from ..render.sweep import print_sweep
+        return
+    from ..render.sweep import print_sweep, sweep_columns
+    if fmt == "table":
         print_sweep(report, console())
+    else:
+        emit_columns(fmt, [c for c in sweep_columns(report, every=fmt == "csv") if fmt == "csv" or not c.empty()])
 
 
 @guarded

@@ -1,16 +1,14 @@
-"""Output of `cnncalc sweep` (a table per input size, a chart of MACs and memory against size, CSV) and
+"""Output of `cnncalc sweep` (a row per input size, a chart of MACs and memory against size) and
 `cnncalc sizes`. Formats the SweepReport / SizesReport; computes nothing."""
 from __future__ import annotations
 
-import csv
-import io
-
-from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..layers.base import fmt_shape
 from .bench import bar
+from .fit import Col, fit
 from .tables import human
 
 LEGEND = ("act. = sum of every layer's output; peak = live activations, each tensor freed after its last "
@@ -38,30 +36,45 @@ def rf_cell(row) -> str:
 
 
 def constant(rows, field):
-    """The value every valid row shares (shown once above the table), else None."""
+    """The value every valid row shares (then said once above the table), else None."""
     values = {repr(getattr(r, field)) for r in rows if r.ok}
     return getattr(next(r for r in rows if r.ok), field) if len(values) == 1 else None
 
 
-def sweep_table(rep) -> Table:
-    same_out, same_params = constant(rep.rows, "output"), constant(rep.rows, "params")
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    cols = [("input", "left")] + ([("output", "left")] if same_out is None else []) + (
-        [("params", "right")] if same_params is None else []) + [
-        ("MACs", "right"), ("act.", "right"), ("peak", "right"), ("RF", "right"), ("exact", "left"),
-        ("uneven rows / collapse", "left")]
-    for col, just in cols:
-        t.add_column(col, justify=just, no_wrap=col not in ("uneven rows / collapse", "output"), overflow="fold")
-    for r in rep.rows:
-        lead = [fmt_shape(r.input)]
-        if not r.ok:
-            c = r.collapse
-            t.add_row(*lead, *[""] * (len(cols) - 2), f"[red]✗ {c.layer}[/red]: {c.reason}")
-            continue
-        lead += ([fmt_shape(r.output)] if same_out is None else []) + ([human(r.params)] if same_params is None else [])
-        t.add_row(*lead, human(r.macs), human(r.activation_bytes, "B"), human(r.peak_bytes, "B"), rf_cell(r),
-                  "✓" if r.exact else "", uneven_text(r))
-    return t
+def sweep_columns(rep, every: bool = False) -> list[Col]:
+    """The table's columns (`every`: also the figures the terminal leaves out, for CSV)."""
+    rows = rep.rows
+    ok = lambda f, fmt=str: [fmt(f(r)) if r.ok else "" for r in rows]  # noqa: E731
+    raw = lambda f: [f(r) if r.ok else None for r in rows]  # noqa: E731
+    hide_out = not every and constant(rows, "output") is not None
+    hide_params = not every and constant(rows, "params") is not None
+    cols = [
+        Col("input", [fmt_shape(r.input) for r in rows], kind="name"),
+        Col("output", [""] * len(rows) if hide_out else ok(lambda r: r.output, fmt_shape), drop=3),
+        Col("params", [""] * len(rows) if hide_params else ok(lambda r: r.params, human), kind="num",
+            raw=raw(lambda r: r.params), drop=4),
+        Col("MACs", ok(lambda r: r.macs, human), kind="num", raw=raw(lambda r: r.macs)),
+        Col("FLOPs", ok(lambda r: r.flops, human), kind="num", raw=raw(lambda r: r.flops), drop=9, why="= 2×MACs"),
+        Col("act.", ok(lambda r: r.activation_bytes, lambda x: human(x, "B")), kind="num",
+            raw=raw(lambda r: r.activation_bytes), drop=6),
+        Col("peak", ok(lambda r: r.peak_bytes, lambda x: human(x, "B")), kind="num", raw=raw(lambda r: r.peak_bytes)),
+        Col("RF", [rf_cell(r) if r.ok else "" for r in rows], kind="num", drop=5,
+            raw=["×".join(map(str, r.rf or ())) for r in rows]),
+        Col("exact", ["✓" if r.exact else "" for r in rows], raw=[r.exact for r in rows]),
+        Col("uneven rows", [uneven_text(r) if r.ok else "" for r in rows], kind="wrap", drop=7,
+            raw=["; ".join(f"{u.layer}:{'/'.join(map(str, u.leftover))}" for u in r.uneven) for r in rows]),
+        Col("collapses at", [Text(f"{r.collapse.layer}: {r.collapse.reason}", style="red") if r.collapse else ""
+                             for r in rows], kind="wrap",
+            raw=[f"{r.collapse.layer}: {r.collapse.reason}" if r.collapse else "" for r in rows]),
+    ]
+    if every:
+        cols[1].raw = [fmt_shape(r.output) if r.ok else "" for r in rows]
+        extra = [("ok", lambda r: r.ok), ("buffers", lambda r: r.buffers), ("other_ops", lambda r: r.other_ops),
+                 ("activations", lambda r: r.activations), ("peak_activations", lambda r: r.peak_activations),
+                 ("covers", lambda r: r.covers), ("first_covering", lambda r: r.first_covering),
+                 ("misaligned", lambda r: "; ".join(r.misaligned))]
+        cols += [Col(title, [""] * len(rows), raw=[f(r) for r in rows]) for title, f in extra]
+    return cols
 
 
 def chart(rep, width: int) -> Table:
@@ -96,30 +109,9 @@ def print_sweep(rep, console: Console) -> None:
     console.print(f"[bold]{rep.name}[/bold]  {len(rep.rows)} input sizes (its own: {fmt_shape(rep.input)})"
                   + (f"; at every valid size: {', '.join(fixed)}" if fixed else ""), highlight=False)
     console.print(f"[dim]{LEGEND}[/dim]", highlight=False)
-    console.print(sweep_table(rep))
+    console.print(fit(sweep_columns(rep), console.width))
     if len(ok) > 1:
         console.print(chart(rep, console.width))
-
-
-CSV_FIELDS = ("input", "ok", "output", "params", "buffers", "macs", "flops", "other_ops", "activations",
-              "activation_bytes", "peak_activations", "peak_bytes", "rf", "covers", "first_covering", "exact",
-              "uneven", "misaligned", "collapse_layer", "collapse_reason")
-
-
-def sweep_csv(rep) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(CSV_FIELDS)
-    for r in rep.rows:
-        d = r.model_dump()
-        d["input"], d["output"] = fmt_shape(r.input), fmt_shape(r.output or ())
-        d["rf"] = "×".join(map(str, r.rf or ()))
-        d["uneven"] = "; ".join(f"{u.layer}:{'/'.join(map(str, u.leftover))}" for u in r.uneven)
-        d["misaligned"] = "; ".join(r.misaligned)
-        d["collapse_layer"] = r.collapse.layer if r.collapse else ""
-        d["collapse_reason"] = r.collapse.reason if r.collapse else ""
-        w.writerow(["" if d[f] is None else d[f] for f in CSV_FIELDS])
-    return out.getvalue()
 
 
 def print_sizes(rep, console: Console) -> None:
