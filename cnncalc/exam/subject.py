@@ -108,7 +108,7 @@ def count(leaves: list[Leaf], figure: str, conv: Conventions) -> int:
     total = 0
     for lf in leaves:
         total += {"params": lf.w + (lf.b if conv.params == "with_bias" else 0), "weights": lf.w, "biases": lf.b,
-                  "macs": lf.macs, "connections": lf.macs + lf.b * lf.pos if (lf.w or lf.b) else 0,
+                  "macs": lf.macs, "connections": lf.macs + lf.b * lf.pos,
                   "flops": flops(lf, conv.flops)}[figure]
     return total
 

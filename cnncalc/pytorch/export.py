@@ -46,6 +46,8 @@ def module_code(m: nn.Module) -> str:
     if isinstance(m, nn.Sequential):
         return "nn.Sequential(" + ", ".join(module_code(c) for c in m) + ")"
     cls = type(m)
+    if cls.__name__ in torch_ops.EXPORTED and cls.__module__ == torch_ops.__name__:
+        return f"{cls.__name__}({', '.join(repr(a) for a in m.args)})"
     if getattr(nn, cls.__name__, None) is not cls:
         raise CnncalcError(f"export: no code for {cls.__module__}.{cls.__name__} (not a torch.nn module)")
     args = []
@@ -79,6 +81,8 @@ def inline_code(m: nn.Module, args: list[str]) -> str | None:
         return " * ".join(args)
     if isinstance(m, getattr(torch_ops, "Slice", ())):
         return f"{args[0]}[:, {m.start}:{m.end}]"
+    if type(m).__name__ in torch_ops.EXPORTED:
+        return None   # written as a module: its class is copied into the file
     if type(m).__module__ == torch_ops.__name__:
         raise CnncalcError(f"export: no inline code for cnncalc.torch_ops.{type(m).__name__}")
     return None
@@ -182,12 +186,15 @@ def torch_source(graph: Graph) -> str:
             f"`cnncalc verify` proves these figures against a forward pass of this network.",
             '"""']
     input_shape = ", ".join(map(str, graph.input))
+    helpers = [inspect.getsource(getattr(torch_ops, name)).rstrip() + "\n\n\n" for name in torch_ops.EXPORTED
+               if any(type(m).__name__ == name for m in mods)]
     lines = [
         f'"""{_text(graph.name)} as a PyTorch module, written by `cnncalc export --torch`."""',
         "import torch",
         "from torch import nn",
         "",
         "",
+        *[ln for h in helpers for ln in h.splitlines()],
         f"class {cls}(nn.Module):",
         *["    " + d if d else "" for d in doc],
         "",

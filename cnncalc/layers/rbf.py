@@ -1,0 +1,37 @@
+"""rbf: LeNet-5's output layer, Euclidean radial basis function units (LeCun et al. 1998).
+
+Each of the `out` units computes y_i = Σ_j (x_j − w_ij)², the squared distance between the input
+vector and its parameter vector. The paper fixes those vectors by hand (stylised ±1 bitmaps of
+the characters), so they are not trained: counted as buffers, not params. One multiply-accumulate
+per (input, unit) pair: N_in·N_out MACs, and as many of the paper's "connections".
+"""
+from __future__ import annotations
+
+from .base import Layer, PosInt, n, numel
+
+
+class RBF(Layer):
+    kinds = ("rbf",)
+    out: PosInt
+
+    def output_shape(self, ins):
+        return (self.out,)
+
+    def buffers(self, ins, out):
+        return numel(ins[0]) * self.out
+
+    def macs(self, ins, out):
+        return numel(ins[0]) * self.out
+
+    def config(self):
+        return f"→{self.out}"
+
+    def explain(self, ins, out):
+        n_in = numel(ins[0])
+        return [f"output: {self.out} (one squared distance per unit)",
+                f"params: 0 (the {n_in}·{self.out} = {n(n_in * self.out)} centre values are fixed: buffers)",
+                f"MACs: {n_in}·{self.out} = {n(n_in * self.out)}  (Σ_j (x_j − w_ij)², one per pair)"]
+
+    def torch_module(self, ins):
+        from ..pytorch.ops import RBF as TorchRBF
+        return TorchRBF(numel(ins[0]), self.out)
