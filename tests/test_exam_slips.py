@@ -166,6 +166,8 @@ def test_unexplained_wrong_answers_say_so(tmp_path):
     res = CliRunner().invoke(app, ["check", str(write(tmp_path, "questions:\n  q1:\n    " + CONV1
                                                       + "\n    answer: {params: 1000000}\n")), "--json"])
     assert "no known slip explains 1000000" in res.output
+    res = CliRunner().invoke(app, ["check", str(tmp_path / "answers.yaml"), "--format", "github"])
+    assert res.exit_code == 1 and "— no known slip explains 1000000" in res.output
 
 
 # --------------------------------------------------------------------------------------
@@ -198,6 +200,7 @@ def test_rounding_rule_cases_from_the_issue(tmp_path):
     assert parse_number("138M").matches(138_357_544) and parse_number("1240万").matches(12_443_648)
     assert parse_number("100M").matches(102_760_448, tolerance=parse_number("0.05").value)  # an explicit tolerance
     assert parse_number("156个").value == 156 and parse_number("1.2亿次").value == 120_000_000
+    assert parse_number("60K").matches(60_000) and not parse_number("60K").matches(61_706)   # exact, or two figures
 
 
 # --------------------------------------------------------------------------------------
@@ -338,3 +341,10 @@ def test_no_internal_words():
     out = runner.invoke(app, ["check", str(ROOT / "examples" / "exam" / "student.yaml"), "--json"]).output
     for word in ("seeds", "seed 0", "§5.2 prints"):
         assert word not in out
+
+
+def test_dilation_written_out_in_the_rf_formula(tmp_path):
+    # conv3d2 spans 2·(3 − 1) + 1 = 5: r = 1 + (5 − 1)·1 = 5, then + (3 − 1) = 7
+    item = q(tmp_path, "rf: [conv3d2, conv3]", "rf: 5")
+    assert not item.ok and item.expected_value == 1 + (2 * (3 - 1) + 1 - 1) + (3 - 1)
+    assert any("d·(k − 1) + 1 = 2·(3 − 1) + 1 = 5" in ln for ln in item.formula), item.formula

@@ -52,11 +52,21 @@ def explain(graph: Graph, name: str) -> list[tuple[str, list[str]]]:
             lines.append(f"RF: unchanged, r = {after[0].r}, j = {after[0].j}, P = {after[0].P}"
                          + (" (the larger of the joined paths)" if len(before) > 1 else ""))
         else:
-            for axis, a, s, b in zip("HW", before[0], steps, after):
+            for axis, a, s, b, (k, d) in zip("HW", before[0], steps, after, _kernel_dilation(layer)):
                 lines.append(f"RF {axis}: r = {a.r} + ({s.k} − 1)·{a.j} = {b.r}; j = {a.j}·{s.s} = {b.j}; "
-                             f"P = {a.P} + {s.p}·{a.j} = {b.P}")
+                             f"P = {a.P} + {s.p}·{a.j} = {b.P}"
+                             + (f"  (dilated kernel d·(k − 1) + 1 = {d}·({k} − 1) + 1 = {s.k})" if d > 1 else ""))
                 if steps[0] == steps[1] and before[0][0] == before[0][1]:
                     lines[-1] = lines[-1].replace("RF H:", "RF:")
                     break
         out.append((title, lines))
     return out
+
+
+def _kernel_dilation(layer) -> list[tuple[int, int]]:
+    """(k, d) per spatial axis for a layer with a dilation (conv, maxpool); (1, 1) elsewhere."""
+    d = getattr(layer, "dilation", None)
+    k = getattr(layer, "kernel", None)
+    if not isinstance(d, (tuple, list)) or not isinstance(k, (tuple, list)) or len(d) != len(k):
+        return [(1, 1), (1, 1), (1, 1)]
+    return [(int(a), int(b)) for a, b in zip(k, d)] + [(1, 1)]

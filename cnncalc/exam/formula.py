@@ -18,7 +18,7 @@ _TRIPLE = re.compile(r"\b(\d+)×(\d+)×(\d+)\b")
 
 def in_layout(line: str, layout: str) -> str:
     """C×H×W shapes of an `output` line written in the file's layout (H×W×C by default)."""
-    if layout != "HWC" or not line.startswith("output"):
+    if layout != "HWC" or not re.match(r"(\S+: )?output", line):
         return line
     return _TRIPLE.sub(lambda m: f"{m[2]}×{m[3]}×{m[1]}", line)
 

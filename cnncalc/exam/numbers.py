@@ -81,7 +81,7 @@ class Number:
         t = Decimal(true)
         if tolerance is not None:
             return abs(t - self.value) <= tolerance * abs(t)
-        return self.rounds_to(t) and not self.too_coarse
+        return self.rounds_to(t) and (not self.too_coarse or t == self.value)   # `60K` for exactly 60,000
 
     def truncates(self, true: int | float | Decimal) -> bool:
         """`true` cut off (not rounded) at the written precision gives this number."""

@@ -13,6 +13,8 @@ def message(result: CheckResult, item: Item) -> str:
     msg = f"{display_id(result, item)}: given {item.given}, expected {item.expected}"
     if item.slip:
         msg += f" — {item.slip.name}: {item.slip.detail}"
+    elif not item.ok:
+        msg += f" — {item.rule}"          # "no known slip explains …"
     return msg
 
 
