@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Optional
 
 from ..layers import numel
-from .subject import FLOPS, Conventions, Leaf, Subject, count, input_of
+from .subject import FLOPS, Leaf, Subject, count, input_of
 
 ALL = ("params", "weights", "biases", "macs", "flops", "connections", "param_memory")
 
@@ -359,6 +359,3 @@ VALUE_SLIPS = (
                                    "the weights alone"),
 ) + tuple(ValueSlip(f"FLOPs as {rule}", ("flops",), _other_flops(rule), _other_flops_what(rule)) for rule in FLOPS)
 
-
-def conventions_of(subject: Subject) -> Conventions:
-    return subject.conventions

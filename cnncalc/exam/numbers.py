@@ -6,7 +6,8 @@ Pure parsing, no I/O. Numbers:
     0.42M  15.5G  34.9K  34.9k   a unit: K/k = 10³, M = 10⁶, G/B = 10⁹, T = 10¹²
     3.8e9  3.8×10^9  3.8x10^9    scientific notation (also 3.8·10⁹, 3.8*10**9)
     1.2亿  1240万  3千            Chinese units: 千 = 10³, 万 = 10⁴, 百万 = 10⁶, 千万 = 10⁷, 亿 = 10⁸
-    1.2億  1240萬  1.2亿次  156个  traditional 億/萬; a trailing 次 (times) or 个/個 (pieces) is dropped
+    1.2億  1240萬  1.2亿次  156个  traditional 億/萬; a trailing 次 (times) or 个/個 (pieces) is dropped,
+    约1.2亿  ≈138M               and so is a leading 约 or ≈ ("about")
     93 MB  58.1MiB  552 KB       bytes (memory figures): B, KB/MB/GB/TB = 10³ⁿ, KiB/MiB/GiB/TiB = 2¹⁰ⁿ
 
 The rounding rule: an answer is right when the true value rounds to it at the precision
@@ -183,7 +184,7 @@ def parse_number(value) -> Number:
 
 def _normal(text: str) -> str:
     """Traditional 億/萬 as 亿/万; a trailing 次 (times) or 个/個 (pieces) dropped."""
-    text = text.translate(_TRAD).strip()
+    text = re.sub(r"^(?:约|約|大约|≈|~|about\s)\s*", "", text.translate(_TRAD).strip())
     return re.sub(r"\s*[次个個]$", "", text) if len(text) > 1 else text
 
 

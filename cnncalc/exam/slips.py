@@ -16,7 +16,7 @@ from decimal import Decimal
 from itertools import combinations
 from typing import Iterator, Optional
 
-from .count_slips import LEAF_SLIPS, VALUE_SLIPS, LeafSlip, ValueSlip, wrong_layer_channels
+from .count_slips import LEAF_SLIPS, VALUE_SLIPS, LeafSlip, wrong_layer_channels
 from .numbers import BYTE_UNITS, Number
 from .shape_slips import hwc_order_swapped, padding_slip, rf_slip, shape_slip
 from .slip import Slip, join_slips
