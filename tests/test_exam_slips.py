@@ -201,6 +201,8 @@ def test_rounding_rule_cases_from_the_issue(tmp_path):
     assert parse_number("100M").matches(102_760_448, tolerance=parse_number("0.05").value)  # an explicit tolerance
     assert parse_number("156个").value == 156 and parse_number("1.2亿次").value == 120_000_000
     assert parse_number("约1.2亿").value == parse_number("≈1.2亿次").value == 120_000_000
+    assert parse_number("15.5 GFLOPs").value == parse_number("15.5G").value
+    assert parse_number("138M params").value == parse_number("1.2亿次乘法").value + 18_000_000
     assert parse_number("60K").matches(60_000) and not parse_number("60K").matches(61_706)   # exact, or two figures
 
 

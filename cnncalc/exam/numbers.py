@@ -7,7 +7,8 @@ Pure parsing, no I/O. Numbers:
     3.8e9  3.8×10^9  3.8x10^9    scientific notation (also 3.8·10⁹, 3.8*10**9)
     1.2亿  1240万  3千            Chinese units: 千 = 10³, 万 = 10⁴, 百万 = 10⁶, 千万 = 10⁷, 亿 = 10⁸
     1.2億  1240萬  1.2亿次  156个  traditional 億/萬; a trailing 次 (times) or 个/個 (pieces) is dropped,
-    约1.2亿  ≈138M               and so is a leading 约 or ≈ ("about")
+    约1.2亿  ≈138M               and so is a leading 约 or ≈ ("about"), and a trailing FLOPs, MACs,
+    15.5 GFLOPs  138M params     params or 次乘法 after the number
     93 MB  58.1MiB  552 KB       bytes (memory figures): B, KB/MB/GB/TB = 10³ⁿ, KiB/MiB/GiB/TiB = 2¹⁰ⁿ
 
 The rounding rule: an answer is right when the true value rounds to it at the precision
@@ -185,7 +186,8 @@ def parse_number(value) -> Number:
 def _normal(text: str) -> str:
     """Traditional 億/萬 as 亿/万; a trailing 次 (times) or 个/個 (pieces) dropped."""
     text = re.sub(r"^(?:约|約|大约|≈|~|about\s)\s*", "", text.translate(_TRAD).strip())
-    return re.sub(r"\s*[次个個]$", "", text) if len(text) > 1 else text
+    text = re.sub(r"(?<=[\dkKMGTB千万亿])\s*(?:FLOPS|FLOPs?|flops?|MACs?|MACS|mult-adds|params|parameters)$", "", text)
+    return re.sub(r"\s*(?:次乘加|次乘法|次运算|次|个参数|个|個)$", "", text) if len(text) > 1 else text
 
 
 def _figures(digits: str, frac: str) -> int:
