@@ -24,10 +24,10 @@ class CnncalcError(Exception):
     def __str__(self) -> str:
         where = ""
         if self.file:
-            where = self.file + (f":{self.line}" if self.line else "")
+            where = printable(self.file) + (f":{self.line}" if self.line else "")
         elif self.line:
             where = f"line {self.line}"
-        parts = [str(p) for p in (where, self.path) if p not in (None, "")]
+        parts = [printable(str(p)) for p in (where, self.path) if p not in (None, "")]
         return (": ".join(parts) + ": " if parts else "") + self.message
 
 
@@ -39,9 +39,14 @@ class LayerError(CnncalcError):
     """A layer that cannot be applied to its input (raised by layer classes, located by the analyzer)."""
 
 
+def printable(text: str) -> str:
+    """Text with control characters shown escaped (a file name with a line break forges no second line)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def closest(word: str, choices, n: int = 3) -> list[str]:
     import difflib
-    return difflib.get_close_matches(word, list(choices), n=n, cutoff=0.5)
+    return difflib.get_close_matches(str(word), [str(c) for c in choices], n=n, cutoff=0.5)
 
 
 def suggest(word: str, choices) -> str:

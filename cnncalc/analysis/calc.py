@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from . import formulas as f
 from .analyze import load, report_of
 from ..errors import SpecError
 from .explain import explain
+from ..layers import REGISTRY
 from ..spec.builder import parse_shape
+from ..spec.files import MAX_SIZE
 
 TOKEN_HELP = """Layer tokens: KIND K then any of sS (stride), pP (padding), dD (dilation), gG (groups),
 fN (filters), same (same padding), ceil (ceil mode). KIND is conv, pool (= maxpool), maxpool,
@@ -30,6 +32,8 @@ def parse_token(token: str) -> dict:
     m = _TOKEN.match(token.strip().lower())
     if not m:
         raise SpecError(f"cannot read layer token {token!r}. {TOKEN_HELP}")
+    if any(len(n) > 9 for n in re.findall(r"\d+", m.group(0))):
+        raise SpecError(f"{token!r}: a number too large (sizes are at most {MAX_SIZE:,})")
     kind = "maxpool" if m.group(1) == "pool" else m.group(1)
     spec: dict = {"type": kind, "kernel": int(m.group(2))}
     names = {"s": "stride", "p": "padding", "d": "dilation", "g": "groups", "f": "filters"}
@@ -44,6 +48,19 @@ def parse_token(token: str) -> dict:
         spec.setdefault("filters", 1)
     elif "filters" in spec or "groups" in spec:
         raise SpecError(f"{token!r}: a pool has no filters or groups")
+    return _valid(token, spec)
+
+
+def _valid(token: str, spec: dict) -> dict:
+    """The token's layer as its layer class accepts it (kernel 0, stride 0, 0 filters… are refused here,
+    exactly as `calc chain` and `analyze` refuse them)."""
+    try:
+        REGISTRY[spec["type"]].model_validate(spec)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = next((str(x) for x in err["loc"] if not isinstance(x, int)), "")
+        text = err["msg"].removeprefix("Value error, ")
+        raise SpecError(f"{token!r}: {spec['type']}: {field + ': ' if field else ''}{text}") from None
     return spec
 
 
@@ -99,6 +116,8 @@ class CalcResult(BaseModel):
 
 def read_input(text: str, channels: int | None, layout: str) -> tuple[int, ...]:
     """`227` (with --channels), `227x227x3` (HWC, the course's way) or `3x227x227` with --layout CHW."""
+    if len(re.findall(r"\d", text)) > 30:
+        raise SpecError(f"--input: numbers too large (sizes are at most {MAX_SIZE:,})")
     if re.fullmatch(r"\s*\d+\s*", text):
         n = int(text)
         if channels is None:

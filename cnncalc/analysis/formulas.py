@@ -4,6 +4,8 @@ Each is the textbook/PyTorch rule, commented term by term; layer classes only ca
 """
 from __future__ import annotations
 
+import math
+
 
 def effective_kernel(k: int, d: int = 1) -> int:
     """A dilated kernel spans d·(k−1)+1 input positions."""
@@ -62,8 +64,24 @@ def linear_macs(n_in: int, n_out: int) -> int:
 
 
 def adaptive_windows(n: int, out: int) -> list[int]:
-    """PyTorch's adaptive pooling windows: [⌊i·n/out⌋, ⌈(i+1)·n/out⌉) for each output i."""
+    """PyTorch's adaptive pooling windows: [⌊i·n/out⌋, ⌈(i+1)·n/out⌉) for each output i (a list as long as
+    `out`: the layers use the two closed forms below, whose work does not grow with the output size)."""
     return [-(-((i + 1) * n) // out) - (i * n) // out for i in range(out)]
+
+
+def adaptive_window_total(n: int, out: int) -> int:
+    """Σ of the adaptive windows' sizes = n + out − gcd(n, out).
+
+    Σᵢ ⌈(i+1)n/out⌉ − Σᵢ ⌊i·n/out⌋: the ceilings are the floors shifted by one step (+n) plus one for every
+    k in 1..out with out ∤ k·n (out − gcd of them)."""
+    return n + out - math.gcd(n, out)
+
+
+def adaptive_window_sizes(n: int, out: int) -> tuple[int, ...]:
+    """The distinct adaptive window sizes, ascending: c = ⌈n/out⌉ (window 0), and c + 1 when a window starts
+    late enough: window i spans ⌈f + n/out⌉ for f = (i·n mod out)/out, whose largest value is (out − g)/out."""
+    c = -(-n // out)
+    return (c, c + 1) if out - math.gcd(n, out) > out * c - n else (c,)
 
 
 def rf_step(r: int, j: int, P: int, k_eff: int, s: int, p_before: int) -> tuple[int, int, int]:

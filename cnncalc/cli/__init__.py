@@ -15,11 +15,12 @@ from . import check
 from . import export, verify
 from . import draw
 from . import sweep
+from .common import OneLineErrors
 
 plain_metavars()
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    cls=OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Shapes, params, MACs/FLOPs and receptive fields of CNNs written as YAML — proved against PyTorch.",
 )

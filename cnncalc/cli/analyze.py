@@ -5,6 +5,8 @@ from typing import Optional
 
 import typer
 
+from ..spec.files import MAX_SIZE
+
 from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 ARCH_HELP = "A YAML file, or a built-in name (`cnncalc list`)."
@@ -15,13 +17,13 @@ INPUT_HELP = "Override the input: 3x64x64, 64x48 (H×W) or 64."
 def analyze_cmd(
     arch: str = typer.Argument(..., help=ARCH_HELP),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help=INPUT_HELP),
-    batch: int = typer.Option(1, "--batch", "-b", min=1, metavar="N",
+    batch: int = typer.Option(1, "--batch", "-b", min=1, max=MAX_SIZE, metavar="N",
                               help="Batch size: scales MACs, FLOPs and activations."),
     format: Optional[Format] = format_option("the per-layer table"),
     json: bool = JSON,
     explain: Optional[str] = typer.Option(None, "--explain", "-e", metavar="LAYER",
                                           help="Print one layer's (or block's) worked formulas."),
-    depth: Optional[int] = typer.Option(None, "--depth", "-d", min=1, metavar="N",
+    depth: Optional[int] = typer.Option(None, "--depth", "-d", min=1, max=1000, metavar="N",
                                         help="Collapse blocks below this nesting level into one row each."),
     html: Optional[str] = typer.Option(None, "--html", metavar="FILE",
                                        help="Write a self-contained HTML report (diagram, table, charts)."),

@@ -5,6 +5,8 @@ from typing import Optional
 
 import typer
 
+from ..spec.files import MAX_SIZE
+
 from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
@@ -13,10 +15,10 @@ def bench_cmd(
     arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
     device: str = typer.Option("cpu", "--device", metavar="DEVICE", help="cpu or cuda."),
     dtype: str = typer.Option("fp32", "--dtype", metavar="DTYPE", help="fp32, fp16 or bf16."),
-    batch: int = typer.Option(1, "--batch", "-b", min=1, metavar="N", help="Batch size of every timed forward."),
+    batch: int = typer.Option(1, "--batch", "-b", min=1, max=MAX_SIZE, metavar="N", help="Batch size of every timed forward."),
     channels_last: bool = typer.Option(False, "--channels-last", help="Run modules and 4-D inputs channels-last."),
-    repeat: int = typer.Option(10, "--repeat", "-r", min=1, metavar="N", help="Timed runs per layer (median, spread)."),
-    warmup: int = typer.Option(2, "--warmup", "-w", min=0, metavar="N", help="Discarded runs before timing."),
+    repeat: int = typer.Option(10, "--repeat", "-r", min=1, max=100_000, metavar="N", help="Timed runs per layer (median, spread)."),
+    warmup: int = typer.Option(2, "--warmup", "-w", min=0, max=100_000, metavar="N", help="Discarded runs before timing."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
                                         help="Override the input: 3x64x64, 64x48 or 64."),
     format: Optional[Format] = format_option("the per-layer timings"),

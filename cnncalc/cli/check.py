@@ -1,6 +1,8 @@
 """`cnncalc check`: grade hand-written answers (CI-friendly: exit 1 on any wrong answer)."""
 from __future__ import annotations
 
+import sys
+
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -27,6 +29,9 @@ def check_cmd(
                                             help="table (✓/✗ per answer, the default), json, csv, markdown, or "
                                             "github: one ::error annotation per wrong answer."),
     json: bool = JSON,
+    root: Optional[Path] = typer.Option(None, "--root", metavar="DIR",
+                                        help="Where `architecture:` files may lie (default: the working directory; "
+                                        "the answers file's own directory is always allowed)."),
 ):
     """Check hand-written answers (shapes, params, MACs, FLOPs, RF) against the exact figures.
 
@@ -40,15 +45,14 @@ def check_cmd(
     """
     from ..exam.check import check
     from ..render.check import github_lines, junit_xml, print_result
-    from ..errors import CnncalcError
+    from ..spec.files import atomic_write
 
     fmt = chosen(format, json)
-    result = check(answers)
+    inputs: list = []
+    result = check(answers, root=root, inputs=inputs)
     if junit is not None:
-        try:
-            junit.write_text(junit_xml(result), encoding="utf-8")
-        except OSError as e:
-            raise CnncalcError(f"--junit: cannot write {junit}: {e.strerror}") from None
+        if atomic_write(junit, junit_xml(result), inputs=inputs, option="--junit"):
+            print(f"--junit: replaced {junit}", file=sys.stderr)
     if fmt == "json":
         emit_json(result)
     elif fmt in ("csv", "markdown"):

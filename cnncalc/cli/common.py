@@ -1,19 +1,51 @@
-"""What every command shares: error handling (exit 2, one line, no traceback) and output."""
+"""What every command shares: error handling (exit 2, one line, no traceback) and output.
+
+`OneLineErrors` is the command group's class: every usage error Click finds (a bad option value, a
+missing or extra argument, an unknown option) becomes one `error: …` line and exit 2 instead of Typer's
+boxed panel, and every output failure (standard output closed or full, an encoding that cannot show the
+text) one line and a non-zero exit; a broken pipe ends quietly.
+"""
 from __future__ import annotations
 
+import errno
 import functools
-from enum import Enum
+import os
+import re
 import sys
 import warnings
+from enum import Enum
 
 import typer
+from typer.core import TyperGroup
 
 from ..errors import CnncalcError
 
+try:  # Typer ships its own copy of Click
+    from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover - older Typer with Click installed beside it
+    from click import exceptions as click_exc  # type: ignore[no-redef]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def one_line(message: str) -> str:
+    """A message as one printable line: line breaks become spaces, other control characters \\xNN."""
+    text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 def fail(message: str, code: int = 2) -> "typer.Exit":
-    print(f"error: {message}", file=sys.stderr)
+    _stderr(f"error: {one_line(message)}")
     return typer.Exit(code)
+
+
+def _stderr(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 
 
 def show_notes() -> None:
@@ -43,6 +75,70 @@ def guarded(fn):
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
     return wrapper
+
+
+def _quiet_stdout() -> None:
+    """Point fd 1 at /dev/null so that the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def _usage_message(e) -> str:
+    msg = e.format_message()
+    ctx = getattr(e, "ctx", None)
+    where = ""
+    if ctx is not None and ctx.command_path:
+        words = ctx.command_path.split()
+        sub = " ".join(words[1:]) if len(words) > 1 else ""
+        sub = sub.replace("-m cnncalc", "").strip()
+        where = f" (cnncalc {sub + ' ' if sub else ''}-h for help)"
+    return msg.rstrip(".") + where
+
+
+class OneLineErrors(TyperGroup):
+    """The `cnncalc` group: one `error:` line for every usage and output error (see the module doc)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                standalone_mode=False, **extra)
+        if sys.stdout is None:
+            _stderr("error: standard output is closed; nothing could be printed")
+            sys.exit(2)
+        try:
+            rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                              standalone_mode=False, **extra)
+            sys.stdout.flush()
+        except click_exc.NoArgsIsHelpError as e:
+            e.show()
+            sys.exit(2)
+        except click_exc.UsageError as e:
+            _stderr(f"error: {one_line(_usage_message(e))}")
+            sys.exit(2)
+        except click_exc.ClickException as e:
+            _stderr(f"error: {one_line(e.format_message())}")
+            sys.exit(e.exit_code or 1)
+        except (typer.Abort, KeyboardInterrupt):
+            sys.exit(130)
+        except UnicodeEncodeError as e:
+            _quiet_stdout()
+            enc = getattr(sys.stdout, "encoding", None) or e.encoding
+            _stderr(f"error: the output's encoding ({enc}) cannot show {ascii(e.object[e.start:e.end])}; "
+                    "set PYTHONIOENCODING=utf-8 (or a UTF-8 locale)")
+            sys.exit(2)
+        except OSError as e:
+            _quiet_stdout()
+            if e.errno == errno.EPIPE:
+                sys.exit(1)
+            where = f"{e.filename}: " if e.filename else "cannot write the output: "
+            _stderr(f"error: {one_line(where + (e.strerror or str(e)))}")
+            sys.exit(2)
+        code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
+        sys.exit(code)
 
 
 def console():

@@ -5,6 +5,8 @@ from typing import List, Optional
 
 import typer
 
+from ..spec.files import MAX_SIZE
+
 from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
@@ -17,7 +19,7 @@ def compare_cmd(
     memory: bool = typer.Option(False, "--memory", help="Rank by activation memory."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
                                         help="Override every input: 3x224x224, or 224."),
-    batch: int = typer.Option(1, "--batch", "-b", min=1, metavar="N", help="Batch size: scales MACs, FLOPs and "
+    batch: int = typer.Option(1, "--batch", "-b", min=1, max=MAX_SIZE, metavar="N", help="Batch size: scales MACs, FLOPs and "
                               "activations."),
     stages: bool = typer.Option(False, "--stages", help="Add a breakdown by output resolution."),
     format: Optional[Format] = format_option("the comparison"),

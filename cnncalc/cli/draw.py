@@ -1,10 +1,7 @@
 """`cnncalc draw`: the network as a diagram (SVG, or a self-contained HTML page)."""
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -15,29 +12,12 @@ COLORS = ("macs", "params", "memory", "rf")
 
 
 def write_atomic(path: str, text: str, inputs=(), option: str = "--output") -> None:
-    """Write through a temporary file in the same folder, then rename: never a half-written file, never
-    over one of the command's inputs; a failure is one line (CnncalcError), not a traceback."""
-    from ..errors import CnncalcError
-    target = Path(path)
-    if any(src is not None and target.resolve() == Path(src).resolve() for src in inputs):
-        raise CnncalcError(f"{option} {path}: is also an input of this command; refusing to overwrite it")
-    if target.is_dir():
-        raise CnncalcError(f"{option} {path}: is a directory")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; a written file gets the usual mode
-        os.replace(tmp, target)
-        tmp = None
-    except OSError as e:
-        raise CnncalcError(f"{option} {path}: cannot write: {e.strerror or e}") from None
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+    """Write through a temporary file in the same folder, then rename (spec.files.atomic_write): never a
+    half-written file, never over one of the command's inputs; a failure is one line (CnncalcError), not a
+    traceback; replacing an existing file is said on stderr."""
+    from ..spec.files import atomic_write
+    if atomic_write(path, text, inputs=inputs, option=option):
+        print(f"{option}: replaced {path}", file=sys.stderr)
 
 
 def check_choice(value: Optional[str], choices, option: str) -> Optional[str]:

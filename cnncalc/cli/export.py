@@ -1,6 +1,7 @@
 """`cnncalc export`: an architecture as standalone PyTorch code."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -36,8 +37,8 @@ def export_cmd(
     if output is None:
         print(code, end="")
         return
-    try:
-        output.write_text(code, encoding="utf-8")
-    except OSError as e:
-        raise CnncalcError(f"--output {output}: {e.strerror or e}") from None
+    from ..analysis.analyze import resolve
+    from ..spec.files import atomic_write
+    if atomic_write(output, code, inputs=[resolve(arch)], option="--output"):
+        print(f"--output: replaced {output}", file=sys.stderr)
     print(f"wrote {output}: PyTorch code, {len(code.splitlines())} lines (run it: python {output})")

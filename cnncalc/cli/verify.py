@@ -5,6 +5,8 @@ from typing import Optional
 
 import typer
 
+from ..spec.files import MAX_SIZE
+
 from ..errors import CnncalcError
 from .common import JSON, chosen, console, emit_json, guarded
 
@@ -28,7 +30,7 @@ def verify_cmd(
     arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
     device: str = typer.Option("cpu", "--device", metavar="DEVICE", help="cpu, cuda (cuda:N) or meta (shapes "
                                "and counts only, no compute: any input size, instantly)."),
-    batch: int = typer.Option(1, "--batch", "-b", min=1, metavar="N", help="Batch size of the random input."),
+    batch: int = typer.Option(1, "--batch", "-b", min=1, max=MAX_SIZE, metavar="N", help="Batch size of the random input."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
                                         help="Override the input: 3x64x64, 64x48 (H×W) or 64."),
     json: bool = JSON,

@@ -30,6 +30,7 @@ questions into tiny architectures, grade.py grades one figure, slips.py names th
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,22 @@ LAYER_FIGURES = ("output", "params", "weights", "biases", "macs", "flops", "conn
                  "param_memory", "rf")
 
 
-def check(source: Any, *, base_dir: str | Path | None = None) -> CheckResult:
-    """Grade an answers file (a path) or an already parsed mapping; malformed input raises SpecError."""
+def check(source: Any, *, base_dir: str | Path | None = None, root: str | Path | None = None,
+          inputs: list | None = None) -> CheckResult:
+    """Grade an answers file (a path) or an already parsed mapping; malformed input raises SpecError.
+
+    An `architecture:` path must lie inside `root` (default: the working directory) or inside the
+    answers file's own directory (`base_dir` for a mapping), and end in .yaml or .yml: the file is
+    untrusted (in CI, a pull request) and may not read /etc/shadow into a log. `inputs`, when given,
+    receives the path of every file read (so that no output overwrites one of them)."""
     doc, file, base = load_answers(source, base_dir)
-    return Checker(doc, file, base).run()
+    checker = Checker(doc, file, base)
+    checker.roots = [Path(root) if root is not None else Path.cwd(), base]
+    if inputs is not None:
+        checker.inputs = inputs
+        if not isinstance(source, dict):
+            inputs.append(str(source))
+    return checker.run()
 
 
 class Checker:
@@ -65,6 +78,8 @@ class Checker:
 
     def __init__(self, doc, file: str, base: Path):
         self.doc, self.file, self.base = doc, file, base
+        self.roots: list[Path] = [Path.cwd(), base]   # where an `architecture:` file may lie
+        self.inputs: list = []                         # every file read
         self.r = Reader(file)
         self.g = Grader(self.r)
         self.q = Questions(self.r, self.g)
@@ -131,11 +146,7 @@ class Checker:
         if not isinstance(value, str) or not value.strip():
             raise self.r.err(f"expected a built-in name or a path, got {value!r}", line, where)
         value = value.strip()
-        candidate = self.base / value
-        if not candidate.exists() and (any(c in value for c in "/\\") or value.endswith((".yaml", ".yml"))):
-            raise self.r.err(f"no architecture file {str(candidate)!r} (a path is relative to the answers file)",
-                             line, where)
-        spec = str(candidate) if candidate.exists() else value
+        spec = self.arch_path(value, line, where)
         inp = None
         if "input" in m:
             inp = self.input_override(m, path, layout)
@@ -145,6 +156,29 @@ class Checker:
             if e.file is None:  # not a fault inside the architecture file itself: point at our line
                 raise self.r.err(e.message, line, where) from None
             raise
+
+    def arch_path(self, value: str, line, where: str) -> str:
+        """A built-in name as it is; else a path relative to the answers file, to a .yaml/.yml file
+        inside the allowed roots (symbolic links resolved first)."""
+        candidate = self.base / value
+        if not (any(c in value for c in "/\\") or value.lower().endswith((".yaml", ".yml"))
+                or os.path.lexists(candidate) or os.path.lexists(value)):   # a name the loader would take as a file
+            return value
+        if not value.lower().endswith((".yaml", ".yml")):
+            raise self.r.err("expected a built-in name or a .yaml/.yml file", line, where)
+        try:
+            real, roots = candidate.resolve(), [r.resolve() for r in self.roots]
+        except (OSError, RuntimeError, ValueError):
+            raise self.r.err("cannot resolve the path", line, where) from None
+        if not any(real == r or r in real.parents for r in roots):
+            shown = " or ".join(dict.fromkeys(str(r) for r in roots))
+            raise self.r.err(f"an architecture file must lie inside {shown} (--root DIR allows another)",
+                             line, where)
+        if not candidate.exists():
+            raise self.r.err(f"no architecture file {str(candidate)!r} (a path is relative to the answers file)",
+                             line, where)
+        self.inputs.append(str(candidate))
+        return str(candidate)
 
     def input_override(self, m, path: str, layout: str):
         value = m["input"]

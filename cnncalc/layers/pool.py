@@ -137,12 +137,13 @@ class AdaptiveAvgPool(Layer):
     def output_shape(self, ins):
         return (ins[0][0],) + self.output
 
-    def windows(self, ins) -> list[list[int]]:
-        return [f.adaptive_windows(size, o) for size, o in zip(ins[0][1:], self.output)]
+    def sizes(self, ins) -> list[tuple[int, ...]]:
+        """Per axis, the distinct window sizes (closed forms: no work grows with the output size)."""
+        return [f.adaptive_window_sizes(size, o) for size, o in zip(ins[0][1:], self.output)]
 
     def other_ops(self, ins, out):
-        wh, ww = self.windows(ins)
-        return ins[0][0] * sum(wh) * sum(ww)  # every window: its size − 1 adds + 1 division
+        th, tw = (f.adaptive_window_total(size, o) for size, o in zip(ins[0][1:], self.output))
+        return ins[0][0] * th * tw  # every window: its size − 1 adds + 1 division
 
     def rf_taps(self, ins, axis, u):
         # PyTorch's adaptive windows: [⌊u·n/o⌋, ⌈(u+1)·n/o⌉)
@@ -151,26 +152,26 @@ class AdaptiveAvgPool(Layer):
 
     def rf_steps(self, ins):
         # uniform windows when the size divides; otherwise the largest window, stride ⌊n/out⌋
-        return tuple(RFStep(max(w), max(size // o, 1), 0) for w, size, o in zip(self.windows(ins), ins[0][1:], self.output))
+        return tuple(RFStep(max(w), max(size // o, 1), 0) for w, size, o in zip(self.sizes(ins), ins[0][1:], self.output))
 
     def config(self):
         return f"→{fmt_pair(self.output)}"
 
     def notes(self, ins, out):
         notes = []
-        for axis, w, size in zip("HW", self.windows(ins), ins[0][1:]):
-            if len(set(w)) > 1:
-                notes.append(f"uneven {axis} windows {sorted(set(w))}")
-            if len(w) > size:
-                notes.append(f"{axis} upsampled {size} → {len(w)}: windows overlap")
+        for axis, w, size, o in zip("HW", self.sizes(ins), ins[0][1:], self.output):
+            if len(w) > 1:
+                notes.append(f"uneven {axis} windows {list(w)}")
+            if o > size:
+                notes.append(f"{axis} upsampled {size} → {o}: windows overlap")
         return notes
 
     def explain(self, ins, out):
         c, h, w = ins[0]
-        wh, ww = self.windows(ins)
+        (sh, sw), (th, tw) = self.sizes(ins), (f.adaptive_window_total(h, out[1]), f.adaptive_window_total(w, out[2]))
         return [f"output: {fmt_shape(out)}: each of the {out[1]}×{out[2]} outputs averages a window "
-                f"[⌊i·n/out⌋, ⌈(i+1)·n/out⌉) of sizes {sorted(set(wh))}×{sorted(set(ww))}; params: 0",
-                f"other ops: {c}·{sum(wh)}·{sum(ww)} = {n(self.other_ops(ins, out))} (window adds and divisions)"]
+                f"[⌊i·n/out⌋, ⌈(i+1)·n/out⌉) of sizes {list(sh)}×{list(sw)}; params: 0",
+                f"other ops: {c}·{th}·{tw} = {n(self.other_ops(ins, out))} (window adds and divisions)"]
 
     def torch_module(self, ins):
         from torch import nn

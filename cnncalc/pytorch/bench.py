@@ -234,6 +234,7 @@ def bench(spec: Any, *, input: str | tuple | list | None = None, device: str = "
     """Time every conv/linear layer alone and the whole forward; see the module docstring.
     `progress(done, total)` is called after each timed step (probes, layers, the whole forward)."""
     from ..analysis.analyze import load, report_of
+    from .memory import refuse_if_too_big
 
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise CnncalcError(f"--batch: expected a whole number ≥ 1, got {batch!r}")
@@ -245,8 +246,12 @@ def bench(spec: Any, *, input: str | tuple | list | None = None, device: str = "
         raise CnncalcError(f"--dtype: expected fp32, fp16 or bf16, got {dtype!r}")
     graph = load(spec, input)          # bad files fail here, before torch is imported
     static = report_of(graph, batch)
+    if device == "cpu":             # before torch is even imported
+        refuse_if_too_big(graph, batch, device, "bench", DTYPE_BYTES[dtype], DTYPE_BYTES[dtype])
     torch = _torch()
     check_setup(torch, device, dtype)
+    if device != "cpu":
+        refuse_if_too_big(graph, batch, device, "bench", DTYPE_BYTES[dtype], DTYPE_BYTES[dtype])
     tdt = getattr(torch, DTYPES[dtype])
     size = DTYPE_BYTES[dtype]
     timer = make_timer(torch, device)

@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 from pydantic import BaseModel
 
 from ..analysis.analyze import load, report_of
+from .memory import refuse_if_too_big
 from ..errors import CnncalcError
 from ..analysis.graph import Graph
 from ..analysis.report import NamedOutput, OmitsOneOutput, Report
@@ -117,6 +118,8 @@ def verify(spec: Any, *, input: Any = None, batch: int = 1, device: str = "cpu",
 def verify_graph(graph: Graph, report: Report, *, device: str = "cpu", seed: int = 0,
                  progress: Optional[Callable[[int, int], None]] = None) -> Verification:
     """Compare `report` (normally `report_of(graph, batch)`) with torch running `graph`."""
+    if str(device).strip().lower() == "cpu":   # before torch is even imported
+        refuse_if_too_big(graph, report.batch, "cpu", "verify")
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -124,6 +127,8 @@ def verify_graph(graph: Graph, report: Report, *, device: str = "cpu", seed: int
 
     dev = resolve_device(device)
     batch = report.batch
+    if dev.type == "cuda":
+        refuse_if_too_big(graph, batch, str(dev), "verify")
     torch.manual_seed(seed)
     with torch.device(dev):
         net = build(graph)

@@ -14,22 +14,23 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import CnncalcError, LayerError, SpecError, suggest
+from .bounds import MAX_DEPTH, MAX_NODES, MAX_REPEAT, Estimator, check_sizes, printable, too_many  # noqa: F401
 from .expr import substitute, substitute_all
+from .files import MAX_SIZE
 from ..analysis.graph import INPUT, Graph, Group, Node, Rule
 from ..layers import REGISTRY, Layer, Shape, fmt_shape
 from .outputs import resolve_outputs
 from .yamlio import LList, LMap, line_of, own_line
 
 TOP_KEYS = {"name", "source", "input", "defaults", "blocks", "layers", "outputs", "description", "figures", "format"}
-MAX_NODES = 1_000_000
-MAX_REPEAT = 100_000
-MAX_DEPTH = 64
 DEFAULT_GROUPS = {"pool": ("maxpool", "avgpool")}
 STRUCT = ("branches", "residual")
 
 
 def parse_shape(value: Any, what: str = "input") -> Shape:
-    """[C, H, W], [N], '3x224x224', '3×224×224' → a shape tuple of positive ints."""
+    """[C, H, W], [N], '3x224x224', '3×224×224' → a shape tuple of positive ints (each ≤ MAX_SIZE)."""
+    if isinstance(value, str) and re.search(r"\d{19}", value):
+        raise SpecError(f"{what}: a size larger than {MAX_SIZE:,}")
     if isinstance(value, str):
         parts = re.split(r"\s*[x×,*]\s*", value.strip().strip("[]()"))
         try:
@@ -43,11 +44,15 @@ def parse_shape(value: Any, what: str = "input") -> Shape:
         raise SpecError(f"{what}: expected [C, H, W] (or [N] for a vector), got {value!r}")
     if min(value) < 1:
         raise SpecError(f"{what}: sizes must be ≥ 1, got {list(value)}")
+    if max(value) > MAX_SIZE:
+        raise SpecError(f"{what}: a size larger than {MAX_SIZE:,}")
     return tuple(value)
 
 
 def override_input(base: Shape, text: str) -> Shape:
     """`--input 64` keeps the channels and sets H = W = 64; `64x48` sets H, W; `3x64x64` sets all."""
+    if re.search(r"\d{19}", text):
+        raise SpecError(f"--input {text[:40]}: a size larger than {MAX_SIZE:,}")
     parts = parse_shape(text, "--input") if not re.fullmatch(r"\s*\d+\s*[x×]\s*\d+\s*", text) else None
     if parts is None:
         h, w = (int(p) for p in re.split(r"[x×]", text))
@@ -96,6 +101,8 @@ class Builder:
         self.input_override = input_shape
         self.flat_prefixes: set[str] = set()  # prefixes an unnamed branches/residual was flattened into
         self.validated: dict = {}
+        self.estimate = Estimator({})
+        self.times = 1          # how many times the item being built will be built (enclosing repeats)
         self.training_only = 0  # > 0 while building layers marked train_only
 
     # -- errors --------------------------------------------------------------------
@@ -110,6 +117,10 @@ class Builder:
         if not isinstance(doc, dict):
             raise self.err(f"the top level must be a mapping with name, input and layers, not a "
                            f"{_kind(doc)}", own_line(doc) or 1, None)
+        if "layers" not in doc and "input" not in doc:
+            # name no key: a file that is no architecture at all may hold anything (a CI log is public)
+            raise self.err("not an architecture: expected a mapping with `input:` and `layers:`", own_line(doc) or 1,
+                           None)
         for key in doc:
             if key not in TOP_KEYS:
                 raise self.err(f"unknown top-level key {key!r}{suggest(key, TOP_KEYS)}", line_of(doc, key), key)
@@ -121,12 +132,15 @@ class Builder:
         except SpecError as e:
             raise e.located(self.file, line_of(doc, "input"), "input")
         name = doc.get("name", Path(self.file).stem if self.file else "network")
+        printable(str(name), self.err("", line_of(doc, "name"), "name"))
         self.graph = Graph(name=str(name), source=str(doc.get("source", "")), input=shape, file=self.file, doc=doc)
         self._defaults(doc.get("defaults"), line_of(doc, "defaults"))
         self.blocks = self._blocks(doc)
         layers = doc["layers"]
         if not isinstance(layers, list) or not layers:
             raise self.err("layers: expected a non-empty list", line_of(doc, "layers"), "layers")
+        self.estimate = Estimator(self.blocks)
+        self.bound_all(layers)
         top = Scope()
         try:
             self.seq(layers, top, INPUT)
@@ -143,6 +157,7 @@ class Builder:
         if not isinstance(blocks, dict):
             raise self.err("blocks: expected a mapping of block name → {params, layers}", line_of(doc, "blocks"), "blocks")
         for bname, block in blocks.items():
+            printable(str(bname), self.err("", line_of(blocks, bname), "blocks"))
             where = f"blocks.{bname}"
             if bname in REGISTRY:
                 raise self.err(f"block name {bname!r} is a layer kind; choose another", line_of(blocks, bname), where)
@@ -205,6 +220,7 @@ class Builder:
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
             raise self.err(f"repeat: expected a whole number from 0 to {MAX_REPEAT:,}, got {n!r}",
                            line_of(item, "repeat"), sc.path)
+        self.bound(self.times * n, self.estimate.once(item), line_of(item, "repeat"), sc.path, "repeat: ")
         base = self.local_name(item, sc)
         if n == 0:
             sc.local[base] = None  # the item vanishes: no layer; its name produces nothing
@@ -212,11 +228,16 @@ class Builder:
         gidx = self.open_group(base, "repeat", sc, cur) if item.get("name") else None
         inner = sc if gidx is None else replace(sc, groups=sc.groups + (gidx,), level=sc.level + 1)
         once = {k: v for k, v in item.items() if k != "repeat"}
+        outer = self.times
         for r in range(n):
             sub = LMap(once)
             sub.line, sub.key_lines = sc.line, getattr(item, "key_lines", {})
             sub["name"] = f"{base}.{r}" if item.get("name") else f"{base}_{r}"
-            cur = self.one(sub, replace(inner, env={**sc.env, "i": r}), cur)
+            self.times = outer * (n - r)    # this copy and the ones still to come
+            try:
+                cur = self.one(sub, replace(inner, env={**sc.env, "i": r}), cur)
+            finally:
+                self.times = outer
         if gidx is not None:
             self.close_group(gidx, cur)
         sc.local[base] = cur
@@ -314,7 +335,7 @@ class Builder:
             nm = self.scalar(item, "name", sc)
             if not isinstance(nm, (str, int)) or isinstance(nm, bool) or str(nm) == "":
                 raise self.err(f"name: expected text, got {nm!r}", line_of(item, "name"), sc.path)
-            return str(nm)
+            return printable(str(nm), self.err("", line_of(item, "name"), sc.path))
         kind = kind or str(item.get("type", "layer"))
         sc.counters[kind] = sc.counters.get(kind, 0) + 1
         return f"{kind}{sc.counters[kind]}"
@@ -334,6 +355,9 @@ class Builder:
                 continue
             fields[k] = self.deep(v, item, k, sc)
         fields["type"] = kind
+        too_big = check_sizes(fields)
+        if too_big:
+            raise self.err(f"{kind}: {too_big}", sc.line, sc.path)
         key = _freeze(fields)
         layer = self.validated.get(key) if key is not None else None
         if layer is None:
@@ -397,6 +421,9 @@ class Builder:
         if min(out) < 1:
             raise self.err(f"{layer.type} on input {', '.join(fmt_shape(s) for s in ins)} gives "
                            f"{fmt_shape(out)}: the map shrinks to nothing", line, f"{path} ({name})")
+        if max(out) > MAX_SIZE:
+            raise self.err(f"{layer.type} gives a size over the limit of {MAX_SIZE:,} ({max(out):.3g})", line,
+                           f"{path} ({name})")
         g.nodes.append(Node(name, layer, src, ins, out, line, path, sc.groups, self.training_only > 0))
         self.names[name] = len(g.nodes) - 1
         return len(g.nodes) - 1
@@ -428,7 +455,7 @@ class Builder:
         for b, br in enumerate(spec):
             bname, layers = f"b{b + 1}", br
             if isinstance(br, dict):
-                bname = str(br.get("name", bname))
+                bname = printable(str(br.get("name", bname)), self.err("", line_of(br, "name"), f"{bpath}[{b}]"))
                 layers = br.get("layers")
                 if layers is None:
                     raise self.err("a named branch needs `layers:`", line_of(spec, b), f"{bpath}[{b}]")
@@ -508,6 +535,7 @@ class Builder:
             chain = " → ".join(self.stack[self.stack.index(kind):] + [kind])
             raise self.err(f"block {kind!r} refers to itself ({chain})", sc.line, sc.path)
         env = self.block_env(item, kind, sc)
+        self.bound(self.times, self.estimate.block(kind), sc.line, sc.path)
         gidx = self.open_group(name, kind, sc, cur)
         self.stack.append(kind)
         try:
@@ -518,6 +546,21 @@ class Builder:
         self.close_group(gidx, out)
         return out
 
+    def bound(self, times: int, each: int, line, path, what: str = "") -> None:
+        """Refuse, before building it, what would expand past MAX_NODES (see bounds.py)."""
+        msg = too_many(len(self.graph.nodes), times, each, what)
+        if msg:
+            raise self.err(msg, line, path)
+
+    def bound_all(self, layers: list) -> None:
+        """The whole network's estimate, before anything is built; the error names the item that overflows."""
+        found = self.estimate.overflow(layers)
+        if found:
+            i, msg = found
+            it = layers[i]
+            line = line_of(it, "repeat") if isinstance(it, dict) and "repeat" in it else line_of(layers, i)
+            raise self.err(msg, line, f"layers[{i}]")
+
     def block_env(self, item, kind: str, sc: Scope) -> dict:
         """The block's parameters: the item's arguments (substituted in the caller's scope) over the defaults."""
         block = self.blocks[kind]
@@ -526,6 +569,10 @@ class Builder:
             declared = {p: None for p in declared}
         if not isinstance(declared, dict):
             raise self.err(f"blocks.{kind}.params: expected a list of names or a mapping name: default",
+                           line_of(block, "params"), f"blocks.{kind}")
+        bad = next((p for p in declared if not (isinstance(p, str) and p.isidentifier())), None)
+        if bad is not None:
+            raise self.err(f"blocks.{kind}.params: {bad!r} is not a parameter name (letters, digits, _)",
                            line_of(block, "params"), f"blocks.{kind}")
         args = {k: v for k, v in item.items() if k not in ("name", "type", "inputs")}
         for k in args:
@@ -577,11 +624,12 @@ def _freeze(fields: dict):
 
 
 def _frozen(v):
+    """A value with its type: 3, 3.0 and True are equal and hash alike, but a layer validates them differently."""
     if isinstance(v, list):
         return tuple(_frozen(x) for x in v)
     if isinstance(v, dict):
         return ("{}",) + tuple((k, _frozen(x)) for k, x in v.items())
-    return v
+    return (type(v).__name__, v)
 
 
 def _kind(x) -> str:
