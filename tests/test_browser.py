@@ -83,6 +83,20 @@ def test_compare_page_shows_both_networks(tmp_path):
     assert all(d["overlaps"] == 0 and d["overflowing_text"] == 0 for d in verdict["diagrams"])
 
 
+@pytest.mark.parametrize("args", [["inception_v3", "--direction", "LR", "--color", "memory"],
+                                  ["densenet121", "--depth", "2", "--color", "macs"]], ids=lambda a: a[0])
+def test_drawn_page_with_colours_and_direction(tmp_path, args):
+    page = tmp_path / "draw.html"
+    res = runner.invoke(app, ["draw", *args, "-o", str(page)])
+    assert res.exit_code == 0, res.output
+    verdict = self_check(tmp_path, page)
+    assert verdict["errors"] == []
+    depth = int(args[2]) if args[1] == "--depth" else None
+    (diagram,) = verdict["diagrams"]
+    assert diagram["boxes"] == len(list(rows_at_depth(analyze(args[0]), depth))) + 1
+    assert diagram == {**diagram, "overlaps": 0, "overflowing_text": 0, "empty": 0}
+
+
 def test_the_check_sees_errors_and_overlaps(tmp_path):
     """The check itself works: a broken script, an external image and one box moved onto another are seen."""
     page = write_report(tmp_path, "lenet5", None)

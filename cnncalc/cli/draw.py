@@ -30,11 +30,15 @@ def check_choice(value: Optional[str], choices, option: str) -> Optional[str]:
 @guarded
 def draw_cmd(
     arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="net.svg or net.html (default: SVG on stdout)."),
-    depth: Optional[int] = typer.Option(None, "--depth", "-d", min=1, help="Collapse blocks at this nesting level into one box each."),
-    color: Optional[str] = typer.Option(None, "--color", "-c", help="Shade boxes by macs, params, memory or rf (with a legend)."),
-    direction: str = typer.Option("TB", "--direction", help="TB (top to bottom) or LR (left to right)."),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help="Override the input: 3x64x64, 64x48 (H×W) or 64."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                         help="net.svg or net.html (default: the SVG on stdout)."),
+    depth: Optional[int] = typer.Option(None, "--depth", "-d", min=1, metavar="N",
+                                        help="Collapse the blocks at this nesting level into one box each."),
+    color: Optional[str] = typer.Option(None, "--color", "-c", metavar="METRIC",
+                                        help="Shade the boxes by macs, params, memory or rf (with a legend)."),
+    direction: str = typer.Option("TB", "--direction", metavar="TB|LR", help="Top to bottom or left to right."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
+                                        help="Override the input: 3x64x64, 64x48 (H×W) or 64."),
 ):
     """Draw the network: one box per layer (or per block with --depth), arrows in data order.
 
