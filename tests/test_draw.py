@@ -27,12 +27,18 @@ NESTED = {"name": "nested skips", "input": [3, 32, 32], "layers": [
     {"name": n, "type": "conv", "filters": 8, "kernel": 3, "padding": 1} for n in ("e1", "e2", "e3", "mid")] + [
     x for k in (3, 2, 1) for x in ({"name": f"cat{k}", "type": "concat", "inputs": [f"d{k + 1}" if k < 3 else "mid", f"e{k}"]},
                                    {"name": f"d{k}", "type": "conv", "filters": 8, "kernel": 3, "padding": 1})]}
+# a dense block written out: every layer reads every one before it (edges share their source's trunk)
+DENSE = {"name": "dense", "input": [4, 8, 8], "layers": [{"name": "c0", "type": "conv", "filters": 4, "kernel": 3}] + [
+    x for i in range(1, 9) for x in ({"name": f"cat{i}", "type": "concat", "inputs": [f"c{j}" for j in range(i)]},
+                                     {"name": f"c{i}", "type": "conv", "filters": 4, "kernel": 3, "padding": 1})]}
+DENSE["layers"][0]["padding"] = 1
 CASES = ([(n, None, None, "TB") for n in builtin_names()] + [(n, 1, "macs", "LR") for n in builtin_names()]
-         + [("nested", None, "rf", "TB"), ("nested", None, None, "LR")])
+         + [("nested", None, "rf", "TB"), ("nested", None, None, "LR"), ("dense", None, None, "TB"),
+            ("dense", None, "params", "LR")])
 
 
 def graph_and_report(name):
-    graph = load(NESTED if name == "nested" else name)
+    graph = load({"nested": NESTED, "dense": DENSE}.get(name, name))
     return graph, report_of(graph)
 
 
@@ -121,7 +127,7 @@ def test_no_box_overlaps_and_no_arrow_crosses_a_box(name, depth, color, directio
     assert all(0 <= b.x and b.x + b.w <= d.width and 0 <= b.y and b.y + b.h <= d.height for b in d.boxes)
 
 
-@pytest.mark.parametrize("name", ["lenet5", "googlenet", "resnet50", "densenet121", "inception_v3"])
+@pytest.mark.parametrize("name", ["lenet5", "googlenet", "resnet50", "densenet121", "inception_v3", "dense"])
 def test_every_edge_of_the_graph_is_drawn_once(name):
     graph, report = graph_and_report(name)
     d = layout(graph, report)

@@ -120,7 +120,7 @@ def layout(graph: Graph, report: Report, depth: int | None = None, color: str | 
         h = len(t) * LINE_H + 2 * PAD_Y
         L.add(0, (w, h) if direction == "TB" else (h, w))
     _rank(L, pairs)
-    chains = [_chain(L, a, b) for a, b in pairs]
+    chains = _chains(L, pairs)
     _order(L, units)
     _place(L, GAP[direction][0])
     _bands(L, GAP[direction][1])
@@ -184,13 +184,28 @@ def _rank(L: _Layout, pairs: list[tuple[int, int]]) -> None:
         L.rank[v] = max((L.rank[a] + 1 for a in ins.get(v, [])), default=1)
 
 
-def _chain(L: _Layout, a: int, b: int) -> list[int]:
-    """The vertices an edge a → b passes: a, one waypoint per rank in between, b."""
-    chain = [a] + [L.add(r, (0.0, 0.0)) for r in range(L.rank[a] + 1, L.rank[b])] + [b]
-    for u, v in zip(chain, chain[1:]):
-        L.down[u].append(v)
-        L.up[v].append(u)
-    return chain
+def _chains(L: _Layout, pairs: list[tuple[int, int]]) -> list[list[int]]:
+    """The vertices each edge a → b passes: a, one waypoint per rank in between, b. The edges leaving one
+    unit share its trunk of waypoints (a dense block's features run down one line, branching off to
+    each reader), so the waypoints grow with the units' reach, not with the number of edges."""
+    trunk: dict[int, list[int]] = {}
+    chains = []
+    for a, b in pairs:
+        t = trunk.setdefault(a, [])
+        need = L.rank[b] - L.rank[a] - 1
+        while len(t) < need:
+            w = L.add(L.rank[a] + 1 + len(t), (0.0, 0.0))
+            _link(L, t[-1] if t else a, w)
+            t.append(w)
+        chain = [a] + t[:need] + [b]
+        _link(L, chain[-2], b)
+        chains.append(chain)
+    return chains
+
+
+def _link(L: _Layout, u: int, v: int) -> None:
+    L.down[u].append(v)
+    L.up[v].append(u)
 
 
 # -- order and position ---------------------------------------------------------------------------
@@ -250,6 +265,9 @@ def _pull(L: _Layout, vs: list[int], nbrs: list[list[int]], gap: float) -> None:
 def _fit(L: _Layout, vs: list[int], want: list[float], gap: float) -> None:
     """Centres as close to `want` as possible (least squares) with the order kept and ≥ gap between
     neighbours: subtract each one's minimal offset, then pool adjacent violators (isotonic regression)."""
+    if len(vs) == 1:
+        L.pos[vs[0]] = want[0]
+        return
     offsets, acc = [], 0.0
     for i, v in enumerate(vs):
         if i:

@@ -71,7 +71,8 @@ def legend_svg(diagram: Diagram, uid: str, x: float, y: float) -> str:
 
 def render_svg(diagram: Diagram, uid: str = "d", standalone: bool = True) -> str:
     """The whole picture; `uid` keeps ids apart when several diagrams share one HTML page."""
-    title_w = (max(len(diagram.title), len(diagram.subtitle)) + 2) * CHAR_W
+    big = (FONT_SIZE + 3) / FONT_SIZE       # the title's larger font
+    title_w = max(len(diagram.title) * big, len(diagram.subtitle)) * CHAR_W + 2 * PAD_X
     header = HEADER + (LEGEND_H if diagram.legend else 0)
     width = max(diagram.width, title_w, LEGEND_W + 2 * PAD_X)
     height = diagram.height + header
