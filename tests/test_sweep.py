@@ -434,3 +434,17 @@ def test_sweep_table_fits_every_width_without_cutting_a_figure(width):
     assert max(len(line) for line in text.splitlines()) <= width
     for r in rep.rows:
         assert "×".join(map(str, r.input)) in text and human(r.macs) in text and human(r.peak_bytes, "B") in text
+
+
+def test_hostile_sizes_are_one_clear_error_or_a_collapse_row():
+    for spec in ("9" * 5000, "1:" + "9" * 30, "1:100000", "3000000000"):
+        res = runner.invoke(app, ["sweep", "lenet5", "--sizes", spec])
+        assert res.exit_code == 2 and res.output.startswith("error: ") and len(res.output.splitlines()) == 1, spec
+    res = runner.invoke(app, ["sizes", "lenet5", "--range", "1..100000"])
+    assert res.exit_code == 2 and "at most 5,000 sizes" in res.output
+    # a padded 1×1 conv grows the map: 2,147,483,647 + 2·1000 is past the size limit (as analyze says)
+    doc = {"name": "t", "input": [1, 8, 8], "layers": [{"type": "conv", "filters": 1, "kernel": 1, "padding": 1000}]}
+    (row,) = cnncalc.analysis.sweep.sweep(doc, [(1, 2147483647, 8)]).rows
+    assert not row.ok and "over the limit of 2,147,483,647" in row.collapse.reason
+    with pytest.raises(CnncalcError, match=re.escape(row.collapse.reason)):
+        load(doc, "1x2147483647x8")

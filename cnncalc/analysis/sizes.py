@@ -12,9 +12,10 @@ from pydantic import BaseModel
 
 from ..errors import SpecError
 from ..layers import Shape, fmt_shape
+from ..spec.files import MAX_SIZE
 from .sweep import Sweeper, load_for_sweep
 
-MAX_SIZES = 100_000
+MAX_SIZES = 5_000   # sizes in one sweep or one `sizes` range (a few milliseconds each at most)
 PART = re.compile(r"""\s*(?:
       \{(?P<a>\d+)\.\.(?P<b>\d+)(?:\.\.(?P<s>\d+))?\}     # {64..512..32}, as the shell writes it
     | \{(?P<list>\d+(?:\s*,\s*\d+)*)\}                   # {64,96,128}
@@ -25,6 +26,8 @@ PART = re.compile(r"""\s*(?:
 
 def values(part: str, what: str) -> list[int]:
     """One axis of a size spec: 224, {64..512..32}, {64,96}, 64:512:32 or 64..512..32 (ends included)."""
+    if re.search(r"\d{19}", part):
+        raise SpecError(f"{what}: a size larger than {MAX_SIZE:,}")
     m = PART.fullmatch(part)
     if not m:
         raise SpecError(f"{what}: cannot read {part!r}: expected a size (224), a range ({{64..512..32}}, "
@@ -42,6 +45,8 @@ def values(part: str, what: str) -> list[int]:
         out = list(range(a, b + 1, s)) if a <= b else list(range(a, b - 1, -s))
     if min(out) < 1:
         raise SpecError(f"{what}: sizes must be ≥ 1, got {min(out)}")
+    if max(out) > MAX_SIZE:
+        raise SpecError(f"{what}: a size larger than {MAX_SIZE:,}")
     return out
 
 
@@ -96,8 +101,8 @@ def sizes(spec: Any, lo: int = 32, hi: int = 1024, per_axis: bool = False) -> Si
     """Valid and exact input sizes in [lo, hi]: all spatial axes together (square), or one axis at a time
     with the others at the architecture's own size (`per_axis`, the default for a non-square input) —
     then exact means exact on that axis (the others may be uneven at the architecture's own size)."""
-    if not 1 <= lo <= hi or hi - lo >= MAX_SIZES:
-        raise SpecError(f"--range {lo}..{hi}: expected 1 ≤ first ≤ last, at most {MAX_SIZES:,} sizes")
+    if not 1 <= lo <= hi <= MAX_SIZE or hi - lo >= MAX_SIZES:
+        raise SpecError(f"--range {lo}..{hi}: expected 1 ≤ first ≤ last ≤ {MAX_SIZE:,}, at most {MAX_SIZES:,} sizes")
     graph = load_for_sweep(spec)
     base = graph.input
     spatial = base[1:]

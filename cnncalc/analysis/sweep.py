@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from ..errors import CnncalcError, LayerError
 from ..layers import Shape, fmt_shape, numel
 from ..spec.builder import auto_shortcut, build_graph, projection_strides
+from ..spec.files import MAX_SIZE
 from .graph import INPUT, Graph, Group, Node
 from .liveness import peak_live, segments
 from .receptive import covers, propagate, spatial_paths
@@ -260,6 +261,8 @@ def figures(node: Node, ins: list[Shape]) -> tuple | Collapse:
         if min(out) < 1:
             raise LayerError(f"{layer.type} on input {', '.join(fmt_shape(s) for s in ins)} gives "
                              f"{fmt_shape(out)}: the map shrinks to nothing")
+        if max(out) > MAX_SIZE:
+            raise LayerError(f"{layer.type} gives a size over the limit of {MAX_SIZE:,} ({max(out):.3g})")
     except LayerError as e:
         where = f"{node.path} ({node.name}, input {', '.join(fmt_shape(s) for s in ins)})"
         return Collapse(layer=node.name, path=where, line=node.line, reason=e.message)

@@ -75,7 +75,7 @@ def sizes_cmd(
     """
     from ..analysis.sizes import sizes
 
-    m = re.fullmatch(r"\s*(\d+)\s*(?:\.\.|:|-)\s*(\d+)\s*", range_)
+    m = re.fullmatch(r"\s*(\d{1,18})\s*(?:\.\.|:|-)\s*(\d{1,18})\s*", range_)
     if not m:
         raise CnncalcError(f"--range {range_}: expected FIRST..LAST such as 32..1024")
     report = sizes(arch, int(m[1]), int(m[2]), per_axis)
