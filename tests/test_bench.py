@@ -173,3 +173,10 @@ def test_bench_tool_chain_is_accepted_by_the_analyzer(tmp_path, n):
     assert [row.type for row in r.layers] == ["conv" if i % 2 == 0 else "relu" for i in range(n)]
     assert all(row.output == [8, 16, 16] for row in r.layers)
     assert r.totals.macs == ((n + 1) // 2) * (3 * 3 * 8 * 16 * 16 * 8)
+
+
+def test_bench_reports_progress_step_by_step():
+    seen = []
+    B.bench(TINY, repeat=1, warmup=0, progress=lambda done, total: seen.append((done, total)))
+    steps = 3 + 2 + 1   # the weight layers c1, c2, fc; the probes before and after them; the whole forward
+    assert seen == [(i, steps) for i in range(1, steps + 1)]

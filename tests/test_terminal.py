@@ -136,3 +136,54 @@ def test_list_never_truncates_its_text():
     assert "…" not in res.output
     for name in cnncalc.spec.builtins.builtin_names():
         assert re.search(rf"(^|\s){re.escape(name)}\s", res.output, re.M), name
+
+
+def printed(fn, *args, width=100) -> str:
+    con = Console(width=width, record=True, file=open("/dev/null", "w"), color_system=None)
+    fn(*args, con)
+    return con.export_text()
+
+
+def test_bench_says_when_the_layers_alone_take_longer_than_the_whole():
+    from cnncalc.render.bench import print_bench
+    r = bench_report("lenet5")
+    slow = r.model_copy(update={"model": r.model.model_copy(update={"median_ms": r.layers_ms / 2})})
+    text = " ".join(printed(print_bench, slow).split())
+    assert "add up to" not in text and "more than the whole" not in text
+    assert "take 200% of that time, longer than the whole forward" in text
+    fast = " ".join(printed(print_bench, r).split())
+    assert f"take {100 * r.layers_ms / r.model.median_ms:.0f}% of it" in fast
+
+
+def test_bench_and_verify_as_csv_without_torch():
+    from cnncalc.render.formats import to_csv
+    rows = list(__import__("csv").DictReader(__import__("io").StringIO(to_csv(bench_columns(bench_report("vgg16"))))))
+    convs = [x for x in cnncalc.analyze("vgg16").layers if x.type in ("conv", "linear")]
+    assert [r["layer"] for r in rows] == [x.name for x in convs]
+    assert [int(r["FLOPs"]) for r in rows] == [x.flops for x in convs]
+
+
+def test_progress_only_on_a_terminal_and_never_with_json(monkeypatch):
+    import io
+    import sys
+
+    from cnncalc.render.progress import progress_bar, wanted
+    assert not wanted("json")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert wanted("table") and not wanted("json")
+    with progress_bar("x", False) as cb:
+        assert cb is None
+    out = io.StringIO()
+    with progress_bar("verify", True, Console(file=out, force_terminal=True, width=80)) as cb:
+        for i in range(1, 13):
+            cb(i, 12)
+    assert "12/12" in out.getvalue()
+
+
+def test_verify_and_bench_report_progress_layer_by_layer():
+    pytest.importorskip("torch")
+    from cnncalc.pytorch.verify import verify
+    seen = []
+    assert verify("lenet5", progress=lambda done, total: seen.append((done, total))).ok
+    n = len(cnncalc.analyze("lenet5").layers)
+    assert seen[-1] == (n, n) and len(seen) == n

@@ -1,70 +1,80 @@
-"""The Report: what `analyze` returns and `--json` prints (Report.model_dump_json())."""
+"""The Report: what `analyze` returns and `--json` prints (Report.model_json_schema() documents it)."""
 from __future__ import annotations
 
-from pydantic import BaseModel, model_serializer
+from pydantic import BaseModel, Field, model_serializer
 
 CONVENTIONS = ("shapes C×H×W per sample; MACs = multiply-accumulates of conv/linear (bias adds not counted); "
                "FLOPs = 2×MACs; other ops (pool, BN, activations, adds) counted apart; "
                "params = trainable weights+biases+BN γ/β; buffers = BN running stats; fp32 = 4 bytes")
 
+SHAPE = "per sample, channels first: [C, H, W] for a map ([C, L] 1-D, [C, D, H, W] 3-D), [N] for a vector"
+BATCHED = " (multiplied by the batch)"
+
 
 class RF(BaseModel):
     """Receptive field of one output unit (Araujo et al. 2019): H axis, then W axis."""
-    size: int
-    stride: int
-    padding: int
-    size_w: int
-    stride_w: int
-    padding_w: int
+    size: int = Field(description="receptive field size r along H, in input pixels")
+    stride: int = Field(description="effective stride j along H (product of the strides so far), in input pixels")
+    padding: int = Field(description="effective padding P along H: how far unit 0's field starts before the "
+                                     "input, in input pixels")
+    size_w: int = Field(description="receptive field size r along W, in input pixels")
+    stride_w: int = Field(description="effective stride j along W, in input pixels")
+    padding_w: int = Field(description="effective padding P along W, in input pixels")
 
 
 class LayerRow(BaseModel):
-    name: str
-    type: str
-    input: list[int]
-    output: list[int]
-    config: str = ""
-    params: int = 0
-    buffers: int = 0
-    macs: int = 0
-    flops: int = 0
-    other_ops: int = 0
-    activations: int = 0
-    rf: RF
-    inputs: list[str] = []
-    block: str | None = None
-    line: int | None = None
-    notes: list[str] = []
-    train_only: bool = False   # runs only in training: counted in params, not in the totals' work
+    """One leaf layer of the network, in the order the graph runs."""
+    name: str = Field(description="dotted layer name, unique (layer1.0.conv1)")
+    type: str = Field(description="layer kind as in the YAML (conv, maxpool, linear, …)")
+    input: list[int] = Field(description=f"input shape {SHAPE}; a merge's first input")
+    output: list[int] = Field(description=f"output shape {SHAPE}")
+    config: str = Field("", description="kernel/stride and padding as the table shows them (5/1 p0)")
+    params: int = Field(0, description="trainable parameters: weights, biases, BN γ/β (count)")
+    buffers: int = Field(0, description="non-trainable buffers: BN running mean/var and num_batches_tracked (count)")
+    macs: int = Field(0, description="multiply-accumulates of conv/linear" + BATCHED)
+    flops: int = Field(0, description="floating-point operations, 2 × MACs" + BATCHED)
+    other_ops: int = Field(0, description="non-MAC operations: pool comparisons/sums, BN, activations, adds" + BATCHED)
+    activations: int = Field(0, description="output elements" + BATCHED)
+    rf: RF = Field(description="receptive field of one output unit after this layer")
+    inputs: list[str] = Field([], description="names of the layers a merge joins ('input' for the network input); "
+                                              "empty for a layer with one input")
+    block: str | None = Field(None, description="name of the innermost block or group holding the layer")
+    line: int | None = Field(None, description="line of the layer in the YAML file")
+    notes: list[str] = Field([], description="remarks: rows dropped by floor, flattening, depthwise, …")
+    train_only: bool = Field(False, description="runs only in training (an auxiliary classifier): counted in "
+                                                "params, not in the totals' work")
 
 
 class BlockRow(BaseModel):
-    name: str
-    type: str
-    level: int
-    input: list[int]
-    output: list[int]
-    layers: int
-    params: int
-    macs: int
-    flops: int
-    other_ops: int
-    rf: RF
+    """A named block, branch set, residual or repeat, with the sums of its leaf layers."""
+    name: str = Field(description="dotted block name")
+    type: str = Field(description="the block's name in `blocks:`, or branches / residual / repeat")
+    level: int = Field(description="nesting level, 1 = top level")
+    input: list[int] = Field(description=f"input shape {SHAPE}")
+    output: list[int] = Field(description=f"output shape {SHAPE}")
+    layers: int = Field(description="leaf layers inside (count)")
+    params: int = Field(description="trainable parameters inside (count)")
+    macs: int = Field(description="multiply-accumulates inside" + BATCHED)
+    flops: int = Field(description="FLOPs inside, 2 × MACs" + BATCHED)
+    other_ops: int = Field(description="non-MAC operations inside" + BATCHED)
+    rf: RF = Field(description="receptive field at the block's output")
 
 
 class Totals(BaseModel):
-    params: int
-    trainable_params: int
-    buffers: int
-    macs: int
-    flops: int
-    other_ops: int
-    activations: int
-    activation_bytes: int
-    param_bytes: int
-    weight_layers: int    # conv and linear layers in all
-    depth: int            # weight layers on the longest path (the papers' "16 layers", "22 layers")
-    layers: int
+    """The whole network's figures."""
+    params: int = Field(description="trainable parameters (count)")
+    trainable_params: int = Field(description="trainable parameters (count; equal to params)")
+    buffers: int = Field(description="non-trainable buffers (count)")
+    macs: int = Field(description="multiply-accumulates of the inference forward" + BATCHED)
+    flops: int = Field(description="FLOPs of the inference forward, 2 × MACs" + BATCHED)
+    other_ops: int = Field(description="non-MAC operations of the inference forward" + BATCHED)
+    activations: int = Field(description="sum of every layer's output elements" + BATCHED)
+    activation_bytes: int = Field(description="activations × 4 (bytes at fp32)")
+    param_bytes: int = Field(description="(params + buffers) × 4 (bytes at fp32)")
+    weight_layers: int = Field(description="conv and linear layers in all (count)")
+    depth: int = Field(description="weight layers on the longest input-to-output path (the papers' "
+                                   "'16 layers', '22 layers')")
+    layers: int = Field(description="leaf layers in all (count)")
 
 
 class OmitsOneOutput(BaseModel):
@@ -80,38 +90,46 @@ class OmitsOneOutput(BaseModel):
 
 
 class NamedOutput(BaseModel):
-    name: str             # the layer (dotted name) whose value the network returns
-    output: list[int]
+    """One of several outputs: the layer whose value the network returns, and its shape."""
+    name: str = Field(description="the layer (dotted name) whose value the network returns")
+    output: list[int] = Field(description=f"its shape {SHAPE}")
 
 
 class Report(OmitsOneOutput):
-    name: str
-    source: str = ""
-    file: str | None = None
-    input: list[int]
-    output: list[int]                 # the output's shape; with several outputs, the first one's
-    outputs: list[NamedOutput] = []   # only for several outputs (`outputs:` in the file), in its order
-    batch: int = 1
-    conventions: str = CONVENTIONS
-    layers: list[LayerRow]
-    blocks: list[BlockRow] = []
-    totals: Totals
-    misaligned: list[str] = []
+    """What `cnncalc analyze --json` prints: every leaf layer, every block and the totals."""
+    name: str = Field(description="the architecture's name")
+    source: str = Field("", description="where the architecture comes from (paper, release) and the figures it "
+                                        "reproduces")
+    file: str | None = Field(None, description="the YAML file, as given (a built-in as cnncalc/architectures/…)")
+    input: list[int] = Field(description=f"input shape {SHAPE}")
+    output: list[int] = Field(description=f"output shape {SHAPE}; with several outputs, the first one's")
+    outputs: list[NamedOutput] = Field([], description="only for several outputs (`outputs:` in the file), in "
+                                                       "its order; absent from the JSON otherwise")
+    batch: int = Field(1, description="batch size the work figures are multiplied by")
+    conventions: str = Field(CONVENTIONS, description="how the figures are counted")
+    layers: list[LayerRow] = Field(description="leaf layers in execution order")
+    blocks: list[BlockRow] = Field([], description="named composites, outermost first")
+    totals: Totals = Field(description="the whole network")
+    misaligned: list[str] = Field([], description="merges whose paths' receptive fields are misaligned")
 
 
 class RFRow(RF):
-    name: str
-    type: str
-    output: list[int]
-    region_h: list[int]   # input rows seen by output unit (0, 0), padding included (may be < 0)
-    region_w: list[int]
-    covers: bool          # every output unit sees the whole input
-    misaligned: str | None = None
+    """One layer of `cnncalc rf`: the receptive field and the input region output unit (0, 0) sees."""
+    name: str = Field(description="dotted layer name")
+    type: str = Field(description="layer kind")
+    output: list[int] = Field(description=f"output shape {SHAPE}")
+    region_h: list[int] = Field(description="first and last input row seen by output unit (0, 0), padding "
+                                            "included (may be < 0)")
+    region_w: list[int] = Field(description="first and last input column seen by output unit (0, 0)")
+    covers: bool = Field(description="every output unit sees the whole input")
+    misaligned: str | None = Field(None, description="how the joined paths are misaligned, if they are")
 
 
 class RFReport(OmitsOneOutput):
-    name: str
-    input: list[int]
-    layers: list[RFRow]
-    first_covering: str | None
-    outputs: list[str] = []   # the output layers' names when the network has several (JSON: only then)
+    """What `cnncalc rf --json` prints."""
+    name: str = Field(description="the architecture's name")
+    input: list[int] = Field(description=f"input shape {SHAPE}")
+    layers: list[RFRow] = Field(description="every leaf layer in execution order")
+    first_covering: str | None = Field(description="the first layer whose every unit sees the whole input")
+    outputs: list[str] = Field([], description="the output layers' names when the network has several (in the "
+                                               "JSON only then)")

@@ -15,6 +15,7 @@ from . import check
 from . import export, verify
 from . import draw
 from . import sweep
+from . import schema
 from .common import OneLineErrors
 
 plain_metavars()
@@ -51,6 +52,7 @@ app.command("export")(export.export_cmd)
 app.command("draw")(draw.draw_cmd)
 app.command("sweep")(sweep.sweep_cmd)
 app.command("sizes")(sweep.sizes_cmd)
+app.command("schema")(schema.schema_cmd)
 
 
 def main():

@@ -1,13 +1,14 @@
 """A slip: a classic mistake that explains the gap between an answer and the true value."""
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Slip(BaseModel):
     """A classic mistake, named, with what it computed and what is right (the exercise's own numbers)."""
-    name: str
-    detail: str
+    name: str = Field(description="the slip's name (bias forgotten, FLOPs vs MACs, …); several fitting "
+                                  "equally are joined with ', or '")
+    detail: str = Field(description="what the answer computed and what is right, with the exercise's numbers")
 
 
 def join_slips(slips: list[Slip]) -> Slip:
