@@ -7,7 +7,6 @@ from typing import Optional
 
 import typer
 
-from ..errors import CnncalcError
 from .common import guarded
 
 
@@ -41,8 +40,6 @@ def schema_cmd(
     if output is None:
         print(text, end="")
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise CnncalcError(f"--output {output}: {e.strerror or e}") from None
+    from ..spec.files import atomic_write
+    atomic_write(output, text, option="--output")
     print(f"wrote {output}: the JSON Schema of the {'answers' if answers else 'architecture'} format")
