@@ -9,7 +9,7 @@ else KIND_DOCS.
 """
 from __future__ import annotations
 
-import copy
+import sys
 from typing import Any
 
 from ..layers import REGISTRY
@@ -61,6 +61,7 @@ FIELD_DOCS: dict[str, str] = {
     "inplace": "Whether torch runs it in place (no effect on the figures).",
     "negative_slope": "Slope for negative inputs.",
     "slope": "Slope for negative inputs (torch: negative_slope).",
+    "table": "Per output map, the input maps it connects to (counted from 0): [[0, 1, 2], [1, 2, 3], …].",
     "start": "First channel taken (inclusive).",
     "end": "Channel after the last one taken (exclusive); null = to the last channel.",
     "start_dim": "First dimension flattened.",
@@ -121,8 +122,10 @@ def kind_doc(cls, kind: str) -> str | None:
         return KIND_DOCS[kind]
     if own and own.strip():
         return " ".join(own.split())
-    torch_name = getattr(cls, "torch_name", None)
-    return f"Element-wise {kind} activation." if cls.__name__ == "Activation" else torch_name
+    if cls.__name__ == "Activation":
+        return f"Element-wise {kind} activation."
+    module = sys.modules[cls.__module__].__doc__ or ""    # a kind's own module: its first paragraph
+    return " ".join(module.split("\n\n")[0].split()) or None
 
 
 def kind_schema(kind: str) -> dict[str, Any]:
