@@ -288,7 +288,8 @@ def hostile_corpus(d: Path) -> list:
     cases += [("6 MB file", ["analyze", str(big)]), ("fifo", ["analyze", str(fifo)]),
               ("/dev/zero", ["analyze", "/dev/zero"]), ("/dev/urandom", ["analyze", "/dev/urandom"]),
               ("directory", ["analyze", str(d)]), ("symlink loop", ["analyze", str(loop)]),
-              ("missing", ["analyze", str(d / "nope.yaml")])]
+              ("missing", ["analyze", str(d / "nope.yaml")]), ("name too long", ["analyze", "n" * 5000]),
+              ("path too long", ["analyze", "n" * 5000 + ".yaml"])]
     outside = d / "outside"
     outside.mkdir()
     (outside / "secret.yaml").write_text(f"token: {SECRET}\n")
@@ -307,6 +308,8 @@ def hostile_corpus(d: Path) -> list:
         "1e999 answer": "architecture: net.yaml\nanswers: {total: {params: 1e999}}\n",
         "huge tolerance": "architecture: net.yaml\ntolerance: 1e999\nanswers: {total: {params: 1}}\n",
         "tag in answers": "architecture: net.yaml\nanswers: {total: {params: !!int x}}\n",
+        "name too long": "architecture: lenet" + "9" * 5000 + "\n",
+        "path too long": "architecture: lenet" + "9" * 5000 + ".yaml\n",
     }
     for i, (name, text) in enumerate(answers.items()):
         if "answers:" not in text:

@@ -44,7 +44,7 @@ def resolve(spec: str | Path) -> Path:
     """A path, or the name of a built-in (works from any directory)."""
     text = str(spec)
     p = Path(text)
-    if p.exists() or any(c in text for c in "/\\"):
+    if _exists(p) or any(c in text for c in "/\\"):
         return p
     if p.suffix in (".yaml", ".yml"):
         found = builtin_path(p.stem)
@@ -58,6 +58,14 @@ def resolve(spec: str | Path) -> Path:
         hint = f"; did you mean {', '.join(near)}?" if near else "; `cnncalc list` shows the built-ins"
         raise SpecError(f"{text!r} is neither a file nor a built-in architecture{hint}")
     return found
+
+
+def _exists(p: Path) -> bool:
+    """Whether a path exists; a name the system cannot even look up (too long, a NUL) does not."""
+    try:
+        return p.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def display_name(spec, path: Path) -> str:

@@ -174,7 +174,7 @@ class Checker:
             shown = " or ".join(dict.fromkeys(str(r) for r in roots))
             raise self.r.err(f"an architecture file must lie inside {shown} (--root DIR allows another)",
                              line, where)
-        if not candidate.exists():
+        if not os.path.lexists(candidate):
             raise self.r.err(f"no architecture file {str(candidate)!r} (a path is relative to the answers file)",
                              line, where)
         self.inputs.append(str(candidate))

@@ -28,4 +28,7 @@ def builtin_names() -> list[str]:
 
 def builtin_path(name: str) -> Path | None:
     p = ARCH_DIR / f"{name}.yaml"
-    return p if p.is_file() else None
+    try:
+        return p if p.is_file() else None
+    except (OSError, ValueError):    # a name too long to look up is no built-in
+        return None
