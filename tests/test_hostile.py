@@ -367,3 +367,10 @@ def test_bench_and_verify_refuse_what_cannot_fit_in_memory():
         refuse_if_too_big(g, 1, "cpu", "bench")
     assert c1.out_shape == (6, 40000 - 4, 40000 - 4)
     one_error_line(cli("bench", "lenet5", "--input", "3x40000x40000"), "needs at least", "available")
+
+
+def test_a_name_too_long_to_look_up_is_one_line(tmp_path):
+    one_error_line(cli("analyze", "n" * 5000), "neither a file nor a built-in")
+    ans = tmp_path / "answers.yaml"
+    ans.write_text("architecture: lenet" + "9" * 5000 + "\nanswers: {total: {params: 1}}\n")
+    one_error_line(cli("check", str(ans), cwd=tmp_path), "answers.yaml:1:")
