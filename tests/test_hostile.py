@@ -374,3 +374,9 @@ def test_a_name_too_long_to_look_up_is_one_line(tmp_path):
     ans = tmp_path / "answers.yaml"
     ans.write_text("architecture: lenet" + "9" * 5000 + "\nanswers: {total: {params: 1}}\n")
     one_error_line(cli("check", str(ans), cwd=tmp_path), "answers.yaml:1:")
+
+
+def test_a_network_without_an_architecture_is_one_line(tmp_path):
+    ans = tmp_path / "answers.yaml"
+    ans.write_text("networks:\n  a: {answers: {total: {params: 1}}}\n")   # found by the deep mutation fuzz
+    one_error_line(cli("check", str(ans), cwd=tmp_path), "missing `architecture:`")

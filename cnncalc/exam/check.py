@@ -126,8 +126,9 @@ class Checker:
                 raise self.r.err("expected a mapping with architecture and answers", line_of(nets, label), path)
             self.r.refuse_unknown(net, NET_KEYS, path, lambda key: f"unknown key {key!r}{suggest(key, NET_KEYS)} "
                                                                    f"(expected {', '.join(NET_KEYS)})")
-            if "answers" not in net:
-                raise self.r.err("missing `answers:`", line_of(nets, label), path)
+            for key in ("architecture", "answers"):
+                if key not in net:
+                    raise self.r.err(f"missing `{key}:`", line_of(nets, label), path)
             if str(label) in self.networks:
                 raise self.r.err(f"network label {label!r} is used twice", line_of(nets, label), path)
             self.network(str(label), net, path + ".", self.r.settings(net, st, path))
