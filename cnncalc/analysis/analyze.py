@@ -107,12 +107,39 @@ def layer_figures(layer, ins, out) -> tuple:
 
 
 @gc_paused
-def analyze(spec: Any, *, input: str | tuple | list | None = None, batch: int = 1) -> Report:
-    """Analyze an architecture (path, built-in name, parsed dict or Graph) and return its Report."""
+def analyze(spec: Any, *, input: str | tuple | list | None = None, batch: int = 1, train: Any = None,
+            memory: bool = False, fit: int | None = None) -> Report:
+    """Analyze an architecture (path, built-in name, parsed dict or Graph) and return its Report.
+
+    `train` (True, or a training.TrainConfig: dtype, optimizer) adds backward MACs and training memory;
+    `memory` adds the peak live activations of inference; `fit` (bytes) the largest batch that fits."""
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise SpecError(f"batch must be a whole number ≥ 1, got {batch!r}")
     graph = load(spec, input)
-    return report_of(graph, batch)
+    report = report_of(graph, batch)
+    if train or fit is not None:
+        from .training import TrainConfig
+        cfg = train if isinstance(train, TrainConfig) else TrainConfig(batch)
+        return with_training(graph, report, TrainConfig(batch, cfg.dtype, cfg.optimizer, cfg.device), fit)
+    return with_memory(graph, report) if memory else report
+
+
+def with_memory(graph: Graph, report: Report) -> Report:
+    """The report with the inference peak of live activations (fp32) in its totals."""
+    from .training import inference_peak
+    totals = report.totals.model_copy(update={"peak_activation_bytes": inference_peak(graph, report.batch)})
+    return report.model_copy(update={"totals": totals})
+
+
+def with_training(graph: Graph, report: Report, cfg, fit: int | None = None) -> Report:
+    """The report with the training figures per layer and in total (and the inference peak)."""
+    from .report import LayerTraining, TrainingTotals
+    from .training import training_section
+    per, totals = training_section(graph, cfg, fit)
+    rows = [r.model_copy(update={"training": LayerTraining(**t)}) for r, t in zip(report.layers, per)]
+    report = with_memory(graph, report)
+    return report.model_copy(update={"layers": rows, "totals": report.totals.model_copy(
+        update={"training": TrainingTotals.model_validate(totals)})})
 
 
 @gc_paused

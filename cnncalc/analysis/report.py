@@ -22,6 +22,46 @@ class RF(BaseModel):
     padding_w: int = Field(description="effective padding P along W, in input pixels")
 
 
+def absent(description: str = "") -> object:
+    """An optional figure that only `--train`/`--memory` fill in: left out of the JSON when not asked for."""
+    return Field(None, exclude_if=lambda v: v is None, description=description or None)
+
+
+class LayerTraining(BaseModel):
+    backward_macs: int     # gradient w.r.t. the weights, and w.r.t. the input when it needs one
+    saved_bytes: int       # storages autograd keeps for backward, counted at the first layer keeping each
+
+
+class StepMemory(BaseModel):
+    batch: int
+    param_bytes: int       # parameters and buffers in the training dtype
+    grad_bytes: int
+    optimizer_bytes: int   # fp32 states (momentum 1×, Adam 2×) + fp32 master weights under fp16/bf16
+    saved_activation_bytes: int
+    peak_bytes: int
+    peak_phase: str        # forward, backward or optimizer step
+
+
+class Fit(BaseModel):
+    budget_bytes: int
+    batch: int             # the largest batch whose step peak fits (0: not even one sample)
+    param_bytes: int | None = None
+    grad_bytes: int | None = None
+    optimizer_bytes: int | None = None
+    saved_activation_bytes: int | None = None
+    peak_bytes: int | None = None
+    peak_phase: str | None = None
+
+
+class TrainingTotals(StepMemory):
+    dtype: str
+    optimizer: str
+    forward_macs: int      # the training forward (auxiliary heads included)
+    backward_macs: int
+    step_macs: int         # forward + backward
+    fit: Fit | None = absent()
+
+
 class LayerRow(BaseModel):
     """One leaf layer of the network, in the order the graph runs."""
     name: str = Field(description="dotted layer name, unique (layer1.0.conv1)")
@@ -43,6 +83,7 @@ class LayerRow(BaseModel):
     notes: list[str] = Field([], description="remarks: rows dropped by floor, flattening, depthwise, …")
     train_only: bool = Field(False, description="runs only in training (an auxiliary classifier): counted in "
                                                 "params, not in the totals' work")
+    training: LayerTraining | None = absent("with --train: backward MACs and bytes kept for backward")
 
 
 class BlockRow(BaseModel):
@@ -75,6 +116,9 @@ class Totals(BaseModel):
     depth: int = Field(description="weight layers on the longest input-to-output path (the papers' "
                                    "'16 layers', '22 layers')")
     layers: int = Field(description="leaf layers in all (count)")
+    peak_activation_bytes: int | None = absent("with --memory/--train: peak bytes of live activations at inference, "
+                                               "each tensor freed after its last consumer (fp32)")
+    training: TrainingTotals | None = absent("with --train: the training step's work and memory")
 
 
 class OmitsOneOutput(BaseModel):

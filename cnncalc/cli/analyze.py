@@ -27,6 +27,15 @@ def analyze_cmd(
                                         help="Collapse blocks below this nesting level into one row each."),
     html: Optional[str] = typer.Option(None, "--html", metavar="FILE",
                                        help="Write a self-contained HTML report (diagram, table, charts)."),
+    train: bool = typer.Option(False, "--train", help="Add the training step: backward MACs, saved activations, "
+                               "params/grads/optimizer memory and the peak (also --memory's figure)."),
+    dtype: str = typer.Option("fp32", "--dtype", metavar="DTYPE", help="With --train: fp32, or fp16/bf16 mixed "
+                              "precision (fp32 master weights)."),
+    optimizer: str = typer.Option("adam", "--optimizer", metavar="NAME",
+                                  help="With --train: sgd, momentum, adam or adamw."),
+    fit: Optional[str] = typer.Option(None, "--fit", metavar="SIZE", help="With --train: the largest batch whose "
+                                      "step fits, e.g. 16GB (10⁹ B) or 16GiB (2³⁰ B)."),
+    memory: bool = typer.Option(False, "--memory", help="Add the peak live activations of inference."),
 ):
     """Per-layer shapes, params, MACs, FLOPs and receptive field, with totals.
 
@@ -43,8 +52,10 @@ def analyze_cmd(
       cnncalc analyze my_net.yaml --input 3x64x64 --batch 8 --json
 
       cnncalc analyze resnet50 --depth 1 --html resnet50.html
+
+      cnncalc analyze resnet50 --train --batch 32 --optimizer adam --fit 16GB
     """
-    from ..analysis.analyze import load, report_of
+    from ..analysis.analyze import load, report_of, with_memory, with_training
 
     fmt = chosen(format, json)
     graph = load(arch, input)
@@ -54,12 +65,22 @@ def analyze_cmd(
         print_explanation(explain_fn(graph, explain), console())
         return
     report = report_of(graph, batch)
+    if train or fit is not None:
+        from ..analysis.training import TrainConfig, parse_bytes
+        budget = parse_bytes(fit) if fit is not None else None
+        report = with_training(graph, report, TrainConfig(batch, dtype, optimizer), budget)
+    elif memory:
+        report = with_memory(graph, report)
     if html:
         from .draw import write_html_report
         write_html_report(graph, report, depth, html, arch)
         return
     if fmt == "json":
         emit_json(report)
+        return
+    if fmt == "table" and (report.totals.training is not None or memory):
+        from ..render.training import print_training
+        print_training(report, console())
         return
     from ..render import tables
     if fmt != "table":

@@ -38,6 +38,10 @@ def verify_cmd(
     rf: bool = typer.Option(False, "--rf", help="Prove the receptive fields instead: each spatial layer's field "
                             "against the support of autograd's gradient (a smaller input where the full one "
                             "would cost too much, said in the output)."),
+    train: bool = typer.Option(False, "--train", help="Prove the training figures instead: backward MACs, saved "
+                               "activations (per layer), the inference peak, at batch 1 and 2 (or --batch)."),
+    optimizer: str = typer.Option("adam", "--optimizer", metavar="NAME",
+                                  help="With --train: the optimizer of the measured step."),
 ):
     """Prove the static figures against PyTorch (needs torch).
 
@@ -51,12 +55,26 @@ def verify_cmd(
 
       cnncalc verify vgg16 --device meta --input 3x2048x2048
 
+      cnncalc verify resnet50 --train --input 3x64x64
+
       cnncalc verify resnet50 --rf
 
     `--rf` is its own run (not part of a plain verify: on resnet50 it costs about as much as a few dozen
     forward passes); it checks every spatial layer's field (size r, stride j, padding P, the positions
     each unit really sees) against the input positions with a non-zero gradient.
     """
+    if train:
+        vt = import_torch_module("verify_train")
+        batches = (1, 2) if batch == 1 else (batch,)
+        result = vt.verify_train(arch, input=input, batches=batches, device=device, optimizer=optimizer, seed=seed)
+        if json:
+            emit_json(result)
+        else:
+            from ..render.training import print_train_verification
+            print_train_verification(result, console())
+        if not result.ok:
+            raise typer.Exit(1)
+        return
     from ..render.progress import progress_bar, wanted
     fmt = chosen(None, json)
     if rf:

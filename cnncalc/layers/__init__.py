@@ -6,6 +6,6 @@ cnncalc.pytorch.ops). Never: exam, render, cli.
 """
 from . import activation, channel, conv, linear, merge, misc, norm, pool  # noqa: F401  (registration)
 from . import rbf, sparse_conv, subsample  # noqa: F401  (LeNet-5 as printed in 1998)
-from .base import REGISTRY, Layer, RFStep, Shape, fmt_shape, numel
+from .base import REGISTRY, Layer, RFStep, Saved, Shape, fmt_shape, numel
 
-__all__ = ["REGISTRY", "Layer", "RFStep", "Shape", "fmt_shape", "numel"]
+__all__ = ["REGISTRY", "Layer", "RFStep", "Saved", "Shape", "fmt_shape", "numel"]

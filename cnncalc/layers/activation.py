@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .base import Layer, n, numel
+from .base import Layer, Saved, n, numel
 
 _TORCH = {"relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh", "leaky_relu": "LeakyReLU",
           "gelu": "GELU", "silu": "SiLU", "swish": "SiLU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid",
@@ -15,6 +15,10 @@ class Activation(Layer):
 
     def other_ops(self, ins, out):
         return numel(out)
+
+    def saved(self, ins, out, batch, grads):
+        # ReLU, sigmoid, tanh and softmax differentiate from their result, the others from their input
+        return [Saved("out" if self.type in ("relu", "sigmoid", "tanh", "softmax") else "in0")]
 
     def explain(self, ins, out):
         return [f"output: same shape {'×'.join(map(str, out))}; params: 0",

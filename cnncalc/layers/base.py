@@ -61,6 +61,17 @@ class RFStep(NamedTuple):
     d: int = 1  # dilation: the kernel's taps are d apart (holes in the field when d > stride product)
 
 
+class Saved(NamedTuple):
+    """One tensor autograd keeps for a layer's backward in training (parameters aside), as
+    `torch.autograd.graph.saved_tensors_hooks` sees it. `source` "in0", "in1", …: that input (its
+    storage, shared with whoever else keeps it); "out": the layer's own output; "new": a tensor of the
+    layer's own (`elements` at the batch given, `dtype` "act" = the activations' dtype, "fp32",
+    "int64", or "mask" = dropout's mask: 1 byte on CUDA, the activations' dtype on the CPU)."""
+    source: str
+    elements: int = 0
+    dtype: str = "act"
+
+
 def fmt_pair(v: tuple[int, int], sep: str = "×") -> str:
     return str(v[0]) if v[0] == v[1] else f"{v[0]}{sep}{v[1]}"
 
@@ -135,6 +146,25 @@ class Layer(BaseModel):
         """Per spatial axis, input rows/cols (padding included) left after the last window: > 0 ignored by
         floor, < 0 padded implicitly by ceil. Empty for layers without sliding windows."""
         return ()
+
+    # -- training (analysis/training.py aggregates; pytorch/verify_train.py proves) --------
+    def backward_macs(self, ins: list[Shape], out: Shape, input_grad: bool) -> int:
+        """MACs of the backward pass per sample: the weight gradient, plus the input gradient when the
+        input needs one (the first weight layer's does not). Layers without weights only pass
+        gradients on (no MACs)."""
+        return 0
+
+    def saved(self, ins: list[Shape], out: Shape, batch: int, grads: tuple[bool, ...]) -> list[Saved]:
+        """What autograd keeps for this layer's backward at this batch; `grads`: which inputs need a gradient."""
+        return []
+
+    def aliases_input(self, training: bool) -> bool:
+        """The output is a view of input 0 (flatten, identity, slice, dropout at inference): no storage of its own."""
+        return False
+
+    def temp_elements(self, ins: list[Shape], out: Shape) -> int:
+        """Per sample: the most elements the inference forward holds besides its inputs and output."""
+        return 0
 
     def rf_steps(self, ins: list[Shape]) -> tuple[RFStep, RFStep] | None:
         """Per-axis (H, W) steps; None for layers that act per element."""

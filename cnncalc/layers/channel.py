@@ -31,6 +31,9 @@ class Slice(Layer):
     def config(self):
         return f"[{self.start}:{'' if self.end is None else self.end}]"
 
+    def aliases_input(self, training):
+        return True  # x[:, start:end] is a view
+
     def explain(self, ins, out):
         return [f"output: channels {self.start}…{self.stop(ins[0][0]) - 1} of {ins[0][0]} → {fmt_shape(out)}; params: 0"]
 

@@ -7,7 +7,7 @@ from pydantic import model_validator
 
 from ..analysis import formulas as f
 from ..errors import LayerError
-from .base import Layer, Pad, Pair, PosInt, RFStep, Shape, axis_notes, fmt_pair, fmt_shape, n
+from .base import Layer, Pad, Pair, PosInt, RFStep, Saved, Shape, axis_notes, fmt_pair, fmt_shape, n
 
 
 class Conv(Layer):
@@ -71,6 +71,14 @@ class Conv(Layer):
     def leftover(self, ins, out):
         return tuple(f.remainder(size, k, s, pb, pa, d, o) for size, k, s, d, (pb, pa), o
                      in zip(ins[0][1:], self.kernel, self.stride, self.dilation, self.pads(), out[1:]))
+
+    def backward_macs(self, ins, out, input_grad):
+        # weight gradient: conv(input, grad_out), as many MACs as the forward; the input gradient
+        # (a transposed conv of grad_out with the weight) as many again, when the input needs one
+        return self.macs(ins, out) * (2 if input_grad else 1)
+
+    def saved(self, ins, out, batch, grads):
+        return [Saved("in0")]  # its input (and its weight, a parameter)
 
     def rf_steps(self, ins):
         return tuple(RFStep(f.effective_kernel(k, d), s, p[0], d)

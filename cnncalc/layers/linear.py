@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..analysis import formulas as f
-from .base import Layer, PosInt, RFStep, fmt_shape, n, numel
+from .base import Layer, PosInt, RFStep, Saved, fmt_shape, n, numel
 
 
 class Linear(Layer):
@@ -22,6 +22,13 @@ class Linear(Layer):
 
     def macs(self, ins, out):
         return f.linear_macs(numel(ins[0]), self.out)
+
+    def backward_macs(self, ins, out, input_grad):
+        # grad W = grad_outᵀ·x (N_in·N_out MACs); grad x = grad_out·W (as many, when the input needs it)
+        return self.macs(ins, out) * (2 if input_grad else 1)
+
+    def saved(self, ins, out, batch, grads):
+        return [Saved("in0")]  # addmm keeps its input (a flattened view of it) and, with a gradient, Wᵀ
 
     def rf_steps(self, ins):
         if len(ins[0]) != 3:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..errors import LayerError
-from .base import Layer, fmt_shape, n, numel
+from .base import Layer, Saved, fmt_shape, n, numel
 
 
 class Concat(Layer):
@@ -51,6 +51,9 @@ class Add(_Elementwise):
     kinds = ("add",)
     op, torch_name = "add", "Add"
 
+    def temp_elements(self, ins, out):
+        return numel(out) if len(ins) > 2 else 0  # the running sum
+
     def check_input(self, ins):
         if len(set(ins)) > 1:
             raise LayerError("cannot add: shapes differ: " + " vs ".join(fmt_shape(s) for s in ins))
@@ -69,3 +72,17 @@ class Mul(_Elementwise):
 
     def output_shape(self, ins):
         return tuple(max(dims) for dims in zip(*ins)) if len({len(s) for s in ins}) == 1 else ins[0]
+
+    def saved(self, ins, out, batch, grads):
+        # a·b keeps b for a's gradient and a for b's; more inputs multiply pairwise, left to right
+        saved, left, left_grad = [], "in0", grads[0]
+        for i in range(1, len(ins)):
+            if left_grad:
+                saved.append(Saved(f"in{i}"))
+            if grads[i]:
+                saved.append(Saved(left) if left.startswith("in") else Saved("new", numel(out) * batch))
+            left, left_grad = "partial", left_grad or grads[i]
+        return saved
+
+    def temp_elements(self, ins, out):
+        return numel(out) if len(ins) > 2 else 0  # the running product

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pydantic import PositiveFloat
 
-from .base import Layer, PosInt, n, numel
+from .base import Layer, PosInt, Saved, n, numel
 
 
 class BatchNorm(Layer):
@@ -19,6 +19,12 @@ class BatchNorm(Layer):
 
     def other_ops(self, ins, out):
         return 2 * numel(out)  # inference: one multiply and one add per element (folded scale/shift)
+
+    def saved(self, ins, out, batch, grads):
+        # training: its input and the batch statistics (save_mean, save_invstd: C each, fp32), besides
+        # γ and the running stats, which are parameters and buffers
+        c = ins[0][0]
+        return [Saved("in0"), Saved("new", c, "fp32"), Saved("new", c, "fp32")]
 
     def explain(self, ins, out):
         c = ins[0][0]
@@ -47,6 +53,19 @@ class LRN(Layer):
 
     def config(self):
         return f"size {self.size}"
+
+    def saved(self, ins, out, batch, grads):
+        # torch composes it: x², zero-padded on channels (C + size − 1) and averaged, scaled, raised to β,
+        # then x / that; autograd keeps x, the padded squares, the base of the power and its result
+        c, *spatial = ins[0]
+        per = numel(tuple(spatial)) * batch
+        return [Saved("in0"), Saved("new", (c + self.size - 1) * per), Saved("new", c * per), Saved("new", c * per)]
+
+    def temp_elements(self, ins, out):
+        # inference, besides x and (counted apart) the output: first x² with its padded copy (C + size − 1
+        # channels), later the average and its scaled and shifted copies (3·C) — less the output's C
+        c, *spatial = ins[0]
+        return max(c + self.size - 1, 2 * c) * numel(tuple(spatial))
 
     def explain(self, ins, out):
         return [f"output: same shape {'×'.join(map(str, out))}; params: 0",

@@ -7,7 +7,7 @@ from pydantic import model_validator
 
 from ..analysis import formulas as f
 from ..errors import LayerError
-from .base import Layer, Pad, Pair, RFStep, Shape, axis_notes, fmt_pair, fmt_shape, n, numel
+from .base import Layer, Pad, Pair, RFStep, Saved, Shape, axis_notes, fmt_pair, fmt_shape, n, numel
 from .conv import out_formula
 
 
@@ -108,6 +108,9 @@ class MaxPool(_Pool):
     def op_text(self):
         return f"({self.kernel[0]}·{self.kernel[1]} − 1) comparisons × each output"
 
+    def saved(self, ins, out, batch, grads):
+        return [Saved("in0"), Saved("new", numel(out) * batch, "int64")]  # its input and the argmax indices
+
     def torch_module(self, ins):
         from torch import nn
         return nn.MaxPool2d(self.kernel, self.strides, self.padding, self.dilation, ceil_mode=self.ceil_mode)
@@ -122,6 +125,9 @@ class AvgPool(_Pool):
 
     def op_text(self):
         return f"({self.kernel[0]}·{self.kernel[1]} − 1 adds + 1 division) × each output"
+
+    def saved(self, ins, out, batch, grads):
+        return [Saved("in0")]
 
     def torch_module(self, ins):
         from torch import nn
@@ -153,6 +159,10 @@ class AdaptiveAvgPool(Layer):
     def rf_steps(self, ins):
         # uniform windows when the size divides; otherwise the largest window, stride ⌊n/out⌋
         return tuple(RFStep(max(w), max(size // o, 1), 0) for w, size, o in zip(self.sizes(ins), ins[0][1:], self.output))
+
+    def saved(self, ins, out, batch, grads):
+        # torch computes a 1×1 output as a mean, which keeps nothing; other sizes keep the input
+        return [] if self.output == (1, 1) else [Saved("in0")]
 
     def config(self):
         return f"→{fmt_pair(self.output)}"

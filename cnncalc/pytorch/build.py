@@ -21,7 +21,7 @@ from ..analysis.graph import INPUT, Graph
 
 # attributes a Network sets on itself besides its node modules (names must not collide with them)
 _OWN_ATTRS = ("graph_name", "input_shape", "node_names", "node_keys", "node_inputs", "node_train_only", "_release",
-              "_key_of", "output_nodes")
+              "_key_of", "output_nodes", "_release_eval")
 
 
 def _reserved() -> set[str]:
@@ -50,10 +50,13 @@ def attr_names(graph: Graph) -> list[str]:
     return out
 
 
-def last_uses(graph: Graph) -> list[int]:
-    """For each node, the index of the last node that reads its output (itself if none does)."""
+def last_uses(graph: Graph, inference: bool = False) -> list[int]:
+    """For each node, the index of the last node that reads its output (itself if none does);
+    `inference`: auxiliary heads (train_only) do not run, so they read nothing."""
     last = list(range(len(graph.nodes)))
     for i, node in enumerate(graph.nodes):
+        if inference and node.train_only:
+            continue
         for j in node.inputs:
             if j != INPUT:
                 last[j] = max(last[j], i)
@@ -75,23 +78,28 @@ class Network(nn.Module):
         self.node_train_only = [node.train_only for node in graph.nodes]
         self._key_of = dict(zip(self.node_names, self.node_keys))
         self.output_nodes = graph.output_nodes
-        last = last_uses(graph)
-        n = len(graph.nodes)
-        # values no longer needed after node i (freed during forward; the network's outputs are kept)
-        self._release: list[list[int]] = [[] for _ in range(n)]
-        kept = set(self.output_nodes)
-        for j, i in enumerate(last):
-            if j not in kept:
-                self._release[i].append(j)
+        # values no longer needed after node i (freed during forward; the network's outputs are kept);
+        # in eval mode the auxiliary heads do not run, so what only they read is freed earlier
+        self._release = self.releases(last_uses(graph), set(self.output_nodes))
+        self._release_eval = self.releases(last_uses(graph, inference=True), set(self.output_nodes))
         for node, key in zip(graph.nodes, self.node_keys):
             self.add_module(key, node.layer.torch_module(list(node.in_shapes)))
 
+    @staticmethod
+    def releases(last: list[int], kept: set[int]) -> list[list[int]]:
+        release: list[list[int]] = [[] for _ in last]
+        for j, i in enumerate(last):
+            if j not in kept:
+                release[i].append(j)
+        return release
+
     def forward(self, x):
         outs: list[Any] = [None] * len(self.node_keys)
+        release = self._release if self.training else self._release_eval
         for i, (key, srcs) in enumerate(zip(self.node_keys, self.node_inputs)):
             if self.training or not self.node_train_only[i]:  # auxiliary heads run only in training
                 outs[i] = self._modules[key](*[x if j == INPUT else outs[j] for j in srcs])
-            for j in self._release[i]:
+            for j in release[i]:
                 outs[j] = None
         if not outs:
             return x

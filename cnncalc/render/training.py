@@ -1,0 +1,104 @@
+"""Rendering of the training figures (`analyze --train`, `--memory`) and of `verify --train`.
+Formatting only: every figure comes from the Report or the TrainVerification."""
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .tables import header, human, num, rows_at_depth, shape
+
+TRAIN_CONVENTIONS = ("training step = forward in training mode (auxiliary heads included) + backward of the summed "
+                     "outputs; the input needs no gradient; saved = storages autograd keeps for backward (a view or a "
+                     "tensor kept by several layers counts once, at the first); dropout's mask 1 byte (CUDA); "
+                     "gradients set to None between steps")
+
+
+def gb(x: int | None) -> str:
+    return "–" if x is None else f"{x:,} B ({human(x, 'B')})"
+
+
+def training_table(report) -> Table:
+    tt = report.totals.training
+    t = Table(box=box.SIMPLE_HEAD, show_footer=True, pad_edge=False)
+    t.add_column("layer", footer="total", overflow="fold")
+    t.add_column("type", no_wrap=True)
+    t.add_column("output", no_wrap=True)
+    t.add_column("fwd MACs", justify="right", footer=human(tt.forward_macs), no_wrap=True)
+    t.add_column("bwd MACs", justify="right", footer=human(tt.backward_macs), no_wrap=True)
+    t.add_column("saved", justify="right", footer=human(tt.saved_activation_bytes, "B"), no_wrap=True)
+    for kind, r in rows_at_depth(report, None):
+        tr = r.training
+        t.add_row(r.name, r.type, shape(r.output), num(r.macs), num(tr.backward_macs),
+                  human(tr.saved_bytes, "B") if tr.saved_bytes else "–")
+    return t
+
+
+def memory_lines(m, indent: str = "") -> list[str]:
+    return [f"{indent}params+buffers {gb(m.param_bytes)}", f"{indent}gradients      {gb(m.grad_bytes)}",
+            f"{indent}optimizer      {gb(m.optimizer_bytes)}",
+            f"{indent}saved for bwd  {gb(m.saved_activation_bytes)}",
+            f"{indent}peak           {gb(m.peak_bytes)}  (in the {m.peak_phase})"]
+
+
+def training_text(report) -> str:
+    t = report.totals
+    tt = t.training
+    lines = [f"inference activations: sum of every output {gb(t.activation_bytes)}; peak live "
+             f"{gb(t.peak_activation_bytes)} (fp32, each freed after its last consumer)"]
+    if tt is None:
+        return "\n".join(lines)
+    lines += [f"training step, batch {tt.batch}, {tt.dtype}, {tt.optimizer}:",
+              f"  MACs: forward {tt.forward_macs:,} + backward {tt.backward_macs:,} = {tt.step_macs:,} "
+              f"({human(tt.step_macs)}; FLOPs {human(2 * tt.step_macs)})"]
+    lines += memory_lines(tt, "  ")
+    if tt.fit is not None:
+        f = tt.fit
+        if f.batch == 0:
+            lines.append(f"fit {human(f.budget_bytes, 'B')}: not even batch 1 fits")
+        else:
+            lines.append(f"fit {human(f.budget_bytes, 'B')} ({f.budget_bytes:,} B): largest batch {f.batch:,}")
+            lines += memory_lines(f, "  ")
+    return "\n".join(lines)
+
+
+def print_training(report, console: Console) -> None:
+    console.print(header(report), highlight=False)
+    if report.totals.training is not None:
+        console.print(f"[dim]{TRAIN_CONVENTIONS}[/dim]", highlight=False)
+        console.print(training_table(report))
+    console.print(training_text(report), highlight=False)
+
+
+def print_train_verification(v, console: Console) -> None:
+    console.print(f"[bold]{v.name}[/bold]  input {shape(v.input)}  --train, {v.optimizer}, torch {v.torch_version}, "
+                  f"{v.device}\n[dim]backward MACs = FlopCounterMode (forward+backward − forward) / 2, grouped weight "
+                  "gradients ÷ groups; saved = distinct storages from saved_tensors_hooks; inference peak = live "
+                  "storages tracked at dispatch[/dim]", highlight=False)
+    for b in v.batches:
+        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"batch {b.batch}")
+        for col in ("", "figure", "cnncalc", "torch"):
+            t.add_column(col, justify="left" if col in ("", "figure") else "right", no_wrap=True)
+        for label, ours, theirs in (("backward MACs", b.backward_macs, b.torch_backward_macs),
+                                    ("saved for backward (B)", b.saved_activation_bytes, b.torch_saved_activation_bytes),
+                                    ("inference peak live (B)", b.peak_activation_bytes, b.torch_peak_activation_bytes)):
+            t.add_row(Text("✓", style="green") if ours == theirs else Text("✗", style="bold red"), label,
+                      f"{ours:,}", f"{theirs:,}")
+        console.print(t)
+        if b.torch_backward_macs_stock != b.torch_backward_macs:
+            console.print(f"  FlopCounterMode as shipped: {b.torch_backward_macs_stock:,} backward MACs "
+                          "(grouped weight gradients counted × groups)", highlight=False)
+        bad = [r for r in b.layers if r.mismatches]
+        for r in bad[:20]:
+            console.print(Text(f"  {r.name} ({r.type}): backward MACs {r.backward_macs:,} vs {r.torch_backward_macs:,}, "
+                               f"saved {r.saved_bytes:,} vs {r.torch_saved_bytes:,} B", style="red"))
+        ratio = f"{b.torch_step_peak_bytes / b.step_peak_bytes:.3f}" if b.torch_step_peak_bytes else "–"
+        line = (f"  training-step peak: predicted {gb(b.step_peak_bytes)}; live storages tracked "
+                f"{gb(b.torch_step_peak_bytes)} (ratio {ratio})")
+        if b.cuda_max_memory_allocated is not None:
+            line += (f"; torch.cuda.max_memory_allocated {gb(b.cuda_max_memory_allocated)} "
+                     f"(ratio {b.cuda_max_memory_allocated / b.step_peak_bytes:.3f})")
+        console.print(line, highlight=False)
+    console.print(Text("✓ training figures agree with PyTorch" if v.ok else "✗ training figures disagree with PyTorch",
+                       style="bold green" if v.ok else "bold red"))
