@@ -39,7 +39,7 @@ def verify_cmd(
                             "against the support of autograd's gradient (a smaller input where the full one "
                             "would cost too much, said in the output)."),
     train: bool = typer.Option(False, "--train", help="Prove the training figures instead: backward MACs, saved "
-                               "activations (per layer), the inference peak, at batch 1 and 2 (or --batch)."),
+                               "activations (per layer), the inference peak, at batch 1 and 2 (or --batch N)."),
     optimizer: str = typer.Option("adam", "--optimizer", metavar="NAME",
                                   help="With --train: the optimizer of the measured step."),
 ):
@@ -65,7 +65,7 @@ def verify_cmd(
     """
     if train:
         vt = import_torch_module("verify_train")
-        batches = (1, 2) if batch == 1 else (batch,)
+        batches = None if batch == 1 else (batch,)
         result = vt.verify_train(arch, input=input, batches=batches, device=device, optimizer=optimizer, seed=seed)
         if json:
             emit_json(result)

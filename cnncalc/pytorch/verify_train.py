@@ -64,6 +64,7 @@ class TrainBatchCheck(BaseModel):
 class TrainVerification(BaseModel):
     name: str
     input: list[int]
+    notes: list[str] = []
     device: str
     optimizer: str
     torch_version: str
@@ -319,7 +320,17 @@ def check_batch(graph: Graph, batch: int, dev, optimizer: str, seed: int) -> Tra
         cuda_max_memory_allocated=cuda, layers=rows)
 
 
-def verify_train(spec: Any, *, input: Any = None, batches: tuple[int, ...] = (1, 2), device: str = "cpu",
+def default_batches(graph: Graph) -> tuple[tuple[int, ...], list[str]]:
+    """Batch 1 and 2 — or 2 and 3 where a batch norm sees one value per channel at batch 1 (torch refuses
+    to train it: an auxiliary head's BN on a 1×1 map)."""
+    lone = [nd.name for nd in graph.nodes if nd.layer.type == "batchnorm" and len(nd.in_shapes[0]) >= 1
+            and all(x == 1 for x in nd.in_shapes[0][1:])]
+    if lone:
+        return (2, 3), [f"batch 2 and 3: at batch 1 torch cannot train {lone[0]} (one value per channel)"]
+    return (1, 2), []
+
+
+def verify_train(spec: Any, *, input: Any = None, batches: tuple[int, ...] | None = None, device: str = "cpu",
                  optimizer: str = "adam", seed: int = 0) -> TrainVerification:
     """Check backward MACs, saved activations and the inference peak against PyTorch at each batch."""
     import torch
@@ -328,6 +339,9 @@ def verify_train(spec: Any, *, input: Any = None, batches: tuple[int, ...] = (1,
     if dev.type == "meta":
         raise CnncalcError("--train needs real tensors: use --device cpu or cuda (with a smaller --input)")
     graph = load(spec, input)
+    notes: list[str] = []
+    if batches is None:
+        batches, notes = default_batches(graph)
     checks = [check_batch(graph, b, dev, optimizer, seed) for b in batches]
-    return TrainVerification(name=graph.name, input=list(graph.input), device=str(dev), optimizer=optimizer,
+    return TrainVerification(name=graph.name, input=list(graph.input), notes=notes, device=str(dev), optimizer=optimizer,
                              torch_version=torch.__version__, batches=checks, ok=all(c.ok for c in checks))

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .tables import header, human, num, rows_at_depth, shape
+from .tables import header, human, rows_at_depth, shape
 
 TRAIN_CONVENTIONS = ("training step = forward in training mode (auxiliary heads included) + backward of the summed "
                      "outputs; the input needs no gradient; saved = storages autograd keeps for backward (a view or a "
@@ -22,15 +22,16 @@ def gb(x: int | None) -> str:
 def training_table(report) -> Table:
     tt = report.totals.training
     t = Table(box=box.SIMPLE_HEAD, show_footer=True, pad_edge=False)
-    t.add_column("layer", footer="total", overflow="fold")
-    t.add_column("type", no_wrap=True)
+    t.add_column("layer", footer="total", overflow="fold", min_width=12)
+    t.add_column("type", overflow="fold")
     t.add_column("output", no_wrap=True)
     t.add_column("fwd MACs", justify="right", footer=human(tt.forward_macs), no_wrap=True)
     t.add_column("bwd MACs", justify="right", footer=human(tt.backward_macs), no_wrap=True)
     t.add_column("saved", justify="right", footer=human(tt.saved_activation_bytes, "B"), no_wrap=True)
     for kind, r in rows_at_depth(report, None):
         tr = r.training
-        t.add_row(r.name, r.type, shape(r.output), num(r.macs), num(tr.backward_macs),
+        t.add_row(r.name, r.type, shape(r.output), human(r.macs) if r.macs else "–",
+                  human(tr.backward_macs) if tr.backward_macs else "–",
                   human(tr.saved_bytes, "B") if tr.saved_bytes else "–")
     return t
 
@@ -76,6 +77,8 @@ def print_train_verification(v, console: Console) -> None:
                   f"{v.device}\n[dim]backward MACs = FlopCounterMode (forward+backward − forward) / 2, grouped weight "
                   "gradients ÷ groups; saved = distinct storages from saved_tensors_hooks; inference peak = live "
                   "storages tracked at dispatch[/dim]", highlight=False)
+    for note in v.notes:
+        console.print(f"[dim]{note}[/dim]", highlight=False)
     for b in v.batches:
         t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"batch {b.batch}")
         for col in ("", "figure", "cnncalc", "torch"):
