@@ -28,38 +28,55 @@ def absent(description: str = "") -> object:
 
 
 class LayerTraining(BaseModel):
-    backward_macs: int     # gradient w.r.t. the weights, and w.r.t. the input when it needs one
-    saved_bytes: int       # storages autograd keeps for backward, counted at the first layer keeping each
+    """One layer's share of a training step (`--train`)."""
+    backward_macs: int = Field(description="MACs of its backward: the weight gradient, and the input gradient when "
+                                           "the input needs one" + BATCHED)
+    saved_bytes: int = Field(description="bytes of the storages autograd keeps for its backward, each storage "
+                                         "counted at the first layer keeping it (parameters aside)" + BATCHED)
+
+
+_MEMORY = {
+    "param_bytes": "parameters and buffers in the training dtype (bytes)",
+    "grad_bytes": "parameter gradients in the training dtype (bytes)",
+    "optimizer_bytes": "fp32 optimizer state (momentum 1×, Adam 2× the params) + fp32 master weights under "
+                       "fp16/bf16 (bytes)",
+    "saved_activation_bytes": "activations autograd keeps for backward, distinct storages (bytes)",
+    "peak_bytes": "predicted peak of the step: parameters, optimizer state and the largest of forward, backward "
+                  "and optimizer step (bytes)",
+    "peak_phase": "where the peak falls: forward, backward or optimizer step"}
 
 
 class StepMemory(BaseModel):
-    batch: int
-    param_bytes: int       # parameters and buffers in the training dtype
-    grad_bytes: int
-    optimizer_bytes: int   # fp32 states (momentum 1×, Adam 2×) + fp32 master weights under fp16/bf16
-    saved_activation_bytes: int
-    peak_bytes: int
-    peak_phase: str        # forward, backward or optimizer step
+    """Memory of one training step at a batch."""
+    batch: int = Field(description="batch size of the step")
+    param_bytes: int = Field(description=_MEMORY["param_bytes"])
+    grad_bytes: int = Field(description=_MEMORY["grad_bytes"])
+    optimizer_bytes: int = Field(description=_MEMORY["optimizer_bytes"])
+    saved_activation_bytes: int = Field(description=_MEMORY["saved_activation_bytes"])
+    peak_bytes: int = Field(description=_MEMORY["peak_bytes"])
+    peak_phase: str = Field(description=_MEMORY["peak_phase"])
 
 
 class Fit(BaseModel):
-    budget_bytes: int
-    batch: int             # the largest batch whose step peak fits (0: not even one sample)
-    param_bytes: int | None = None
-    grad_bytes: int | None = None
-    optimizer_bytes: int | None = None
-    saved_activation_bytes: int | None = None
-    peak_bytes: int | None = None
-    peak_phase: str | None = None
+    """`--fit`: the largest batch whose step peak fits the budget, and the step's memory at that batch."""
+    budget_bytes: int = Field(description="the memory budget (bytes)")
+    batch: int = Field(description="the largest batch that fits (0: not even one sample)")
+    param_bytes: int | None = Field(None, description=_MEMORY["param_bytes"])
+    grad_bytes: int | None = Field(None, description=_MEMORY["grad_bytes"])
+    optimizer_bytes: int | None = Field(None, description=_MEMORY["optimizer_bytes"])
+    saved_activation_bytes: int | None = Field(None, description=_MEMORY["saved_activation_bytes"])
+    peak_bytes: int | None = Field(None, description=_MEMORY["peak_bytes"])
+    peak_phase: str | None = Field(None, description=_MEMORY["peak_phase"])
 
 
 class TrainingTotals(StepMemory):
-    dtype: str
-    optimizer: str
-    forward_macs: int      # the training forward (auxiliary heads included)
-    backward_macs: int
-    step_macs: int         # forward + backward
-    fit: Fit | None = absent()
+    """`--train`: one training step (forward in training mode + backward of the summed outputs)."""
+    dtype: str = Field(description="training dtype: fp32, or fp16/bf16 mixed precision")
+    optimizer: str = Field(description="sgd, momentum, adam or adamw")
+    forward_macs: int = Field(description="MACs of the training forward, auxiliary heads included" + BATCHED)
+    backward_macs: int = Field(description="MACs of the backward" + BATCHED)
+    step_macs: int = Field(description="forward + backward MACs" + BATCHED)
+    fit: Fit | None = absent("with --fit: the largest batch that fits the budget")
 
 
 class LayerRow(BaseModel):
