@@ -121,3 +121,10 @@ def test_every_builtin_against_autograd(name):
                 continue
     v = verify_train(name, input=small)
     assert v.ok, [(b.batch, r.name, r.mismatches) for b in v.batches for r in b.layers if r.mismatches]
+
+
+def test_lenet5_as_printed_in_1998_against_autograd():
+    """The paper's kinds: trainable subsampling (a depthwise conv), the C3 connection table (one gathered
+    copy and conv per output map) and the fixed RBF output units."""
+    v = verify_train("lenet5-paper")
+    assert v.ok, [(b.batch, r.name, r.mismatches) for b in v.batches for r in b.layers if r.mismatches]

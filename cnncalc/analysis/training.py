@@ -160,7 +160,7 @@ def inference_peak(graph: Graph, batch: int = 1, per: int = FP32) -> int:
     layer's own temporaries."""
     n = len(graph.nodes)
     events = [(c, u, output_bytes(graph, c, batch, per)) for c, u in activation_spans(graph, False).values()]
-    events += [(i, i, nd.layer.temp_elements(nd.in_shapes, nd.out_shape) * batch * per)
+    events += [(i, i, nd.layer.temp_elements(nd.in_shapes, nd.out_shape, batch) * per)
                for i, nd in enumerate(graph.nodes) if not nd.train_only]
     return running_max(n, events, output_bytes(graph, INPUT, batch, per))
 

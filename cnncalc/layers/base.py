@@ -162,8 +162,9 @@ class Layer(BaseModel):
         """The output is a view of input 0 (flatten, identity, slice, dropout at inference): no storage of its own."""
         return False
 
-    def temp_elements(self, ins: list[Shape], out: Shape) -> int:
-        """Per sample: the most elements the inference forward holds besides its inputs and output."""
+    def temp_elements(self, ins: list[Shape], out: Shape, batch: int) -> int:
+        """At this batch: the most elements the inference forward of this layer holds at once besides its
+        inputs, less its output (which is counted apart)."""
         return 0
 
     def rf_steps(self, ins: list[Shape]) -> tuple[RFStep, RFStep] | None:

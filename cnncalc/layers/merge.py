@@ -51,8 +51,8 @@ class Add(_Elementwise):
     kinds = ("add",)
     op, torch_name = "add", "Add"
 
-    def temp_elements(self, ins, out):
-        return numel(out) if len(ins) > 2 else 0  # the running sum
+    def temp_elements(self, ins, out, batch):
+        return numel(out) * batch if len(ins) > 2 else 0  # the running sum
 
     def check_input(self, ins):
         if len(set(ins)) > 1:
@@ -84,5 +84,5 @@ class Mul(_Elementwise):
             left, left_grad = "partial", left_grad or grads[i]
         return saved
 
-    def temp_elements(self, ins, out):
-        return numel(out) if len(ins) > 2 else 0  # the running product
+    def temp_elements(self, ins, out, batch):
+        return numel(out) * batch if len(ins) > 2 else 0  # the running product

@@ -61,11 +61,11 @@ class LRN(Layer):
         per = numel(tuple(spatial)) * batch
         return [Saved("in0"), Saved("new", (c + self.size - 1) * per), Saved("new", c * per), Saved("new", c * per)]
 
-    def temp_elements(self, ins, out):
+    def temp_elements(self, ins, out, batch):
         # inference, besides x and (counted apart) the output: first x² with its padded copy (C + size − 1
         # channels), later the average and its scaled and shifted copies (3·C) — less the output's C
         c, *spatial = ins[0]
-        return max(c + self.size - 1, 2 * c) * numel(tuple(spatial))
+        return max(c + self.size - 1, 2 * c) * numel(tuple(spatial)) * batch
 
     def explain(self, ins, out):
         return [f"output: same shape {'×'.join(map(str, out))}; params: 0",

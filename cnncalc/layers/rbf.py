@@ -7,7 +7,7 @@ per (input, unit) pair: N_in·N_out MACs, and as many of the paper's "connection
 """
 from __future__ import annotations
 
-from .base import Layer, PosInt, n, numel
+from .base import Layer, PosInt, Saved, n, numel
 
 
 class RBF(Layer):
@@ -22,6 +22,20 @@ class RBF(Layer):
 
     def macs(self, ins, out):
         return numel(ins[0]) * self.out
+
+    def backward_macs(self, ins, out, input_grad):
+        # the centres are fixed: only the input's gradient, through x·wᵀ (N_in·N_out MACs)
+        return self.macs(ins, out) if input_grad else 0
+
+    def saved(self, ins, out, batch, grads):
+        return [Saved("in0")]  # x (for x², and as the product's factor); the centres are a buffer
+
+    def temp_elements(self, ins, out, batch):
+        # torch computes |x|² − 2·x·Wᵀ + |W|²: |x|², 2x and x·Wᵀ alive together, later W∘W (not per sample)
+        # with the difference and its row sums
+        n_in = numel(ins[0])
+        inside = max(batch * (1 + n_in + self.out), batch * self.out + n_in * self.out + self.out)
+        return inside - batch * self.out
 
     def config(self):
         return f"→{self.out}"

@@ -16,7 +16,7 @@ from pydantic import field_validator
 
 from ..analysis import formulas as f
 from ..errors import LayerError
-from .base import Layer, Pad, Pair, RFStep, fmt_pair, fmt_shape, n, numel
+from .base import Layer, Pad, Pair, RFStep, Saved, fmt_pair, fmt_shape, n, numel
 
 
 class SparseConv(Layer):
@@ -75,6 +75,22 @@ class SparseConv(Layer):
 
     def macs(self, ins, out):
         return self.weights() * out[1] * out[2]
+
+    def backward_macs(self, ins, out, input_grad):
+        return self.macs(ins, out) * (2 if input_grad else 1)
+
+    def saved(self, ins, out, batch, grads):
+        # torch gathers each output map's input maps (x[:, row], a copy) for its own conv, which keeps it;
+        # the gather keeps its int64 indices when the input needs a gradient
+        plane = numel(ins[0][1:]) * batch
+        saved = [Saved("new", len(row) * plane) for row in self.table]
+        return saved + ([Saved("new", len(row), "int64") for row in self.table] if grads[0] else [])
+
+    def temp_elements(self, ins, out, batch):
+        # the maps so far, the next map's gathered inputs and its output; at the end all maps beside the output
+        per_map, plane = numel(out[1:]), numel(ins[0][1:])
+        worst = max((i + 1) * per_map + len(row) * plane for i, row in enumerate(self.table))
+        return max(worst - self.filters * per_map, self.filters * per_map) * batch
 
     def rf_steps(self, ins):
         return tuple(RFStep(k, s, p) for k, s, p in zip(self.kernel, self.stride, self.padding))

@@ -13,7 +13,7 @@ from typing import Optional
 
 from ..analysis import formulas as f
 from ..errors import LayerError
-from .base import Layer, Pair, RFStep, fmt_pair, fmt_shape, n, numel
+from .base import Layer, Pair, RFStep, Saved, fmt_pair, fmt_shape, n, numel
 
 
 class Subsample(Layer):
@@ -46,6 +46,12 @@ class Subsample(Layer):
 
     def macs(self, ins, out):
         return numel(self.kernel) * numel(out)
+
+    def backward_macs(self, ins, out, input_grad):
+        return self.macs(ins, out) * (2 if input_grad else 1)  # as a depthwise conv: weight and input gradients
+
+    def saved(self, ins, out, batch, grads):
+        return [Saved("in0")]
 
     def rf_steps(self, ins):
         return tuple(RFStep(k, s, 0) for k, s in zip(self.kernel, self.strides))

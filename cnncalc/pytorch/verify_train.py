@@ -1,21 +1,22 @@
 """Prove the training figures against PyTorch: `cnncalc verify ARCH --train`.
 
-For each batch (1 and 2 by default) the graph is built as a torch module in training mode and
+For each batch (1 and 2 by default) the graph is built as a torch module in training mode, and
   - one forward + backward (of the sum of the outputs, auxiliary heads included) runs under
-    `FlopCounterMode`; a node's backward MACs = (its module's FLOPs − its forward FLOPs) / 2. Torch
-    2.13 counts a grouped convolution's weight gradient `groups` times too high (its formula drops the
-    group division; pytorch/pytorch#183405): the count uses that formula with the division restored,
-    and the stock count is reported beside it (tests/test_train.py proves the correction by splitting a
-    grouped conv into dense ones);
-  - a forward under `torch.autograd.graph.saved_tensors_hooks` records every tensor autograd keeps:
-    parameters and buffers aside, distinct storages (by data pointer) are summed, each at the first
-    node keeping it;
+    `FlopCounterMode` and `torch.autograd.graph.saved_tensors_hooks`. Backward MACs: each backward
+    op's FLOPs (FlopCounterMode's formulas) / 2, charged to the layer whose forward created the
+    autograd node running it. Torch 2.13's formula counts a grouped convolution's weight gradient
+    `groups` times too high (it drops the group division; pytorch/pytorch#183405): the per-layer count
+    restores the division; FlopCounterMode's own total is reported beside it, and the same formulas as
+    shipped, summed per op, must equal that total (tests/test_train_torch.py proves the correction by
+    splitting a grouped conv into dense ones). Saved bytes: the distinct storages (by data pointer)
+    autograd keeps, parameters and buffers aside, each at the first layer keeping it;
   - an inference forward (eval, no_grad) runs under a dispatch mode that tracks the live tensor
     storages (weak references, checked after every operation): its peak, plus the input, is the peak
     of live activations;
-  - one training step (forward, backward, optimizer step, after a warm-up step) runs under the same
-    tracker; on CUDA `torch.cuda.max_memory_allocated` too. Both are set beside the predicted peak as
-    ratios: allocator rounding, workspaces and the CPU's per-tensor optimizer make equality impossible.
+  - at the last batch, one training step (forward, backward, optimizer step, after a warm-up step) runs
+    under the same tracker; on CUDA `torch.cuda.max_memory_allocated` too. Both are set beside the
+    predicted peak as ratios: allocator rounding, workspaces and the CPU's per-tensor optimizer make
+    equality impossible.
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ class TrainBatchCheck(BaseModel):
     backward_macs: int
     torch_backward_macs: int
     torch_backward_macs_stock: int          # FlopCounterMode as shipped (grouped weight gradients × groups)
+    counters_agree: bool = True             # FlopCounterMode's total = the per-layer dispatch count of its formulas
     saved_activation_bytes: int
     torch_saved_activation_bytes: int
     peak_activation_bytes: int              # inference, live tensors freed after their last consumer
@@ -56,7 +58,7 @@ class TrainBatchCheck(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return (self.backward_macs == self.torch_backward_macs and self.peak_activation_bytes ==
+        return (self.counters_agree and self.backward_macs == self.torch_backward_macs and self.peak_activation_bytes ==
                 self.torch_peak_activation_bytes and self.saved_activation_bytes == self.torch_saved_activation_bytes
                 and not any(r.mismatches for r in self.layers))
 
@@ -129,36 +131,44 @@ def forward_train(net, graph: Graph, x, state: dict, on_exit=None):
     return sum(o.float().sum() for o in outs)
 
 
-def node_counter(owner: dict, per: list, mapping: dict):
-    """A dispatch mode adding each backward op's FLOPs (FlopCounterMode's formulas) to the layer whose
-    forward created the autograd node running it (`owner`: id(grad_fn) → layer index; -1: none)."""
+def node_counter(owner: dict, per: list, stock: list):
+    """A dispatch mode adding each backward op's FLOPs to the layer whose forward created the autograd node
+    running it (`owner`: id(grad_fn) → layer index; the last slot of `per`: no layer). FlopCounterMode's
+    formulas, the grouped weight gradient divided by the groups; `stock[0]` sums the formulas as shipped."""
     import torch
     from torch.utils.flop_counter import flop_registry, shape_wrapper
     from torch.utils._python_dispatch import TorchDispatchMode
-    formulas = {**flop_registry, **{k: shape_wrapper(v) for k, v in mapping.items()}}
+    fixed = {**flop_registry, torch.ops.aten.convolution_backward: shape_wrapper(grouped_conv_backward_flop)}
 
     class Count(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
             out = func(*args, **kwargs)
             node = torch._C._current_autograd_node()
-            formula = formulas.get(func._overloadpacket)
-            if formula is not None and node is not None:
-                per[owner.get(id(node), -1)] += formula(*args, **kwargs, out_val=out)
+            packet = func._overloadpacket
+            if packet in fixed and node is not None:
+                per[owner.get(id(node), -1)] += fixed[packet](*args, **kwargs, out_val=out)
+                stock[0] += flop_registry[packet](*args, **kwargs, out_val=out)
             return out
     return Count()
 
 
-def measure_backward(net, graph: Graph, x) -> tuple[list[int], int, int]:
-    """Per layer backward MACs (group-corrected formulas, each op charged to the layer whose forward made
-    its autograd node), FlopCounterMode's backward total / 2 with the correction, and as shipped."""
+def measure_pass(net, graph: Graph, x) -> tuple[list[int], list[int], int, int]:
+    """One training forward + backward. Per layer: backward MACs (each backward op charged to the layer whose
+    forward created its autograd node) and the bytes of the distinct storages autograd keeps (by data
+    pointer, parameters and buffers aside, at the first layer keeping each); FlopCounterMode's backward
+    total / 2 as shipped, and the dispatch count of the same formulas as shipped (they must agree)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
-    fix = {torch.ops.aten.convolution_backward: grouped_conv_backward_flop}
+    n = len(graph.nodes)
     owner: dict[int, int] = {}
     keep: list = []
+    skip = {t.untyped_storage().data_ptr() for t in list(net.parameters()) + list(net.buffers())}
+    seen: set[int] = set()
+    saved = [0] * n
+    state: dict = {"current": None}
 
-    def claim(i, out):  # the autograd nodes this layer's forward created: reachable from its output, not yet owned
+    def claim(i, out):  # the autograd nodes this layer's forward made: reachable from its output, not yet owned
         stack = [out.grad_fn] if isinstance(out, torch.Tensor) and out.grad_fn is not None else []
         while stack:
             fn = stack.pop()
@@ -167,35 +177,6 @@ def measure_backward(net, graph: Graph, x) -> tuple[list[int], int, int]:
             owner[id(fn)] = i
             keep.append(fn)
             stack.extend(f for f, _ in fn.next_functions)
-    totals = []
-    per = [0] * (len(graph.nodes) + 1)            # the last slot: FLOPs of no layer (must stay 0)
-    for mapping in (fix, {}):
-        counter = FlopCounterMode(display=False, custom_mapping=mapping)
-        with counter:
-            loss = forward_train(net, graph, x, {}, claim if mapping else None)
-            forward = counter.get_total_flops()
-            if mapping:
-                with node_counter(owner, per, mapping):
-                    loss.backward()
-            else:
-                loss.backward()
-        net.zero_grad(set_to_none=True)
-        totals.append((counter.get_total_flops() - forward) // 2)
-        del loss
-    keep.clear()
-    if per[-1]:
-        raise CnncalcError(f"{per[-1]:,} backward FLOPs ran outside every layer")
-    return [f // 2 for f in per[:-1]], totals[0], totals[1]
-
-
-def measure_saved(net, graph: Graph, x) -> list[int]:
-    """Bytes of the distinct storages autograd keeps, at the first node keeping each (params aside)."""
-    import torch
-    skip = {t.untyped_storage().data_ptr() for t in list(net.parameters()) + list(net.buffers())}
-    seen: set[int] = set()
-    per = [0] * len(graph.nodes)
-    state: dict = {"current": None}
-    kept = []
 
     def pack(t):
         st = t.untyped_storage()
@@ -204,13 +185,23 @@ def measure_saved(net, graph: Graph, x) -> list[int]:
             seen.add(ptr)
             if state["current"] is None:
                 raise CnncalcError("autograd kept a tensor outside every layer")
-            per[state["current"]] += st.nbytes()
-        kept.append(t)
+            saved[state["current"]] += st.nbytes()
+        keep.append(t)
         return t
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = forward_train(net, graph, x, state)
-    del loss, kept
-    return per
+    per, stock = [0] * (n + 1), [0]
+    counter = FlopCounterMode(display=False)
+    with counter:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = forward_train(net, graph, x, state, claim)
+        forward = counter.get_total_flops()
+        with node_counter(owner, per, stock):
+            loss.backward()
+    net.zero_grad(set_to_none=True)
+    del loss
+    keep.clear()
+    if per[-1]:
+        raise CnncalcError(f"{per[-1]:,} backward FLOPs ran outside every layer")
+    return [f // 2 for f in per[:-1]], saved, (counter.get_total_flops() - forward) // 2, stock[0] // 2
 
 
 def live_tracker(baseline: list):
@@ -290,7 +281,7 @@ def measure_step_peak(net, graph: Graph, x, optimizer: str, dev) -> tuple[int, i
     return tracker.peak + base + x.untyped_storage().nbytes(), cuda
 
 
-def check_batch(graph: Graph, batch: int, dev, optimizer: str, seed: int) -> TrainBatchCheck:
+def check_batch(graph: Graph, batch: int, dev, optimizer: str, seed: int, step: bool = True) -> TrainBatchCheck:
     import torch
     from .build import build
     cfg = T.TrainConfig(batch, "fp32", optimizer, "cuda" if dev.type == "cuda" else "cpu")
@@ -302,8 +293,7 @@ def check_batch(graph: Graph, batch: int, dev, optimizer: str, seed: int) -> Tra
         net = build(graph)
     net.train()
     x = torch.randn(batch, *graph.input, device=dev)
-    bwd, bwd_total, stock = measure_backward(net, graph, x)
-    saved = measure_saved(net, graph, x)
+    bwd, saved, stock, stock_dispatch = measure_pass(net, graph, x)
     rows = []
     for i, nd in enumerate(graph.nodes):
         bad = [w for w, a, b in (("backward_macs", ours_bwd[i], bwd[i]), ("saved_bytes", ours_saved[i], saved[i]))
@@ -311,12 +301,13 @@ def check_batch(graph: Graph, batch: int, dev, optimizer: str, seed: int) -> Tra
         rows.append(TrainLayerCheck(name=nd.name, type=nd.layer.type, backward_macs=ours_bwd[i],
                                     torch_backward_macs=bwd[i], saved_bytes=ours_saved[i], torch_saved_bytes=saved[i],
                                     mismatches=bad))
-    step, cuda = measure_step_peak(net, graph, x, optimizer, dev)
+    step_peak, cuda = measure_step_peak(net, graph, x, optimizer, dev) if step else (None, None)
     return TrainBatchCheck(
-        batch=batch, backward_macs=sum(ours_bwd), torch_backward_macs=bwd_total, torch_backward_macs_stock=stock,
+        batch=batch, backward_macs=sum(ours_bwd), torch_backward_macs=sum(bwd), torch_backward_macs_stock=stock,
+        counters_agree=stock == stock_dispatch,
         saved_activation_bytes=sum(ours_saved), torch_saved_activation_bytes=sum(saved),
         peak_activation_bytes=T.inference_peak(graph, batch), torch_peak_activation_bytes=measure_inference_peak(net, x),
-        step_peak_bytes=T.step_memory(graph, cfg).peak_bytes, torch_step_peak_bytes=step,
+        step_peak_bytes=T.step_memory(graph, cfg).peak_bytes, torch_step_peak_bytes=step_peak,
         cuda_max_memory_allocated=cuda, layers=rows)
 
 
@@ -342,6 +333,6 @@ def verify_train(spec: Any, *, input: Any = None, batches: tuple[int, ...] | Non
     notes: list[str] = []
     if batches is None:
         batches, notes = default_batches(graph)
-    checks = [check_batch(graph, b, dev, optimizer, seed) for b in batches]
+    checks = [check_batch(graph, b, dev, optimizer, seed, step=k == len(batches) - 1) for k, b in enumerate(batches)]
     return TrainVerification(name=graph.name, input=list(graph.input), notes=notes, device=str(dev), optimizer=optimizer,
                              torch_version=torch.__version__, batches=checks, ok=all(c.ok for c in checks))
