@@ -289,3 +289,17 @@ def test_several_outputs_are_marked_even_when_another_layer_reads_one():
     assert {b.id for b in d.boxes if b.output} == {"head1", "c2", "head2"}
     assert "outputs 4×16×16, 8×16×16, 4×16×16" in d.subtitle
     assert {(e.src, e.dst) for e in d.edges} == {("input", "c1"), ("c1", "head1"), ("c1", "c2"), ("c2", "head2")}
+
+
+def test_names_are_escaped_in_svg_and_html():
+    evil = '<img src=x onerror="alert(1)">&'
+    spec = {"name": evil, "source": evil, "input": [1, 8, 8],
+            "layers": [{"name": evil, "type": "conv", "filters": 2, "kernel": 3}, {"name": "x", "type": "relu"}]}
+    graph = load(spec)
+    report = report_of(graph)
+    d = layout(graph, report)
+    root = ET.fromstring(render_svg(d).encode())
+    assert evil in [t.text for t in root.iter(f"{SVG}text")]              # shown as text, not markup
+    from cnncalc.analysis.compare import stages
+    page = report_page(report, d, stages(report))
+    assert "<img" not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;" in page
