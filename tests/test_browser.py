@@ -34,7 +34,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed 
                                                          "browser tests skipped")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-extensions", "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND"]
+         "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND"]
 # (built-in, --depth); U-Net and YOLOv3-tiny join when they are built-ins
 REPORTS = [("lenet5", None), ("googlenet", None), ("resnet50", 1), ("densenet121", None)] + [
     (n, None) for n in ("unet", "yolov3_tiny") if n in builtin_names()]
