@@ -177,3 +177,14 @@ def test_png_reader_on_a_known_image():
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
            + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b""))
     assert read_png(png) == (2, 2, [bytes([10, 20, 30]), bytes([15, 25, 35]), bytes([11, 21, 31]), bytes([9, 25, 35])])
+
+
+def test_clicking_a_box_finds_its_row(tmp_path):
+    page = write_report(tmp_path, "googlenet", None)
+    click = ("<script>var g = document.querySelectorAll('g.box')[12]; g.dispatchEvent(new MouseEvent('click'));"
+             "var s = document.getElementById('cnncalc-selfcheck'); s.dataset.box = g.dataset.name;"
+             "s.dataset.row = document.querySelector('tr.hit td').textContent;</script></body>")
+    page.write_text(page.read_text(encoding="utf-8").replace("</body>", click), encoding="utf-8")
+    res = chromium(tmp_path, "--dump-dom", page.as_uri())
+    box, row = re.search(r'data-box="([^"]*)" data-row="([^"]*)"', res.stdout).groups()
+    assert box == row == analyze("googlenet").layers[11].name      # box 0 is the input

@@ -25,6 +25,7 @@ th{background:#f2f2f2;text-align:left;position:sticky;top:0}
 table.sortable th{cursor:pointer} table.sortable th:hover{background:#e4e4e4}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.block td{font-weight:bold;background:#f4f8fd}
+tr.hit td{background:#ffe9a8}
 .side{display:flex;gap:18px;align-items:flex-start}
 .side > div{flex:1 1 0;min-width:380px;overflow-x:auto}
 input.filter{margin:6px 0;padding:4px 8px;width:320px}
@@ -45,6 +46,10 @@ document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventL
 document.querySelectorAll('input.filter').forEach(function(inp){inp.addEventListener('input',function(){
  var q=inp.value.toLowerCase(),t=document.getElementById(inp.dataset.table);
  Array.from(t.tBodies[0].rows).forEach(function(r){r.style.display=r.textContent.toLowerCase().indexOf(q)>=0?'':'none'})})});
+document.querySelectorAll('svg.diagram g.box').forEach(function(g){g.style.cursor='pointer';g.addEventListener('click',function(){
+ var host=g.closest('.netcol')||document,row=Array.from(host.querySelectorAll('table.sortable tbody tr')).find(function(r){return r.cells[0].textContent===g.dataset.name});
+ if(!row)return;var d=row.closest('details');if(d)d.open=true;row.style.display='';row.scrollIntoView({block:'center'});
+ row.classList.add('hit');setTimeout(function(){row.classList.remove('hit')},1500)})});
 window.addEventListener('load',function(){var out={diagrams:[],errors:window.__cnncalcErrors};
  document.querySelectorAll('svg.diagram').forEach(function(svg){
   var boxes=Array.from(svg.querySelectorAll('g.box')),rs=boxes.map(function(g){return g.querySelector('rect').getBoundingClientRect()}),ov=0,spill=0;
@@ -115,7 +120,7 @@ def layer_table(report: Report, depth: int | None, tid: str) -> str:
                     f"<td>{q('; '.join(r.notes))}</td></tr>")
     return (f'<input class="filter" id="filter-{tid}" data-table="{tid}" placeholder="filter layers (name, kind, note…)">'
             f'<table class="sortable" id="{tid}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            '<p class="muted">Click a column to sort; type to filter. Shapes C×H×W per sample; RF /j = receptive '
+            '<p class="muted">Click a column to sort; type to filter; click a box in the diagram to find its row. Shapes C×H×W per sample; RF /j = receptive '
             "field size / effective stride (H axis, or H×W where they differ).</p>")
 
 
@@ -172,7 +177,7 @@ def compare_page(comparison, items) -> str:
         f'<td class="n" data-v="{r.ratio}">{r.ratio:.3g}×</td></tr>' for r in comparison.rows)
     cols = []
     for k, (report, diagram, stages) in enumerate(items):
-        cols.append(f"<div>{header(report)}{totals_table(report)}<h2>Diagram</h2>"
+        cols.append(f'<div class="netcol">{header(report)}{totals_table(report)}<h2>Diagram</h2>'
                     f'<div class="scroll">{render_svg(diagram, f"d{k}", False)}</div>'
                     f"<details><summary>charts</summary>{chart_section(report, stages)}</details>"
                     f"<details><summary>layers</summary>{layer_table(report, None, f'layers{k}')}</details></div>")
