@@ -119,7 +119,8 @@ def test_no_box_overlaps_and_no_arrow_crosses_a_box(name, depth, color, directio
     along = 1 if direction == "TB" else 0
     for e in d.edges:
         assert on_border(e.points[0], by_id[e.src]) and on_border(e.points[-1], by_id[e.dst]), (e.src, e.dst)
-        assert e.points[-1][along] > e.points[0][along], f"{e.src} → {e.dst} runs against the data order"
+        if not d.folded:      # the U layout's decoder rises: test_nested_skips_fold_into_a_u…
+            assert e.points[-1][along] > e.points[0][along], f"{e.src} → {e.dst} runs against the data order"
         for p, q in zip(e.points, e.points[1:]):
             assert p[0] == q[0] or p[1] == q[1], "edges are orthogonal"
             for r in grid.near(p, q):
@@ -158,9 +159,9 @@ def test_branches_sit_side_by_side_and_a_residual_skip_runs_beside_the_body():
 def test_nested_skips_nest_without_crossing():
     """U-Net-like skips: the outer skip runs outside the inner ones, every one beside the main path."""
     graph, report = graph_and_report("nested")
-    d = layout(graph, report)
-    far = {e.src: max(p[0] for p in e.points) for e in d.edges if e.src in ("e1", "e2", "e3")}
-    right = {b.id: b.x + b.w for b in d.boxes}
+    d = layout(graph, report, direction="LR")
+    far = {e.src: max(p[1] for p in e.points) for e in d.edges if e.src in ("e1", "e2", "e3")}
+    right = {b.id: b.y + b.h for b in d.boxes}     # left to right: the skips run below the main path
     assert far["e3"] > right["mid"]
     assert far["e2"] > max(far["e3"], *(right[n] for n in ("e3", "mid", "cat3", "d3")))
     assert far["e1"] > max(far["e2"], *(right[n] for n in ("e2", "e3", "mid", "cat3", "d3", "cat2", "d2")))
@@ -303,3 +304,23 @@ def test_names_are_escaped_in_svg_and_html():
     from cnncalc.analysis.compare import stages
     page = report_page(report, d, stages(report))
     assert "<img" not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;" in page
+
+
+def test_nested_skips_fold_into_a_u_with_the_skips_across():
+    """Top to bottom, an encoder–decoder with nested skips is drawn as a U: the decoder rises on the right and
+    every skip leaves its encoder box sideways and enters its decoder box sideways, at about the same height."""
+    graph, report = graph_and_report("nested")
+    d = layout(graph, report)
+    assert d.folded and "U layout" in d.subtitle
+    boxes = {b.id: b for b in d.boxes}
+    assert max(boxes[n].x + boxes[n].w for n in ("e1", "e2", "e3")) < min(boxes[n].x for n in ("cat1", "cat2", "d1"))
+    assert boxes["d1"].y < boxes["cat2"].y < boxes["cat3"].y           # the decoder rises
+    for k in (1, 2, 3):
+        src, dst = boxes[f"e{k}"], boxes[f"cat{k}"]
+        (skip,) = [e for e in d.edges if (e.src, e.dst) == (src.id, dst.id)]
+        (x0, y0), (x1, y1) = skip.points[0], skip.points[-1]
+        assert x0 == src.x + src.w and x1 == dst.x                    # out of the right side, into the left side
+        assert [p[0] for p in skip.points] == sorted(p[0] for p in skip.points)   # left to right only
+        assert abs(y1 - y0) < 3 * src.h                                # across, not down and back up
+    assert not layout(graph, report, direction="LR").folded            # left to right the skips already run across
+    assert not any(layout(*graph_and_report(n)).folded for n in ("resnet50", "googlenet", "densenet121", "dense"))

@@ -1,5 +1,6 @@
 """The static analysis: the graph, analyze → Report, receptive fields, the small pure formulas,
-explanations, compare, the one-exercise calculator and the diagram's geometry (layout).
+explanations, compare, the one-exercise calculator and the diagram's geometry (layout,
+fold).
 
 May import: errors, spec, layers. Never: exam, pytorch, render, cli (and never torch).
 """

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..layers import fmt_shape
+from .fold import LANE, blocked, crossing_route, fold_rank, levels, spread
 from .graph import INPUT, Graph
 from .report import Report
 
@@ -74,6 +75,7 @@ class Diagram:
     width: float
     height: float
     legend: Legend | None = None
+    folded: bool = False      # the U layout: the decoder's arrows rise, the skips run across
 
 
 @dataclass
@@ -114,35 +116,86 @@ def layout(graph: Graph, report: Report, depth: int | None = None, color: str | 
     pairs = _unit_edges(graph, owner)
     texts = [_lines(graph, report, u, color) for u in units]
     values = [_value(report, graph, u, color) for u in units] if color else [None] * len(units)
-    L = _Layout()
+    sizes = []
     for t in texts:
         w = max(len(s) for s in t) * CHAR_W + 2 * PAD_X
         h = len(t) * LINE_H + 2 * PAD_Y
-        L.add(0, (w, h) if direction == "TB" else (h, w))
-    _rank(L, pairs)
-    chains = _chains(L, pairs)
-    _order(L, units)
-    _place(L, GAP[direction][0])
-    _bands(L, GAP[direction][1])
+        sizes.append((w, h) if direction == "TB" else (h, w))
+    geo = _folded(sizes, pairs, units) if direction == "TB" else None
+    folded = geo is not None
+    corners, routes, extent = geo or _plain(sizes, pairs, units, direction)
     flip = (lambda a, b: (a, b)) if direction == "TB" else (lambda a, b: (b, a))
     positive = [v for v in values if v]
     lo, top = min(positive, default=0), max(positive, default=0)
     outputs = {owner[i] for i in graph.output_nodes if i != INPUT}
     boxes = []
     for i, u in enumerate(units):
-        (sa, sl), (a0, l0) = L.size[i], _corner(L, i)
-        (x, y), (w, h) = flip(a0, l0), flip(sa, sl)
+        (x, y), (w, h) = flip(*corners[i]), flip(*sizes[i])
         v = values[i]
         shade = 0.0 if not v else 1.0 if top == lo else 0.1 + 0.9 * math.log(v / lo) / math.log(top / lo)
         boxes.append(Box(u.id, u.kind, _type(graph, u), tuple(texts[i]), x, y, w, h, v, shade,
                          output=i in outputs, train_only=_train_only(graph, u),
                          layers=u.last - u.first + 1 if u.kind != "input" else 0))
-    gap_along = GAP[direction][1]
-    edges = [Edge(units[c[0]].id, units[c[-1]].id,
-                  tuple(flip(a, b) for a, b in _route(L, c, gap_along))) for c in chains]
-    extent = flip(max(L.pos[i] + L.size[i][0] / 2 for i in range(len(units))) + MARGIN, L.band[-1][1] + MARGIN)
-    return Diagram(graph.name, _subtitle(graph, depth), direction, boxes, edges, extent[0], extent[1],
-                   _legend(color, lo, top))
+    edges = [Edge(units[a].id, units[b].id, tuple(flip(*p) for p in pts)) for a, b, pts in routes]
+    width, height = flip(*extent)
+    subtitle = _subtitle(graph, depth) + ("; U layout: the decoder rises on the right" if folded else "")
+    return Diagram(graph.name, subtitle, direction, boxes, edges, width, height, _legend(color, lo, top), folded)
+
+
+def _plain(sizes, pairs, units, direction):
+    """Every rank a band, top to bottom (or left to right): (corners, routes, extent), all (across, along)."""
+    L = _Layout()
+    for size in sizes:
+        L.add(0, size)
+    _rank(L, pairs)
+    chains = _chains(L, pairs)
+    _order(L, units)
+    _place(L, GAP[direction][0])
+    _bands(L, GAP[direction][1])
+    return _finish(L, len(units), chains, GAP[direction][1])
+
+
+def _finish(L: _Layout, n: int, chains, gap: float):
+    corners = [_corner(L, i) for i in range(n)]
+    routes = [(c[0], c[-1], _route(L, c, gap)) for c in chains]
+    extent = (max(L.pos[i] + L.size[i][0] / 2 for i in range(len(L.rank))) + MARGIN, L.band[-1][1] + MARGIN)
+    return corners, routes, extent
+
+
+def _folded(sizes, pairs, units):
+    """The U layout (cnncalc/analysis/fold.py), or None when the skips are not nested or a run is blocked."""
+    L = _Layout()
+    for size in sizes:
+        L.add(0, size)
+    _rank(L, pairs)
+    m = fold_rank(L.rank, pairs) if len(units) <= 5000 else None
+    if m is None:
+        return None
+    crossing = [(a, b) for a, b in pairs if L.rank[a] <= m < L.rank[b]]
+    chains = _chains(L, [(a, b) for a, b in pairs if (a, b) not in set(crossing)])
+    _order(L, units)
+    gap, gap_along = GAP["TB"]
+    _place(L, gap)
+    right = [v for v in range(len(L.rank)) if L.rank[v] > m]
+    edge = max(L.pos[v] + L.size[v][0] / 2 for v in range(len(L.rank)) if L.rank[v] <= m)
+    shift = edge + 2 * gap + LANE * (len(crossing) - 1) - min(L.pos[v] - L.size[v][0] / 2 for v in right)
+    for v in right:
+        L.pos[v] += shift
+    L.rank = levels(L.rank, m)
+    L.ranks = [[] for _ in range(max(L.rank) + 1)]
+    for v in sorted(range(len(L.rank)), key=lambda v: L.pos[v]):
+        L.ranks[L.rank[v]].append(v)
+    _bands(L, gap_along)
+    corners, routes, extent = _finish(L, len(units), chains, gap_along)
+    rects = [(*corners[i], *sizes[i]) for i in range(len(units))]
+    crossing.sort(key=lambda e: (corners[e[0]][1], corners[e[1]][1]))
+    out, into = spread([a for a, _ in crossing]), spread([b for _, b in crossing])
+    for k, (a, b) in enumerate(crossing):
+        pts = crossing_route(rects[a], rects[b], edge + gap + k * LANE, out[k], into[k])
+        if blocked(pts, rects):
+            return None
+        routes.append((a, b, pts))
+    return corners, routes, extent
 
 
 # -- units and edges ------------------------------------------------------------------------------
@@ -312,23 +365,29 @@ def _port(L: _Layout, v: int, other: int, side: list[list[int]]) -> float:
 
 
 def _route(L: _Layout, chain: list[int], gap: float) -> list[tuple[float, float]]:
-    """Orthogonal polyline (across, along): inside a band only in its own column, jogs in the gaps."""
+    """Orthogonal polyline (across, along): inside a band only in its own column, jogs in the gaps.
+    A chain runs down the bands, or up them (the rising half of a U layout)."""
+    up = L.rank[chain[1]] < L.rank[chain[0]]
+    s = -1 if up else 1
+    out = lambda v: L.band[L.rank[v]][0 if up else 1]           # noqa: E731  the band side it leaves by
+    into = lambda v: L.band[L.rank[v]][1 if up else 0]          # noqa: E731
+    side = lambda v, leaving: _corner(L, v)[1] + (L.size[v][1] if leaving != up else 0)   # noqa: E731
     a0 = chain[0]
     x = _port(L, a0, chain[1], L.down)
-    pts = [(x, _corner(L, a0)[1] + L.size[a0][1])]
+    pts = [(x, side(a0, True))]
     for a, b in zip(chain, chain[1:]):
-        end, start = L.band[L.rank[a]][1], L.band[L.rank[b]][0]
+        end, start = out(a), into(b)
         xb = _port(L, b, a, L.up)
         pts.append((x, end))
         if abs(xb - x) <= 1e-6:
             xb = x
         else:
             fan_out, fan_in = len(L.down[a]) > 1, len(L.up[b]) > 1
-            mid = end + gap * (0.5 if fan_out == fan_in else 0.3 if fan_out else 0.7)
+            mid = end + s * gap * (0.5 if fan_out == fan_in else 0.3 if fan_out else 0.7)
             pts += [(x, mid), (xb, mid)]
         pts.append((xb, start))
         x = xb
-        pts.append((x, _corner(L, b)[1] if b == chain[-1] else L.band[L.rank[b]][1]))
+        pts.append((x, side(b, False) if b == chain[-1] else out(b)))
     return _simplify(pts)
 
 
