@@ -150,13 +150,16 @@ class Layer(BaseModel):
     # -- training (analysis/training.py aggregates; pytorch/verify_train.py proves) --------
     def backward_macs(self, ins: list[Shape], out: Shape, input_grad: bool) -> int:
         """MACs of the backward pass per sample: the weight gradient, plus the input gradient when the
-        input needs one (the first weight layer's does not). Layers without weights only pass
-        gradients on (no MACs)."""
-        return 0
+        input needs one (the first weight layer's does not). Default, for a layer linear in its weights
+        (conv, linear, transposed conv): each costs the forward's MACs. Layers without weights only
+        pass gradients on (no MACs)."""
+        return self.macs(ins, out) * (2 if input_grad else 1) if self.params(ins, out) else 0
 
     def saved(self, ins: list[Shape], out: Shape, batch: int, grads: tuple[bool, ...]) -> list[Saved]:
-        """What autograd keeps for this layer's backward at this batch; `grads`: which inputs need a gradient."""
-        return []
+        """What autograd keeps for this layer's backward at this batch; `grads`: which inputs need a gradient.
+        Default: a layer with parameters keeps its input (its weight gradient needs it), one without nothing;
+        kinds that keep more (batch norm's statistics, max pooling's indices, …) say so."""
+        return [Saved("in0")] if self.params(ins, out) else []
 
     def aliases_input(self, training: bool) -> bool:
         """The output is a view of input 0 (flatten, identity, slice, dropout at inference): no storage of its own."""
