@@ -11,7 +11,8 @@ LEGEND_W = 260
 LEGEND_H = 40       # the colour key below the subtitle, with --color
 # fill by layer kind when no figure shades the boxes: the families a course tells apart
 KIND_FILL = {
-    "conv": "#dbe9f7", "conv_transpose": "#dbe9f7", "linear": "#e6dcf3", "maxpool": "#dcefdc",
+    "conv": "#dbe9f7", "conv_transpose": "#dbe9f7", "sparse_conv": "#dbe9f7", "linear": "#e6dcf3",
+    "rbf": "#e6dcf3", "maxpool": "#dcefdc", "subsample": "#dcefdc",
     "avgpool": "#dcefdc", "adaptive_avgpool": "#dcefdc", "adaptive_maxpool": "#dcefdc",
     "global_avgpool": "#dcefdc", "upsample": "#dcefdc", "concat": "#fbefc4", "add": "#fbefc4",
     "mul": "#fbefc4", "input": "#ffffff",
