@@ -92,6 +92,10 @@ RESNET_CONV1 = "conv: {input: 224x224x3, kernel: 7, stride: 2, padding: 3, filte
     (RESNET_CONV1, f"macs: {7 * 7 * 3 * 112 * 112 * 64 + 64 * 112 * 112}", "bias counted as MACs"),
     # bytes vs params: a 300×300×3 input fully connected to 100 units, 4 bytes each
     ("fc: {in: 300x300x3, out: 100}", f"params: {4 * (300 * 300 * 3 + 1) * 100}", "bytes vs params"),
+    # the MACs counted at the input's positions: AlexNet conv1 11·11·3·96 per position × 227·227, not 55·55
+    (CONV1, f"macs: {11 * 11 * 3 * 96 * 227 * 227}", "input size for the output size"),
+    # a layer left out of a chain: the bottleneck without its 1×1 reduction, 5·5·16·28·28·32 = 10,035,200
+    (BOTTLENECK, "macs: 1004万", "a layer left out"),
     # the connections given as the params (the LeNet paper's C1: 156 params, 122,304 connections)
     ("conv: {input: 32x32x1, kernel: 5, filters: 6}", f"connections: {(5 * 5 + 1) * 6}", "params vs connections"),
 ])

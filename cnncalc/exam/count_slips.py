@@ -248,6 +248,21 @@ def _sparse_c3_conn(subject, lf):
     return replace(lf, w=60 * 25, macs=(60 * 25 + lf.b) * lf.pos)
 
 
+def _input_positions(subject, lf):
+    node = subject.graph.nodes[lf.idx]
+    if lf.type != "conv" or node.in_shapes[0][1:] == node.out_shape[1:]:
+        return None
+    pos_in = numel(node.in_shapes[0][1:])
+    return replace(lf, macs=lf.macs // lf.pos * pos_in)
+
+
+def _input_positions_what(subject, changed):
+    node = subject.graph.nodes[changed[0].idx]
+    hw_in, hw_out = "·".join(map(str, node.in_shapes[0][1:])), "·".join(map(str, node.out_shape[1:]))
+    return (f"counts the work at the input's {hw_in} positions{_first(subject, changed)}; a conv computes "
+            f"one output per output position: {hw_out}")
+
+
 LEAF_SLIPS = (
     LeafSlip("bias forgotten", ("params", "param_memory", "connections", "flops"), _no_bias, _no_bias_what),
     LeafSlip("one bias per layer", ("params", "biases", "param_memory", "connections", "flops"), _one_bias,
@@ -261,6 +276,8 @@ LEAF_SLIPS = (
     LeafSlip("sparse LeNet C3", ALL, _sparse_c3, _sparse_c3_what),
     LeafSlip("sparse LeNet C3", ("macs", "flops"), _sparse_c3_conn, _sparse_c3_what),
     LeafSlip("bias counted as MACs", ("macs", "flops"), _bias_mac, _bias_mac_what),
+    LeafSlip("input size for the output size", ("macs", "flops", "connections"), _input_positions,
+             _input_positions_what),
     LeafSlip("bias included in weights", ("weights",), _bias_in_weights, _bias_in_weights_what),
 )
 
@@ -359,3 +376,13 @@ VALUE_SLIPS = (
                                    "the weights alone"),
 ) + tuple(ValueSlip(f"FLOPs as {rule}", ("flops",), _other_flops(rule), _other_flops_what(rule)) for rule in FLOPS)
 
+
+def layer_left_out(subject: Subject) -> Iterator[LeafSlip]:
+    """One weight layer of a network, block or chain left out of the sum."""
+    weighted = [lf for lf in subject.leaves if lf.w or lf.b or lf.macs]
+    if len(weighted) < 2 or len(weighted) > 60:
+        return
+    for target in weighted:
+        yield LeafSlip("a layer left out", ALL,
+                       lambda s, lf, t=target: replace(lf, w=0, b=0, macs=0) if lf.idx == t.idx else None,
+                       lambda s, ch, t=target: f"leaves out {t.name}")

@@ -118,7 +118,8 @@ class Number:
         with localcontext() as ctx:
             ctx.prec = 60
             v = (Decimal(true) / self.scale / q).quantize(Decimal(1), rounding="ROUND_HALF_EVEN") * q
-        return f"{_plain(v)}{self.unit}"
+        digits = max(-q.normalize().as_tuple().exponent, 0)     # keep the written decimals: 8.0M, not 8M
+        return f"{v:.{digits}f}{self.unit}"
 
 
 def _plain(d: Decimal) -> str:

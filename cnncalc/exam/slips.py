@@ -16,7 +16,7 @@ from decimal import Decimal
 from itertools import combinations
 from typing import Iterator, Optional
 
-from .count_slips import LEAF_SLIPS, VALUE_SLIPS, LeafSlip, wrong_layer_channels
+from .count_slips import LEAF_SLIPS, VALUE_SLIPS, LeafSlip, layer_left_out, wrong_layer_channels
 from .numbers import BYTE_UNITS, Number
 from .shape_slips import hwc_order_swapped, padding_slip, rf_slip, shape_slip
 from .slip import Slip, join_slips
@@ -48,7 +48,8 @@ def _altered(subject: Subject, rule: LeafSlip, leaves: list[Leaf]) -> tuple[list
 
 def candidates(subject: Subject, figure: str, true: int, pairs: bool) -> Iterator[tuple[int, str, str]]:
     """(mistaken value, name, what it did) for each slip (pairs: each pair of slips) that applies."""
-    rules = [r for r in LEAF_SLIPS + tuple(wrong_layer_channels(subject)) if figure in r.figures]
+    extra = tuple(wrong_layer_channels(subject)) + tuple(layer_left_out(subject))
+    rules = [r for r in LEAF_SLIPS + extra if figure in r.figures]
     values = [r for r in VALUE_SLIPS if figure in r.figures]
     base = subject.leaves
     if not pairs:
@@ -62,6 +63,7 @@ def candidates(subject: Subject, figure: str, true: int, pairs: bool) -> Iterato
                 yield v, vr.name, vr.what(subject, figure, true)
         yield from _size_slips(subject, figure, true)
         return
+    rules = [r for r in rules if r in LEAF_SLIPS]      # pairs of the general slips (not one layer's lookup)
     for a, b in combinations(rules, 2):
         if a.name == b.name:
             continue
