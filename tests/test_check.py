@@ -132,7 +132,7 @@ def test_shapes_in_both_layouts():
     assert shape_matches(parse_shape(120, "HWC"), (120, 1, 1))
     assert not shape_matches(parse_shape("6x28x28", "HWC"), c1)
     with pytest.raises(ParseError):
-        parse_shape("28x28x6x1", "HWC")
+        parse_shape("28x28x6x1x1", "HWC")  # four numbers are a 3-D map (issue 11)
     with pytest.raises(ParseError):
         parse_shape("big", "HWC")
 

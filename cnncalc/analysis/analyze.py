@@ -11,7 +11,7 @@ from ..spec.builtins import BuiltinNote, builtin_names, builtin_path
 from ..errors import SpecError, closest
 from .graph import INPUT, Graph
 from ..layers import numel
-from .receptive import Axis, receptive_fields
+from .receptive import Axis, receptive_fields, rf_fields
 from .report import Report
 from ..spec.builder import build_graph, override_input, parse_shape
 from ..spec.yamlio import load_file
@@ -96,8 +96,8 @@ def load(spec: Any, input: str | tuple | list | None = None) -> Graph:
     return build_graph(doc, file, shape)
 
 
-def rf_model(h: Axis, w: Axis) -> RF:
-    return {"size": h.r, "stride": h.j, "padding": h.P, "size_w": w.r, "stride_w": w.j, "padding_w": w.P}
+def rf_model(*st: Axis) -> dict:
+    return rf_fields(st)
 
 
 def layer_figures(layer, ins, out) -> tuple:

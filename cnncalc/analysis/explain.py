@@ -4,7 +4,8 @@ from __future__ import annotations
 from ..errors import SpecError, closest
 from .graph import INPUT, Graph
 from ..layers import fmt_shape
-from .receptive import START, receptive_fields
+from ..layers.base import AXES
+from .receptive import receptive_fields, start_of
 
 
 def find_nodes(graph: Graph, name: str) -> list[int]:
@@ -45,19 +46,20 @@ def explain(graph: Graph, name: str) -> list[tuple[str, list[str]]]:
         title = f"{node.name} ({layer.type}{' ' + layer.config() if layer.config() else ''}): " \
                 f"{', '.join(fmt_shape(s) for s in ins)} → {fmt_shape(node.out_shape)}"
         lines = list(layer.explain(ins, node.out_shape))
-        before = [START if i == INPUT else states[i] for i in node.inputs]
+        before = [start_of(graph) if i == INPUT else states[i] for i in node.inputs]
         steps = layer.rf_steps(ins)
         after = states[idx]
         if steps is None:
             lines.append(f"RF: unchanged, r = {after[0].r}, j = {after[0].j}, P = {after[0].P}"
                          + (" (the larger of the joined paths)" if len(before) > 1 else ""))
         else:
-            for axis, a, s, b, (k, d) in zip("HW", before[0], steps, after, _kernel_dilation(layer)):
+            for axis, a, s, b, (k, d) in zip(AXES.get(len(steps), "HW"), before[0], steps, after,
+                                             _kernel_dilation(layer)):
                 lines.append(f"RF {axis}: r = {a.r} + ({s.k} − 1)·{a.j} = {b.r}; j = {a.j}·{s.s} = {b.j}; "
                              f"P = {a.P} + {s.p}·{a.j} = {b.P}"
                              + (f"  (dilated kernel d·(k − 1) + 1 = {d}·({k} − 1) + 1 = {s.k})" if d > 1 else ""))
-                if steps[0] == steps[1] and before[0][0] == before[0][1]:
-                    lines[-1] = lines[-1].replace("RF H:", "RF:")
+                if len(set(steps)) == 1 and len(set(before[0])) == 1:
+                    lines[-1] = lines[-1].replace(f"RF {axis}:", "RF:")
                     break
         out.append((title, lines))
     return out
@@ -67,6 +69,8 @@ def _kernel_dilation(layer) -> list[tuple[int, int]]:
     """(k, d) per spatial axis for a layer with a dilation (conv, maxpool); (1, 1) elsewhere."""
     d = getattr(layer, "dilation", None)
     k = getattr(layer, "kernel", None)
+    if layer.type.startswith("conv_transpose"):  # its step is in its input's units, not d·(k − 1) + 1
+        return [(1, 1)] * 3
     if not isinstance(d, (tuple, list)) or not isinstance(k, (tuple, list)) or len(d) != len(k):
         return [(1, 1), (1, 1), (1, 1)]
     return [(int(a), int(b)) for a, b in zip(k, d)] + [(1, 1)]

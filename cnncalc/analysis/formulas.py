@@ -53,6 +53,39 @@ def conv_macs(k_h: int, k_w: int, c_in: int, c_out: int, h_out: int, w_out: int,
     return conv_weights(k_h, k_w, c_in, c_out, groups) * h_out * w_out
 
 
+def prod(xs) -> int:
+    out = 1
+    for x in xs:
+        out *= x
+    return out
+
+
+def conv_weights_nd(kernel: tuple[int, ...], c_in: int, c_out: int, groups: int = 1) -> int:
+    """Πk·(C_in/groups)·C_out for a kernel of any dimensionality (k, k_h·k_w, k_d·k_h·k_w)."""
+    return prod(kernel) * (c_in // groups) * c_out
+
+
+def conv_macs_nd(kernel: tuple[int, ...], c_in: int, c_out: int, out_sizes: tuple[int, ...], groups: int = 1) -> int:
+    """One MAC per weight per output position: Πk·(C_in/groups)·C_out·Π(output sizes)."""
+    return conv_weights_nd(kernel, c_in, c_out, groups) * prod(out_sizes)
+
+
+def conv_transpose_out(n: int, k: int, s: int = 1, p: int = 0, output_padding: int = 0, d: int = 1) -> int:
+    """(n − 1)·s − 2p + d·(k − 1) + output_padding + 1 (PyTorch ConvTranspose; Dumoulin & Visin 2016)."""
+    return (n - 1) * s - 2 * p + effective_kernel(k, d) - 1 + output_padding + 1
+
+
+def conv_transpose_weights(kernel: tuple[int, ...], c_in: int, c_out: int, groups: int = 1) -> int:
+    """C_in·(C_out/groups)·Πk: PyTorch stores the weight as (C_in, C_out/groups, *k)."""
+    return c_in * (c_out // groups) * prod(kernel)
+
+
+def conv_transpose_macs(kernel: tuple[int, ...], c_in: int, c_out: int, in_sizes: tuple[int, ...],
+                        groups: int = 1) -> int:
+    """Every input element times every tap of its group's kernels: C_in·(C_out/groups)·Πk·Π(input sizes)."""
+    return conv_transpose_weights(kernel, c_in, c_out, groups) * prod(in_sizes)
+
+
 def linear_params(n_in: int, n_out: int, bias: bool = True) -> int:
     """(N_in + 1)·N_out with bias, N_in·N_out without."""
     return (n_in + (1 if bias else 0)) * n_out

@@ -7,16 +7,20 @@ broadcast 1×1 input (squeeze-and-excitation) adds global context but no spatial
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from fractions import Fraction
+from typing import NamedTuple, Union
 
 from . import formulas as f
 from .graph import INPUT, Graph
+from ..layers.base import AXES
+
+Num = Union[int, Fraction]  # a transposed conv or an upsampling makes the stride (and so r, P) fractional
 
 
 class Axis(NamedTuple):
-    r: int = 1
-    j: int = 1
-    P: int = 0
+    r: Num = 1
+    j: Num = 1
+    P: Num = 0
 
     @property
     def centre2(self) -> int:
@@ -27,48 +31,73 @@ class Axis(NamedTuple):
 START = (Axis(), Axis())
 
 
-def receptive_fields(graph: Graph) -> tuple[list[tuple[Axis, Axis]], dict[int, str]]:
-    """Per node (H, W) state; and a note per merge node whose paths are misaligned."""
+def start_of(graph: Graph) -> tuple[Axis, ...]:
+    """One axis per spatial axis of the input (H, W for C×H×W; two for a vector, as before maps)."""
+    return (Axis(),) * (len(graph.input) - 1) if len(graph.input) > 1 else START
+
+
+def num(x: Num) -> Union[int, str]:
+    """An int, or a fraction written as text ('1/2') where the stride went below one pixel."""
+    return int(x) if not isinstance(x, Fraction) or x.denominator == 1 else str(x)
+
+
+def receptive_fields(graph: Graph) -> tuple[list[tuple[Axis, ...]], dict[int, str]]:
+    """Per node state (one Axis per spatial axis); and a note per merge node whose paths are misaligned."""
     steps_of: dict = {}  # equal layers on equal inputs share their steps
     steps, spatial = [], {}
     for idx, node in enumerate(graph.nodes):
         key = (id(node.layer), *node.in_shapes)  # the graph holds its layers: ids are unique meanwhile
         steps.append(steps_of[key] if key in steps_of else steps_of.setdefault(key, node.layer.rf_steps(node.in_shapes)))
         if len(node.inputs) > 1:
-            spatial[idx] = spatial_paths(node.in_shapes, node.out_shape)
-    states: list[tuple[Axis, Axis]] = []
+            spatial[idx] = spatial_paths(node.in_shapes, node.out_shape, node.layer)
+    states: list[tuple[Axis, ...]] = []
     misaligned: dict[int, str] = {}
-    propagate([nd.inputs for nd in graph.nodes], steps, spatial, [nd.name for nd in graph.nodes], states, misaligned)
+    propagate([nd.inputs for nd in graph.nodes], steps, spatial, [nd.name for nd in graph.nodes], states, misaligned,
+              first=start_of(graph))
     return states, misaligned
 
 
-def spatial_paths(in_shapes, out_shape) -> tuple[bool, ...]:
-    """Which inputs of a merge are spatial paths: a broadcast 1×1 input (squeeze-and-excitation's channel
-    weights) brings global context but no position."""
-    return tuple(s[1:] == out_shape[1:] for s in in_shapes)
+def spatial_paths(in_shapes, out_shape, layer=None) -> tuple:
+    """Per input of a node with several, its offsets on each axis if it is a spatial path (zeros, or the units a
+    cropping concat drops), or None: a broadcast 1×1 input (squeeze-and-excitation's channel weights) brings
+    global context but no position, and an upsample's `size_of` layer gives only its size."""
+    offsets = layer.rf_offsets(in_shapes) if layer is not None else None
+    if offsets:
+        return tuple(offsets)
+    used = (layer.rf_inputs if layer is not None else 0) or len(in_shapes)
+    zero = (0,) * (len(out_shape) - 1)
+    return tuple(zero if i < used and s[1:] == out_shape[1:] or i < used < len(in_shapes) else None
+                 for i, s in enumerate(in_shapes))
 
 
 def propagate(inputs: list[list[int]], steps: list, spatial: dict[int, tuple], names: list[str], states: list,
-              misaligned: dict, start: int = 0, bad_axes: dict | None = None) -> None:
+              misaligned: dict, start: int = 0, bad_axes: dict | None = None, first: tuple | None = None) -> None:
     """Extend `states` (and `misaligned`, and `bad_axes`: merge → the misaligned axes) from node `start`
     on, the states before it kept: per node, its per-axis `steps` (None for layers that act per element)
-    and for a merge which inputs are spatial."""
+    and for a merge its spatial paths (spatial_paths). `first`: the input's state (default: one Axis per
+    spatial axis the steps have, two without any)."""
     del states[start:]
     bad_axes = {} if bad_axes is None else bad_axes
     for idx in [i for i in misaligned if i >= start]:
         del misaligned[idx]
         bad_axes.pop(idx, None)
+    if first is None:
+        first = next(((Axis(),) * len(s) for s in steps if s is not None), START)
     for idx in range(start, len(steps)):
-        ins = [START if i == INPUT else states[i] for i in inputs[idx]]
+        ins = [first if i == INPUT else states[i] for i in inputs[idx]]
         if idx in spatial:
-            # the field is the spatial paths' (the larger wins), and only they must align
-            full = [s for s, sp in zip(ins, spatial[idx]) if sp] or ins
-            st = tuple(max((s[a] for s in full), key=lambda x: x.r) for a in (0, 1))
-            bad = [a for a in (0, 1) if len({(s[a].j, s[a].centre2) for s in full}) > 1]
+            # the field is the spatial paths' (the larger wins), and only they must align; a cropped input's
+            # unit 0 is its unit o: its field starts o·j further on
+            full = [tuple(Axis(a.r, a.j, a.P - o * a.j) for a, o in zip(s, off))
+                    for s, off in zip(ins, spatial[idx]) if off is not None] or ins
+            axes = range(min(len(s) for s in full))
+            st = tuple(max((s[a] for s in full), key=lambda x: x.r) for a in axes)
+            bad = [a for a in axes if len({(s[a].j, s[a].centre2) for s in full}) > 1]
             if bad:
                 srcs = [names[i] if i != INPUT else "input" for i in inputs[idx]]
                 desc = "; ".join(f"{nm}: r={s[0].r} j={s[0].j} P={s[0].P}" for nm, s in zip(srcs, ins))
-                misaligned[idx] = f"paths misaligned ({'/'.join('HW'[a] for a in bad)}): {desc}"
+                letters = AXES.get(len(st), "HW")
+                misaligned[idx] = f"paths misaligned ({'/'.join(letters[a] for a in bad)}): {desc}"
                 bad_axes[idx] = tuple(bad)
         else:
             st = ins[0]
@@ -163,9 +192,9 @@ def unit_seen(graph: Graph, idx: int, unit: tuple[int, ...]) -> tuple[tuple[int,
 
 # -- the `cnncalc rf` report -------------------------------------------------------------
 
-def region(a: Axis) -> tuple[int, int]:
+def region(a: Axis) -> list:
     """Input positions seen by output unit 0 on one axis: [−P, −P + r − 1] (may reach into padding)."""
-    return -a.P, -a.P + a.r - 1
+    return [num(-a.P), num(-a.P + a.r - 1)]
 
 
 def covers(a: Axis, n_in: int, n_out: int) -> bool:
@@ -173,21 +202,31 @@ def covers(a: Axis, n_in: int, n_out: int) -> bool:
     return a.r - 1 - a.P >= n_in - 1 and (n_out - 1) * a.j - a.P <= 0
 
 
+def rf_fields(st: tuple[Axis, ...]) -> dict:
+    """The report's RF: the first axis (H) and the last (W); every axis in `axes` unless the map is 2-D."""
+    h, w = st[0], st[-1]
+    out = {"size": num(h.r), "stride": num(h.j), "padding": num(h.P),
+           "size_w": num(w.r), "stride_w": num(w.j), "padding_w": num(w.P)}
+    if len(st) != 2:
+        out["axes"] = [{"size": num(a.r), "stride": num(a.j), "padding": num(a.P)} for a in st]
+    return out
+
+
 def rf_report(graph: Graph):
     from .report import RFReport, RFRow
     states, misaligned = receptive_fields(graph)
     rows, first = [], None
-    n_h, n_w = (graph.input[1], graph.input[2]) if len(graph.input) == 3 else (1, 1)
-    for idx, (node, (h, w)) in enumerate(zip(graph.nodes, states)):
+    for idx, (node, st) in enumerate(zip(graph.nodes, states)):
         out = node.out_shape
-        o_h, o_w = (out[1], out[2]) if len(out) == 3 else (1, 1)
-        full = covers(h, n_h, o_h) and covers(w, n_w, o_w)
+        n_in = graph.input[1:] if len(graph.input) > 1 else (1,) * len(st)
+        n_out = out[1:] if len(out) > 1 else (1,) * len(st)
+        full = all(covers(a, i, o) for a, i, o in zip(st, n_in, n_out))
         if full and first is None:
             first = node.name
-        rows.append(RFRow(name=node.name, type=node.layer.type, output=list(out),
-                          size=h.r, stride=h.j, padding=h.P, size_w=w.r, stride_w=w.j, padding_w=w.P,
-                          region_h=list(region(h)), region_w=list(region(w)), covers=full,
-                          misaligned=misaligned.get(idx)))
+        extra = {"regions": [region(a) for a in st]} if len(st) != 2 else {}
+        rows.append(RFRow(name=node.name, type=node.layer.type, output=list(out), **rf_fields(st),
+                          region_h=region(st[0]), region_w=region(st[-1]), covers=full,
+                          misaligned=misaligned.get(idx), **extra))
     outs = graph.output_nodes
     return RFReport(name=graph.name, input=list(graph.input), layers=rows, first_covering=first,
                     outputs=[graph.nodes[o].name for o in outs] if len(outs) > 1 else [])
@@ -217,11 +256,13 @@ def rf_view(graph: Graph, rep, depth: int | None = None, every: bool = False) ->
         return rows, 0
     keep = []
     for row, src in zip(rows, sources):
-        before = START if src == INPUT else states_of(rep.layers[src])
+        before = (Axis(),) * len(states_of(row)) if src == INPUT else states_of(rep.layers[src])
         if states_of(row) != before or row.misaligned or row.name in (rep.first_covering, *rep.outputs):
             keep.append(row)
     return keep, len(rows) - len(keep)
 
 
-def states_of(row) -> tuple[Axis, Axis]:
+def states_of(row) -> tuple[Axis, ...]:
+    if row.axes:
+        return tuple(Axis(a.size, a.stride, a.padding) for a in row.axes)
     return Axis(row.size, row.stride, row.padding), Axis(row.size_w, row.stride_w, row.padding_w)

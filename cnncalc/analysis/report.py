@@ -1,7 +1,11 @@
 """The Report: what `analyze` returns and `--json` prints (Report.model_json_schema() documents it)."""
 from __future__ import annotations
 
+from typing import Union
+
 from pydantic import BaseModel, Field, model_serializer
+
+Num = Union[int, str]  # an int, or a fraction such as "1/2" (the stride after an upsampling)
 
 CONVENTIONS = ("shapes C×H×W per sample; MACs = multiply-accumulates of conv/linear (bias adds not counted); "
                "FLOPs = 2×MACs; other ops (pool, BN, activations, adds) counted apart; "
@@ -11,15 +15,26 @@ SHAPE = "per sample, channels first: [C, H, W] for a map ([C, L] 1-D, [C, D, H, 
 BATCHED = " (multiplied by the batch)"
 
 
+class RFAxis(BaseModel):
+    """The receptive field along one spatial axis."""
+    size: Num = Field(description="receptive field size r, in input pixels")
+    stride: Num = Field(description="effective stride j, in input pixels")
+    padding: Num = Field(description="effective padding P, in input pixels")
+
+
 class RF(BaseModel):
-    """Receptive field of one output unit (Araujo et al. 2019): H axis, then W axis."""
-    size: int = Field(description="receptive field size r along H, in input pixels")
-    stride: int = Field(description="effective stride j along H (product of the strides so far), in input pixels")
-    padding: int = Field(description="effective padding P along H: how far unit 0's field starts before the "
+    """Receptive field of one output unit (Araujo et al. 2019): H axis, then W axis (the first and the last
+    spatial axis); on a 1-D or 3-D map also `axes`, one entry per spatial axis (L; D, H, W). After a transposed
+    conv or an upsampling a value may be a fraction, written as text ("1/2")."""
+    size: Num = Field(description="receptive field size r along H, in input pixels")
+    stride: Num = Field(description="effective stride j along H (product of the strides so far), in input pixels")
+    padding: Num = Field(description="effective padding P along H: how far unit 0's field starts before the "
                                      "input, in input pixels")
-    size_w: int = Field(description="receptive field size r along W, in input pixels")
-    stride_w: int = Field(description="effective stride j along W, in input pixels")
-    padding_w: int = Field(description="effective padding P along W, in input pixels")
+    size_w: Num = Field(description="receptive field size r along W, in input pixels")
+    stride_w: Num = Field(description="effective stride j along W, in input pixels")
+    padding_w: Num = Field(description="effective padding P along W, in input pixels")
+    axes: list[RFAxis] | None = Field(default=None, exclude_if=lambda v: v is None,
+                                      description="1-D and 3-D maps only: r, j, P for every spatial axis")
 
 
 def absent(description: str = "") -> object:
@@ -179,9 +194,11 @@ class RFRow(RF):
     name: str = Field(description="dotted layer name")
     type: str = Field(description="layer kind")
     output: list[int] = Field(description=f"output shape {SHAPE}")
-    region_h: list[int] = Field(description="first and last input row seen by output unit (0, 0), padding "
+    region_h: list[Num] = Field(description="first and last input row seen by output unit (0, 0), padding "
                                             "included (may be < 0)")
-    region_w: list[int] = Field(description="first and last input column seen by output unit (0, 0)")
+    region_w: list[Num] = Field(description="first and last input column seen by output unit (0, 0)")
+    regions: list[list[Num]] | None = Field(default=None, exclude_if=lambda v: v is None,
+                                            description="1-D and 3-D maps only: the region on every spatial axis")
     covers: bool = Field(description="every output unit sees the whole input")
     misaligned: str | None = Field(None, description="how the joined paths are misaligned, if they are")
 

@@ -269,7 +269,7 @@ def figures(node: Node, ins: list[Shape]) -> tuple | Collapse:
     left = layer.leftover(ins, out)
     return (out, layer.params(ins, out), layer.buffers(ins, out), layer.macs(ins, out), layer.other_ops(ins, out),
             left if any(left) else None, layer.rf_steps(ins), numel(out),
-            spatial_paths(ins, out) if len(ins) > 1 else None)
+            spatial_paths(ins, out, layer) if len(ins) > 1 else None)
 
 
 def reshape(graph: Graph, shape: Shape) -> Graph | Collapse:

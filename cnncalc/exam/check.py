@@ -187,9 +187,11 @@ class Checker:
         if isinstance(value, int) and not isinstance(value, bool):
             return str(int(value))
         shape = self.r.parsed(parse_shape, value, line, path + "input", layout)
-        if len(shape.dims) != 3:
-            raise self.r.err(f"expected {layout_text(layout)} (three numbers) or one size, got {shape.text!r}",
-                             line, path + "input")
+        if len(shape.dims) == 2:  # a 1-D map: L×C in the course's layout, C×L in PyTorch's
+            return shape.dims[::-1] if layout == "HWC" else shape.dims
+        if len(shape.dims) not in (3, 4):
+            raise self.r.err(f"expected {layout_text(layout)} (three numbers; two or four for a 1-D or 3-D map) "
+                             f"or one size, got {shape.text!r}", line, path + "input")
         return shape.chw
 
     def network(self, label: str, m, path: str, st: Settings):

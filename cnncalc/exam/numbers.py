@@ -276,16 +276,15 @@ class ShapeAnswer:
 
 
 def to_chw(dims: tuple[int, ...], layout: str) -> tuple[int, ...]:
-    if len(dims) == 3 and layout == "HWC":
-        h, w, c = dims
-        return (c, h, w)
+    """H×W×C → C×H×W and D×H×W×C → C×D×H×W in the course's layout; otherwise as written."""
+    if len(dims) in (3, 4) and layout == "HWC":
+        return (dims[-1],) + tuple(dims[:-1])
     return tuple(dims)
 
 
 def from_chw(shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
-    if len(shape) == 3 and layout == "HWC":
-        c, h, w = shape
-        return (h, w, c)
+    if len(shape) in (3, 4) and layout == "HWC":
+        return tuple(shape[1:]) + (shape[0],)
     return tuple(shape)
 
 
@@ -315,8 +314,9 @@ def parse_shape(value, layout: str = "HWC") -> ShapeAnswer:
             raise ParseError(f"cannot read {text!r} as a shape; write e.g. 28x28x6, 28×28×6 or [28, 28, 6]") from None
     else:
         raise ParseError(f"expected a shape such as 28x28x6, got {type(value).__name__}")
-    if not 1 <= len(dims) <= 3:
-        raise ParseError(f"a shape has 1 (vector), 2 (H×W) or 3 numbers ({layout_text(layout)}), got {text!r}")
+    if not 1 <= len(dims) <= 4:
+        raise ParseError(f"a shape has 1 (vector), 2 (H×W, or a 1-D map), 3 ({layout_text(layout)}) or 4 numbers "
+                         f"(a 3-D map), got {text!r}")
     if min(dims) < 1:
         raise ParseError(f"shape sizes must be ≥ 1, got {text!r}")
     return ShapeAnswer(text=text, dims=tuple(int(d) for d in dims), layout=layout)
@@ -333,6 +333,8 @@ def shape_matches(given: ShapeAnswer, expected: tuple[int, ...]) -> bool:
         return True
     if len(g) == 2 and len(expected) == 3:
         return g == tuple(expected[1:])
+    if len(g) == 2 and len(expected) == 2:  # a 1-D map C×L, written L×C in the course's layout
+        return (g[::-1] if given.layout == "HWC" else g) == tuple(expected)
     if len(g) == 3 and len(expected) == 1:
         return g[1:] == (1, 1) and g[0] == expected[0]
     if len(g) == 1 and len(expected) == 3:

@@ -2,14 +2,19 @@
 
 A layer kind is one Pydantic model registered under its YAML `type`. It knows its output
 shape, parameters, buffers, MACs, other ops, receptive-field step, notes, explanation and
-its torch module — adding a kind touches one file. Shapes are tuples: (C, H, W) for a map,
-(N,) for a vector. Every method is a pure function of the layer's fields and input shapes.
+its torch module — adding a kind touches one file. Shapes are tuples: (C, L), (C, H, W) or
+(C, D, H, W) for a 1-, 2- or 3-D map, (N,) for a vector. Every method is a pure function of the
+layer's fields and input shapes.
+
+Per-axis fields (kernel, stride, padding, …) are tuples with one entry per spatial axis. A single
+int is spread over the axes of the layer's input: the builder validates each layer with the
+context {"rank": spatial axes of its input}; without a context an int means two axes (H, W).
 """
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, NamedTuple, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
 
 from ..errors import LayerError
 
@@ -17,29 +22,39 @@ Shape = tuple[int, ...]
 REGISTRY: dict[str, type["Layer"]] = {}
 
 
-def _pair(v: Any) -> Any:
+AXES = {1: "L", 2: "HW", 3: "DHW"}          # axis letters by spatial rank
+RANK_NAMES = {1: "C×L", 2: "C×H×W", 3: "C×D×H×W"}
+
+
+def context_rank(info: ValidationInfo | None) -> int:
+    rank = (info.context or {}).get("rank", 2) if info is not None else 2
+    return rank if rank in AXES else 2
+
+
+def _sizes(v: Any, rank: int) -> tuple[int, ...]:
     if isinstance(v, bool):
-        raise ValueError("expected an integer or [h, w], not true/false")
+        raise ValueError("expected an integer or a list with one per spatial axis, not true/false")
     if isinstance(v, int):
-        return (v, v)
-    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        return (v,) * rank
+    if (isinstance(v, (list, tuple)) and 1 <= len(v) <= 3
+            and all(isinstance(x, int) and not isinstance(x, bool) for x in v)):
         return tuple(v)
-    raise ValueError("expected an integer or [h, w]")
+    raise ValueError("expected an integer or a list with one per spatial axis ([h, w], [l], [d, h, w])")
 
 
-def _check_pair(minimum: int):
-    def check(v):
-        v = _pair(v)
+def _check_sizes(minimum: int):
+    def check(v, info: ValidationInfo):
+        v = _sizes(v, context_rank(info))
         if min(v) < minimum:
-            raise ValueError(f"must be ≥ {minimum}, got {v[0] if v[0] == v[1] else list(v)}")
+            raise ValueError(f"must be ≥ {minimum}, got {v[0] if len(set(v)) == 1 else list(v)}")
         return v
     return check
 
 
-Pair = Annotated[tuple[int, int], BeforeValidator(_check_pair(1))]
-"""A size ≥ 1 given as an int or [h, w] (kernel, stride, dilation)."""
-Pad = Annotated[tuple[int, int], BeforeValidator(_check_pair(0))]
-"""A padding ≥ 0 given as an int or [h, w]."""
+Pair = Annotated[tuple[int, ...], BeforeValidator(_check_sizes(1))]
+"""A size ≥ 1 per spatial axis given as an int or a list (kernel, stride, dilation)."""
+Pad = Annotated[tuple[int, ...], BeforeValidator(_check_sizes(0))]
+"""A padding ≥ 0 per spatial axis given as an int or a list."""
 
 
 def _positive(v):
@@ -72,8 +87,9 @@ class Saved(NamedTuple):
     dtype: str = "act"
 
 
-def fmt_pair(v: tuple[int, int], sep: str = "×") -> str:
-    return str(v[0]) if v[0] == v[1] else f"{v[0]}{sep}{v[1]}"
+def fmt_pair(v: tuple[int, ...], sep: str = "×") -> str:
+    """One number when every axis agrees, else one per axis: 3, 3×5, 1×2×2."""
+    return str(v[0]) if len(set(v)) == 1 else sep.join(str(x) for x in v)
 
 
 def fmt_shape(shape: Shape) -> str:
@@ -85,12 +101,49 @@ def n(x: int) -> str:
     return f"{x:,}"
 
 
-def axis_notes(what: str, counts: tuple[int, int], template: str) -> list[str]:
-    """'floor drops 1 input row and col' when both axes agree, else one note per axis."""
-    h, w = counts
-    if h == w and h:
-        return [template.format(n=h, axes="row and col" if h == 1 else "rows and cols")]
-    return [template.format(n=c, axes=axis + ("" if c == 1 else "s")) for c, axis in ((h, "row"), (w, "col")) if c]
+AXIS_WORDS = {1: ("position",), 2: ("row", "col"), 3: ("frame", "row", "col")}
+
+
+def axis_notes(what: str, counts: tuple[int, ...], template: str) -> list[str]:
+    """'floor drops 1 input row and col' when every axis agrees, else one note per axis."""
+    words = AXIS_WORDS[len(counts)]
+    if len(set(counts)) == 1 and counts[0]:
+        c = counts[0]
+        names = [w + ("" if c == 1 else "s") for w in words]
+        axes = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return [template.format(n=c, axes=axes)]
+    return [template.format(n=c, axes=axis + ("" if c == 1 else "s")) for c, axis in zip(counts, words) if c]
+
+
+def axis_letters(rank: int) -> str:
+    return AXES.get(rank, "HW")
+
+
+def alias_rank(kind: str) -> int | None:
+    """conv3d → 3, maxpool1d → 1; None for the rank-free names (conv, maxpool)."""
+    return int(kind[-2]) if len(kind) > 2 and kind[-1] == "d" and kind[-2] in "123" else None
+
+
+# names users bring from PyTorch (and papers) → the kind here; the builder's "unknown layer kind" error says so
+SYNONYMS = {
+    **{f"{t}{d}d": kind for d in (1, 2, 3) for t, kind in (
+        ("ConvTranspose", "conv_transpose"), ("Conv", "conv"), ("MaxPool", "maxpool"), ("AvgPool", "avgpool"),
+        ("AdaptiveAvgPool", "adaptive_avgpool"), ("AdaptiveMaxPool", "adaptive_maxpool"),
+        ("BatchNorm", "batchnorm"), ("InstanceNorm", "instancenorm"), ("ZeroPad", "pad"),
+        ("ReflectionPad", "pad"), ("ReplicationPad", "pad"), ("CircularPad", "pad"), ("ConstantPad", "pad"))},
+    "deconv": "conv_transpose", "deconvolution": "conv_transpose", "transposed_conv": "conv_transpose",
+    "convtranspose": "conv_transpose", "conv_transposed": "conv_transpose", "upconv": "conv_transpose",
+    "Upsample": "upsample", "upsampling": "upsample", "interpolate": "upsample", "resize": "upsample",
+    "UpsamplingNearest2d": "upsample", "UpsamplingBilinear2d": "upsample", "zeropad": "pad", "padding": "pad",
+    "LayerNorm": "layernorm", "layer_norm": "layernorm", "LayerNorm2d": "layernorm", "GroupNorm": "groupnorm",
+    "group_norm": "groupnorm", "instance_norm": "instancenorm", "batch_norm": "batchnorm", "bn": "batchnorm",
+    "LayerScale": "scale", "layer_scale": "scale", "Linear": "linear", "fc": "linear", "dense": "linear",
+    "Flatten": "flatten", "Dropout": "dropout", "Identity": "identity", "ReLU": "relu", "GELU": "gelu",
+    "SiLU": "silu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyReLU": "leaky_relu", "Softmax": "softmax",
+    "LocalResponseNorm": "lrn", "ChannelShuffle": "channel_shuffle", "cat": "concat", "concatenate": "concat",
+    "route": "concat", "shortcut": "add", "AdaptiveAvgPool": "adaptive_avgpool", "GlobalAvgPool": "global_avgpool",
+    "gap": "global_avgpool",
+}
 
 
 def numel(shape: Shape) -> int:
@@ -103,13 +156,16 @@ def numel(shape: Shape) -> int:
 class Layer(BaseModel):
     """Base of every layer kind. Subclasses set `kinds` (their YAML type names)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     type: str
     kinds: ClassVar[tuple[str, ...]] = ()
     arity: ClassVar[int] = 1           # inputs it takes; 0 = any number ≥ 2 (merges)
     weight_layer: ClassVar[bool] = False  # counts towards depth
-    needs_map: ClassVar[bool] = False     # needs a C×H×W input
+    needs_map: ClassVar[bool] = False     # needs a map (C×L, C×H×W or C×D×H×W), not a vector
+    ranks: ClassVar[tuple[int, ...]] = (2,)  # spatial ranks a map-needing kind accepts
+    axis_fields: ClassVar[tuple[str, ...]] = ()  # per-axis fields, one entry per spatial axis
+    rf_inputs: ClassVar[int] = 0          # inputs whose field it sees (0: all; 1: the rest give only a size)
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -118,9 +174,22 @@ class Layer(BaseModel):
 
     # -- what every kind answers -------------------------------------------------------
     def check_input(self, ins: list[Shape]) -> None:
-        if self.needs_map and len(ins[0]) != 3:
-            raise LayerError(f"{self.type} needs a C×H×W map, got a vector of {ins[0][0]:,}"
+        if not self.needs_map:
+            return
+        rank, wanted = len(ins[0]) - 1, alias_rank(self.type)
+        if rank == 0:
+            want = RANK_NAMES[wanted or (2 if 2 in self.ranks else self.ranks[0])]
+            raise LayerError(f"{self.type} needs a {want} map, got a vector of {ins[0][0]:,}"
                              " (a flatten or linear came before it)")
+        if wanted is not None and wanted != rank or rank not in self.ranks:
+            want = RANK_NAMES[wanted] if wanted else " or ".join(RANK_NAMES[r] for r in self.ranks)
+            raise LayerError(f"{self.type} needs a {want} map, got {RANK_NAMES.get(rank, f'{rank}-D')} "
+                             f"{fmt_shape(ins[0])}")
+        for name in self.axis_fields:
+            v = getattr(self, name)
+            if isinstance(v, tuple) and len(v) != rank:
+                raise LayerError(f"{name} {list(v)} has {len(v)} entries but the input {fmt_shape(ins[0])} has "
+                                 f"{rank} spatial axes ({RANK_NAMES[rank]})")
 
     def output_shape(self, ins: list[Shape]) -> Shape:
         return ins[0]
@@ -170,8 +239,12 @@ class Layer(BaseModel):
         inputs, less its output (which is counted apart)."""
         return 0
 
-    def rf_steps(self, ins: list[Shape]) -> tuple[RFStep, RFStep] | None:
-        """Per-axis (H, W) steps; None for layers that act per element."""
+    def rf_steps(self, ins: list[Shape]) -> tuple[RFStep, ...] | None:
+        """Per spatial axis steps (H, W for a C×H×W map); None for layers that act per element."""
+        return None
+
+    def rf_offsets(self, ins: list[Shape]) -> list[tuple[int, ...]] | None:
+        """Per input, units dropped before its first one on each axis (a merge that crops); None if none."""
         return None
 
     def rf_taps(self, ins: list[Shape], axis: int, u: int) -> range:

@@ -1,4 +1,4 @@
-"""conv: 2-D convolution (dense, grouped, depthwise, dilated)."""
+"""conv: 1-, 2- or 3-D convolution (dense, grouped, depthwise, dilated), by the rank of its input."""
 from __future__ import annotations
 
 from typing import Literal, Union
@@ -7,57 +7,57 @@ from pydantic import model_validator
 
 from ..analysis import formulas as f
 from ..errors import LayerError
-from .base import Layer, Pad, Pair, PosInt, RFStep, Saved, Shape, axis_notes, fmt_pair, fmt_shape, n
+from .base import Layer, Pad, Pair, PosInt, RFStep, Saved, Shape, axis_letters, axis_notes, fmt_pair, fmt_shape, n
 
 
 class Conv(Layer):
-    kinds = ("conv",)
+    kinds = ("conv", "conv1d", "conv2d", "conv3d")
     weight_layer = True
     needs_map = True
+    ranks = (1, 2, 3)
+    axis_fields = ("kernel", "stride", "padding", "dilation")
 
     filters: PosInt
     kernel: Pair
-    stride: Pair = (1, 1)
-    padding: Union[Pad, Literal["same", "valid"]] = (0, 0)
-    dilation: Pair = (1, 1)
+    stride: Pair = 1
+    padding: Union[Pad, Literal["same", "valid"]] = 0
+    dilation: Pair = 1
     groups: PosInt = 1
     bias: bool = True
 
     @model_validator(mode="after")
     def _check(self):
-        if self.padding == "same" and self.stride != (1, 1):
+        if self.padding == "same" and set(self.stride) != {1}:
             raise ValueError("padding 'same' needs stride 1 (PyTorch refuses strided 'same'); "
                              "write the padding as numbers")
         if self.filters % self.groups:
             raise ValueError(f"groups={self.groups} does not divide filters={self.filters}")
         return self
 
-    def pads(self) -> tuple[tuple[int, int], tuple[int, int]]:
-        """((top, bottom), (left, right))."""
+    def pads(self) -> tuple[tuple[int, int], ...]:
+        """(before, after) per spatial axis: ((top, bottom), (left, right)) on a C×H×W map."""
         if self.padding == "same":
-            return f.same_padding(self.kernel[0], self.dilation[0]), f.same_padding(self.kernel[1], self.dilation[1])
-        p = (0, 0) if self.padding == "valid" else self.padding
-        return (p[0], p[0]), (p[1], p[1])
+            return tuple(f.same_padding(k, d) for k, d in zip(self.kernel, self.dilation))
+        p = (0,) * len(self.kernel) if self.padding == "valid" else self.padding
+        return tuple((x, x) for x in p)
 
     def check_input(self, ins):
         super().check_input(ins)
         c = ins[0][0]
         if c % self.groups:
             raise LayerError(f"groups={self.groups} does not divide the {c} input channels")
-        for axis, size, k, d, (pb, pa) in zip("HW", ins[0][1:], self.kernel, self.dilation, self.pads()):
+        for axis, size, k, d, (pb, pa) in zip(axis_letters(len(ins[0]) - 1), ins[0][1:], self.kernel,
+                                              self.dilation, self.pads()):
             if f.effective_kernel(k, d) > size + pb + pa:
                 raise LayerError(f"kernel {f.effective_kernel(k, d)} (k={k}, dilation={d}) is larger than the "
                                  f"padded input {axis}={size}+{pb + pa}={size + pb + pa}")
 
     def output_shape(self, ins):
-        _, h, w = ins[0]
-        (pt, pb), (pl, pr) = self.pads()
-        return (self.filters,
-                f.conv_out(h, self.kernel[0], self.stride[0], pt, pb, self.dilation[0]),
-                f.conv_out(w, self.kernel[1], self.stride[1], pl, pr, self.dilation[1]))
+        return (self.filters,) + tuple(f.conv_out(size, k, s, pb, pa, d) for size, k, s, d, (pb, pa)
+                                       in zip(ins[0][1:], self.kernel, self.stride, self.dilation, self.pads()))
 
     def weights(self, ins) -> int:
-        return f.conv_weights(*self.kernel, ins[0][0], self.filters, self.groups)
+        return f.conv_weights_nd(self.kernel, ins[0][0], self.filters, self.groups)
 
     def biases(self, ins, out):
         return self.filters if self.bias else 0
@@ -66,7 +66,7 @@ class Conv(Layer):
         return self.weights(ins) + self.biases(ins, out)
 
     def macs(self, ins, out):
-        return f.conv_macs(*self.kernel, ins[0][0], self.filters, out[1], out[2], self.groups)
+        return f.conv_macs_nd(self.kernel, ins[0][0], self.filters, out[1:], self.groups)
 
     def leftover(self, ins, out):
         return tuple(f.remainder(size, k, s, pb, pa, d, o) for size, k, s, d, (pb, pa), o
@@ -85,10 +85,11 @@ class Conv(Layer):
                      for k, d, s, p in zip(self.kernel, self.dilation, self.stride, self.pads()))
 
     def config(self):
-        (pt, pb), (pl, pr) = self.pads()
-        pad = fmt_pair((pt, pl)) if (pt, pl) == (pb, pr) else f"{pt},{pb}×{pl},{pr}"
+        pads = self.pads()
+        before = tuple(b for b, _ in pads)
+        pad = fmt_pair(before) if before == tuple(a for _, a in pads) else "×".join(f"{b},{a}" for b, a in pads)
         s = f"{fmt_pair(self.kernel)}/{fmt_pair(self.stride)} p{pad}"
-        if self.dilation != (1, 1):
+        if set(self.dilation) != {1}:
             s += f" d{fmt_pair(self.dilation)}"
         if self.groups != 1:
             s += f" g{self.groups}"
@@ -105,18 +106,17 @@ class Conv(Layer):
         return notes
 
     def explain(self, ins, out):
-        c_in, h, w = ins[0]
+        c_in, sizes = ins[0][0], ins[0][1:]
         lines = []
-        for axis, size, k, s, d, (pb, pa), o in zip("HW", (h, w), self.kernel, self.stride, self.dilation,
-                                                    self.pads(), out[1:]):
+        per_axis = list(zip(axis_letters(len(sizes)), sizes, self.kernel, self.stride, self.dilation, self.pads(), out[1:]))
+        for axis, size, k, s, d, (pb, pa), o in per_axis:
             lines.append(f"output {axis}: {out_formula(size, k, s, pb, pa, d, ceil=False)} = {o}")
-            if self.kernel[0] == self.kernel[1] and self.stride[0] == self.stride[1] and h == w \
-                    and self.dilation[0] == self.dilation[1] and self.pads()[0] == self.pads()[1]:
-                lines[-1] = lines[-1].replace("output H:", "output H = W:")
+            if len(per_axis) > 1 and len({x[1:6] for x in per_axis}) == 1:
+                lines[-1] = lines[-1].replace(f"output {axis}:", f"output {' = '.join(x[0] for x in per_axis)}:")
                 break
         lines.append(f"output: {fmt_shape(out)} ({self.filters} filter{'s' if self.filters != 1 else ''})")
         per_group = c_in // self.groups
-        kk = f"{self.kernel[0]}·{self.kernel[1]}·{per_group}"
+        kk = "·".join(map(str, self.kernel)) + f"·{per_group}"
         gnote = f"  (C_in/groups = {c_in}/{self.groups} = {per_group})" if self.groups > 1 else ""
         if self.bias:
             lines.append(f"params: ({kk} + 1)·{self.filters} = {n(self.params(ins, out))}"
@@ -124,17 +124,21 @@ class Conv(Layer):
         else:
             lines.append(f"params: {kk}·{self.filters} = {n(self.params(ins, out))}  (no bias){gnote}")
         macs = self.macs(ins, out)
-        lines.append(f"MACs: {kk}·{out[1]}·{out[2]}·{self.filters} = {n(macs)}"
-                     f"  (k_h·k_w·C_in/groups · H_out·W_out · C_out)")
-        lines.append(f"FLOPs: 2·MACs = {n(2 * macs)}  (per output: {self.kernel[0] * self.kernel[1] * per_group} "
-                     f"multiplications + {self.kernel[0] * self.kernel[1] * per_group - 1} additions + 1 bias add)")
+        letters = axis_letters(len(sizes)).lower() if len(sizes) > 1 else ""
+        ks = "·".join(f"k_{a}" for a in letters) or "k"
+        outs = "·".join(f"{a.upper()}_out" for a in (letters or "l"))
+        lines.append(f"MACs: {kk}·{'·'.join(map(str, out[1:]))}·{self.filters} = {n(macs)}"
+                     f"  ({ks}·C_in/groups · {outs} · C_out)")
+        taps = f.prod(self.kernel) * per_group
+        lines.append(f"FLOPs: 2·MACs = {n(2 * macs)}  (per output: {taps} multiplications + {taps - 1} additions"
+                     " + 1 bias add)")
         return lines
 
     def torch_module(self, ins):
         from torch import nn
         padding = "same" if self.padding == "same" else tuple(p for p, _ in self.pads())
-        return nn.Conv2d(ins[0][0], self.filters, self.kernel, self.stride, padding,
-                         self.dilation, self.groups, self.bias)
+        cls = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[len(ins[0]) - 2]
+        return cls(ins[0][0], self.filters, self.kernel, self.stride, padding, self.dilation, self.groups, self.bias)
 
 
 def out_formula(size: int, k: int, s: int, pb: int, pa: int, d: int, ceil: bool) -> str:

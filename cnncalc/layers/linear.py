@@ -31,7 +31,7 @@ class Linear(Layer):
         return [Saved("in0")]  # addmm keeps its input (a flattened view of it) and, with a gradient, Wᵀ
 
     def rf_steps(self, ins):
-        if len(ins[0]) != 3:
+        if len(ins[0]) < 2:
             return None  # a vector is already the whole input
         return tuple(RFStep(size, 1, 0) for size in ins[0][1:])  # sees the whole map
 
@@ -39,12 +39,12 @@ class Linear(Layer):
         return f"→{self.out}"
 
     def notes(self, ins, out):
-        notes = [f"flattens {fmt_shape(ins[0])} → {numel(ins[0]):,}"] if len(ins[0]) == 3 else []
+        notes = [f"flattens {fmt_shape(ins[0])} → {numel(ins[0]):,}"] if len(ins[0]) >= 2 else []
         return notes + ([] if self.bias else ["no bias"])
 
     def explain(self, ins, out):
         n_in = numel(ins[0])
-        src = f"{'·'.join(map(str, ins[0]))} = {n(n_in)}" if len(ins[0]) == 3 else n(n_in)
+        src = f"{'·'.join(map(str, ins[0]))} = {n(n_in)}" if len(ins[0]) >= 2 else n(n_in)
         lines = [f"N_in = {src}, N_out = {self.out}"]
         if self.bias:
             lines.append(f"params: (N_in + 1)·N_out = ({n(n_in)} + 1)·{n(self.out)} = {n(self.params(ins, out))}")

@@ -1,31 +1,60 @@
 """concat, add and mul: the nodes where graph paths meet."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal, Optional
 
 from ..errors import LayerError
 from .base import Layer, Saved, fmt_shape, n, numel
 
 
 class Concat(Layer):
-    """Concatenate on channels (Inception, DenseNet). Spatial sizes must agree."""
+    """Concatenate on channels (Inception, DenseNet). Spatial sizes must agree, unless `crop: center`
+    center-crops the larger inputs to the smallest size on each axis (U-Net's copy-and-crop)."""
     kinds = ("concat",)
     arity = 0
+    crop: Optional[Literal["center"]] = None
 
     def check_input(self, ins):
-        if len({s[1:] for s in ins}) > 1 or len({len(s) for s in ins}) > 1:
+        if len({len(s) for s in ins}) > 1:
+            raise LayerError("cannot concatenate on channels: ranks differ: " + ", ".join(fmt_shape(s) for s in ins))
+        differ = len({s[1:] for s in ins}) > 1
+        if differ and self.crop is None:
             raise LayerError("cannot concatenate on channels: spatial sizes differ: "
-                             + ", ".join(fmt_shape(s) for s in ins))
+                             + ", ".join(fmt_shape(s) for s in ins) + " (crop: center crops the larger ones)")
+        if not differ and self.crop is not None:
+            raise LayerError("crop: center, but the inputs' spatial sizes agree (" + ", ".join(fmt_shape(s) for s in ins)
+                             + "): nothing to crop; remove `crop`")
+
+    def spatial(self, ins) -> tuple[int, ...]:
+        return tuple(min(sizes) for sizes in zip(*(s[1:] for s in ins)))
+
+    def offsets(self, ins) -> list[tuple[int, ...]]:
+        """Per input, the units cropped before the kept window on each axis: ⌊(n − n_min)/2⌋."""
+        keep = self.spatial(ins)
+        return [tuple((size - k) // 2 for size, k in zip(s[1:], keep)) for s in ins]
+
+    def rf_offsets(self, ins):
+        return self.offsets(ins) if self.crop else None
 
     def output_shape(self, ins):
-        return (sum(s[0] for s in ins),) + ins[0][1:]
+        return (sum(s[0] for s in ins),) + self.spatial(ins)
+
+    def notes(self, ins, out):
+        if not self.crop:
+            return []
+        return [f"crops {fmt_shape(s)} → {'×'.join(map(str, out[1:]))}" for s in ins if s[1:] != out[1:]]
 
     def explain(self, ins, out):
-        return [f"output: channels {' + '.join(str(s[0]) for s in ins)} = {out[0]} → {fmt_shape(out)}; params: 0"]
+        lines = [f"output: channels {' + '.join(str(s[0]) for s in ins)} = {out[0]} → {fmt_shape(out)}; params: 0"]
+        for s, off in zip(ins, self.offsets(ins)):
+            if self.crop and s[1:] != out[1:]:
+                lines.append(f"center crop {fmt_shape(s)}: drop ⌊(n − {'×'.join(map(str, out[1:]))})/2⌋ = "
+                             f"{'×'.join(map(str, off))} before on each axis (the rest after)")
+        return lines
 
     def torch_module(self, ins):
         from ..pytorch.ops import Concat as M
-        return M()
+        return M(crop=bool(self.crop))
 
 
 class _Elementwise(Layer):

@@ -14,7 +14,7 @@ class Flatten(Layer):
 
     def rf_steps(self, ins):
         # what follows a flatten mixes the whole map: count it as seeing all of it
-        return tuple(RFStep(size, 1, 0) for size in ins[0][1:]) if len(ins[0]) == 3 else None
+        return tuple(RFStep(size, 1, 0) for size in ins[0][1:]) if len(ins[0]) >= 2 else None
 
     def aliases_input(self, training):
         return True  # a view

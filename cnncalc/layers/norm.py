@@ -1,15 +1,27 @@
-"""batchnorm and lrn."""
+"""batchnorm, layernorm, groupnorm, instancenorm, lrn and scale (a learnable per-channel multiplier)."""
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import PositiveFloat
 
-from .base import Layer, PosInt, Saved, n, numel
+from ..errors import LayerError
+from .base import RANK_NAMES, Layer, PosInt, Saved, alias_rank, fmt_shape, n, numel
 
 
 class BatchNorm(Layer):
-    kinds = ("batchnorm",)
+    """Batch normalisation over the channels of a vector or a 1-, 2- or 3-D map (BatchNorm1d/2d/3d)."""
+    kinds = ("batchnorm", "batchnorm1d", "batchnorm2d", "batchnorm3d")
     eps: PositiveFloat = 1e-5
     affine: bool = True
+
+    def check_input(self, ins):
+        # PyTorch's BatchNorm1d takes a vector (N, C) or a 1-D map (N, C, L); 2d and 3d one rank each
+        rank, wanted = len(ins[0]) - 1, alias_rank(self.type)
+        if wanted is not None and rank != wanted and not (wanted == 1 and rank == 0):
+            want = "vector N or a C×L map" if wanted == 1 else RANK_NAMES[wanted] + " map"
+            got = f"a vector of {ins[0][0]:,}" if rank == 0 else f"{RANK_NAMES.get(rank)} {fmt_shape(ins[0])}"
+            raise LayerError(f"{self.type} needs a {want}, got {got}")
 
     def params(self, ins, out):
         return 2 * ins[0][0] if self.affine else 0  # γ and β per channel
@@ -35,7 +47,8 @@ class BatchNorm(Layer):
 
     def torch_module(self, ins):
         from torch import nn
-        return (nn.BatchNorm2d if len(ins[0]) == 3 else nn.BatchNorm1d)(ins[0][0], eps=self.eps, affine=self.affine)
+        cls = (nn.BatchNorm1d, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)[len(ins[0]) - 1]
+        return cls(ins[0][0], eps=self.eps, affine=self.affine)
 
 
 class LRN(Layer):
@@ -74,3 +87,132 @@ class LRN(Layer):
     def torch_module(self, ins):
         from torch import nn
         return nn.LocalResponseNorm(self.size, self.alpha, self.beta, self.k)
+
+
+def norm_ops(out, affine: bool) -> int:
+    """Per element: mean 1, variance 2 (subtract, square-add), normalise 2 (subtract, scale), affine 2."""
+    return (7 if affine else 5) * numel(out)
+
+
+def norm_ops_text(ins, out, affine: bool) -> str:
+    return (f"other ops: {7 if affine else 5} per element (mean 1, variance 2, normalise 2"
+            f"{', affine 2' if affine else ''}) = {n(norm_ops(out, affine))}")
+
+
+class LayerNorm(Layer):
+    """Over the channels at each position (ConvNeXt's LayerNorm2d: 2·C params) by default; `over: all`
+    normalises the whole C×H×W sample as PyTorch's LayerNorm([C, H, W]) (2·C·H·W params). A vector: LayerNorm(N)."""
+    kinds = ("layernorm",)
+    over: Literal["channels", "all"] = "channels"
+    eps: PositiveFloat = 1e-5
+    affine: bool = True
+
+    def normalized(self, ins) -> tuple[int, ...]:
+        return ins[0] if self.over == "all" else ins[0][:1]
+
+    def params(self, ins, out):
+        return 2 * numel(self.normalized(ins)) if self.affine else 0
+
+    def other_ops(self, ins, out):
+        return norm_ops(out, self.affine)
+
+    def config(self):
+        return f"over {'C' if self.over == 'channels' else 'all'}"
+
+    def explain(self, ins, out):
+        shape = self.normalized(ins)
+        return [f"output: same shape {fmt_shape(out)}; normalised over {fmt_shape(shape)} "
+                + ("(the channels at each position)" if self.over == "channels" and len(ins[0]) > 1 else "(each sample)"),
+                f"params: 2·{'·'.join(map(str, shape))} = {n(self.params(ins, out))} (γ, β)" if self.affine
+                else "params: 0 (affine: false)", norm_ops_text(ins, out, self.affine)]
+
+    def torch_module(self, ins):
+        from torch import nn
+        if self.over == "all" or len(ins[0]) == 1:
+            return nn.LayerNorm(list(self.normalized(ins)), eps=self.eps, elementwise_affine=self.affine)
+        from ..pytorch.ops import LayerNorm2d
+        return LayerNorm2d(ins[0][0], eps=self.eps, elementwise_affine=self.affine)
+
+
+class GroupNorm(Layer):
+    """Normalise each group of C/groups channels over the group and the positions (nn.GroupNorm): 2·C params."""
+    kinds = ("groupnorm",)
+    groups: PosInt
+    eps: PositiveFloat = 1e-5
+    affine: bool = True
+
+    def check_input(self, ins):
+        if ins[0][0] % self.groups:
+            raise LayerError(f"groups={self.groups} does not divide the {ins[0][0]} channels")
+
+    def params(self, ins, out):
+        return 2 * ins[0][0] if self.affine else 0
+
+    def other_ops(self, ins, out):
+        return norm_ops(out, self.affine)
+
+    def config(self):
+        return f"g{self.groups}"
+
+    def explain(self, ins, out):
+        c = ins[0][0]
+        return [f"output: same shape {fmt_shape(out)}; {self.groups} groups of {c // self.groups} channels",
+                f"params: 2·C = 2·{c} = {2 * c} (γ, β)" if self.affine else "params: 0 (affine: false)",
+                norm_ops_text(ins, out, self.affine)]
+
+    def torch_module(self, ins):
+        from torch import nn
+        return nn.GroupNorm(self.groups, ins[0][0], eps=self.eps, affine=self.affine)
+
+
+class InstanceNorm(Layer):
+    """Normalise each channel of each sample over its positions (nn.InstanceNorm1d/2d/3d): as PyTorch, no
+    affine parameters and no running statistics unless asked for (2·C params; 2·C + 1 buffers)."""
+    kinds = ("instancenorm",)
+    needs_map = True
+    ranks = (1, 2, 3)
+    eps: PositiveFloat = 1e-5
+    affine: bool = False
+    track_running_stats: bool = False
+
+    def params(self, ins, out):
+        return 2 * ins[0][0] if self.affine else 0
+
+    def buffers(self, ins, out):
+        return 2 * ins[0][0] + 1 if self.track_running_stats else 0
+
+    def other_ops(self, ins, out):
+        return norm_ops(out, self.affine)
+
+    def explain(self, ins, out):
+        c = ins[0][0]
+        return [f"output: same shape {fmt_shape(out)}; each of the {c} channels over its own positions",
+                f"params: 2·C = {2 * c} (γ, β)" if self.affine else "params: 0 (affine: false, as PyTorch)",
+                f"buffers: 2·C + 1 = {2 * c + 1} (running mean, var, num_batches_tracked)" if self.track_running_stats
+                else "buffers: 0 (track_running_stats: false)", norm_ops_text(ins, out, self.affine)]
+
+    def torch_module(self, ins):
+        from torch import nn
+        cls = (nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)[len(ins[0]) - 2]
+        return cls(ins[0][0], eps=self.eps, affine=self.affine, track_running_stats=self.track_running_stats)
+
+
+class Scale(Layer):
+    """A learnable multiplier per channel (ConvNeXt's layer scale, CaiT's LayerScale): C params, no MACs,
+    one multiplication per element."""
+    kinds = ("scale",)
+    init: float = 1e-6
+
+    def params(self, ins, out):
+        return ins[0][0]
+
+    def other_ops(self, ins, out):
+        return numel(out)
+
+    def explain(self, ins, out):
+        return [f"output: same shape {fmt_shape(out)}; params: C = {ins[0][0]}",
+                f"other ops: 1 multiplication per element = {n(numel(out))}"]
+
+    def torch_module(self, ins):
+        from ..pytorch.ops import Scale as M
+        return M(ins[0][0], len(ins[0]) - 1, self.init)

@@ -1,21 +1,23 @@
-"""maxpool, avgpool, adaptive_avgpool, global_avgpool."""
+"""maxpool, avgpool, adaptive_avgpool, adaptive_maxpool, global_avgpool: 1-, 2- or 3-D by their input."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import ClassVar, Optional
 
 from pydantic import model_validator
 
 from ..analysis import formulas as f
 from ..errors import LayerError
-from .base import Layer, Pad, Pair, RFStep, Saved, Shape, axis_notes, fmt_pair, fmt_shape, n, numel
+from .base import Layer, Pad, Pair, RFStep, Saved, Shape, axis_letters, axis_notes, fmt_pair, fmt_shape, n, numel
 from .conv import out_formula
 
 
 class _Pool(Layer):
     needs_map = True
+    ranks = (1, 2, 3)
+    axis_fields = ("kernel", "stride", "padding")
     kernel: Pair
     stride: Optional[Pair] = None      # defaults to the kernel
-    padding: Pad = (0, 0)
+    padding: Pad = 0
     ceil_mode: bool = False
 
     @model_validator(mode="after")
@@ -26,16 +28,17 @@ class _Pool(Layer):
         return self
 
     @property
-    def strides(self) -> tuple[int, int]:
+    def strides(self) -> tuple[int, ...]:
         return self.stride or self.kernel
 
     @property
-    def dilations(self) -> tuple[int, int]:
-        return (1, 1)
+    def dilations(self) -> tuple[int, ...]:
+        return (1,) * len(self.kernel)
 
     def check_input(self, ins):
         super().check_input(ins)
-        for axis, size, k, s, d, p in zip("HW", ins[0][1:], self.kernel, self.strides, self.dilations, self.padding):
+        for axis, size, k, s, d, p in zip(axis_letters(len(ins[0]) - 1), ins[0][1:], self.kernel, self.strides,
+                                          self.dilations, self.padding):
             # With ceil_mode PyTorch keeps one window that starts inside the input even when the kernel
             # is larger than the padded input (the window is clipped): refuse only where it gives nothing.
             clipped = self.ceil_mode and f.pool_out(size, k, s, p, d, True) >= 1
@@ -44,9 +47,8 @@ class _Pool(Layer):
                                  f"{axis}={size}+{2 * p}={size + 2 * p}")
 
     def output_shape(self, ins):
-        c, h, w = ins[0]
-        return (c,) + tuple(f.pool_out(size, k, s, p, d, self.ceil_mode)
-                            for size, k, s, p, d in zip((h, w), self.kernel, self.strides, self.padding, self.dilations))
+        return (ins[0][0],) + tuple(f.pool_out(size, k, s, p, d, self.ceil_mode) for size, k, s, p, d
+                                    in zip(ins[0][1:], self.kernel, self.strides, self.padding, self.dilations))
 
     def leftover(self, ins, out):
         return tuple(f.remainder(size, k, s, p, p, d, o) for size, k, s, p, d, o
@@ -58,7 +60,7 @@ class _Pool(Layer):
 
     def config(self):
         s = f"{fmt_pair(self.kernel)}/{fmt_pair(self.strides)} p{fmt_pair(self.padding)}"
-        if self.dilations != (1, 1):
+        if set(self.dilations) != {1}:
             s += f" d{fmt_pair(self.dilations)}"
         return s + (" ceil" if self.ceil_mode else "")
 
@@ -70,14 +72,15 @@ class _Pool(Layer):
         notes = (axis_notes(rounding, tuple(max(x, 0) for x in left), rounding + " drops {n} input {axes}")
                  + axis_notes("ceil", tuple(max(-x, 0) for x in left), "ceil pads {n} {axes} implicitly"))
         if tuple(other) != out[1:]:
-            notes.append(f"{'floor' if self.ceil_mode else 'ceil'} would give {other[0]}×{other[1]}")
+            notes.append(f"{'floor' if self.ceil_mode else 'ceil'} would give {'×'.join(map(str, other))}")
         return notes
 
     def explain(self, ins, out):
-        c, h, w = ins[0]
+        sizes = ins[0][1:]
+        per_axis = list(zip(axis_letters(len(sizes)), sizes, self.kernel, self.strides, self.padding,
+                            self.dilations, out[1:]))
         lines = []
-        for axis, size, k, s, p, d, o in zip("HW", (h, w), self.kernel, self.strides, self.padding, self.dilations,
-                                             out[1:]):
+        for axis, size, k, s, p, d, o in per_axis:
             line = f"output {axis}: {out_formula(size, k, s, p, p, d, self.ceil_mode)} = {o}"
             if self.ceil_mode and (o - 1) * s >= size + p:
                 line += "  (last window would start in the padding: dropped)"
@@ -85,9 +88,8 @@ class _Pool(Layer):
             if alt != o:
                 line += f"  [{'floor' if self.ceil_mode else 'ceil'} would give {alt}]"
             lines.append(line)
-            if (h, self.kernel[0], self.strides[0], self.padding[0]) == (w, self.kernel[1], self.strides[1],
-                                                                         self.padding[1]) and self.dilations[0] == self.dilations[1]:
-                lines[-1] = line.replace("output H:", "output H = W:")
+            if len(per_axis) > 1 and len({x[1:6] for x in per_axis}) == 1:
+                lines[-1] = line.replace(f"output {axis}:", f"output {' = '.join(x[0] for x in per_axis)}:")
                 break
         lines.append(f"output: {fmt_shape(out)} (channels unchanged); params: 0")
         lines.append(f"other ops: {self.op_text()} = {n(self.other_ops(ins, out))}")
@@ -95,81 +97,94 @@ class _Pool(Layer):
 
 
 class MaxPool(_Pool):
-    kinds = ("maxpool",)
-    dilation: Pair = (1, 1)
+    kinds = ("maxpool", "maxpool1d", "maxpool2d", "maxpool3d")
+    axis_fields = _Pool.axis_fields + ("dilation",)
+    dilation: Pair = 1
 
     @property
     def dilations(self):
         return self.dilation
 
     def other_ops(self, ins, out):
-        return (self.kernel[0] * self.kernel[1] - 1) * numel(out)  # k² − 1 comparisons per output
+        return (f.prod(self.kernel) - 1) * numel(out)  # k² − 1 comparisons per output
 
     def op_text(self):
-        return f"({self.kernel[0]}·{self.kernel[1]} − 1) comparisons × each output"
+        return f"({'·'.join(map(str, self.kernel))} − 1) comparisons × each output"
 
     def saved(self, ins, out, batch, grads):
         return [Saved("in0"), Saved("new", numel(out) * batch, "int64")]  # its input and the argmax indices
 
     def torch_module(self, ins):
         from torch import nn
-        return nn.MaxPool2d(self.kernel, self.strides, self.padding, self.dilation, ceil_mode=self.ceil_mode)
+        cls = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)[len(ins[0]) - 2]
+        return cls(self.kernel, self.strides, self.padding, self.dilation, ceil_mode=self.ceil_mode)
 
 
 class AvgPool(_Pool):
-    kinds = ("avgpool",)
+    kinds = ("avgpool", "avgpool1d", "avgpool2d", "avgpool3d")
     count_include_pad: bool = True
 
     def other_ops(self, ins, out):
-        return self.kernel[0] * self.kernel[1] * numel(out)  # k² − 1 adds + 1 division per output
+        return f.prod(self.kernel) * numel(out)  # k² − 1 adds + 1 division per output
 
     def op_text(self):
-        return f"({self.kernel[0]}·{self.kernel[1]} − 1 adds + 1 division) × each output"
+        return f"({'·'.join(map(str, self.kernel))} − 1 adds + 1 division) × each output"
 
     def saved(self, ins, out, batch, grads):
         return [Saved("in0")]
 
     def torch_module(self, ins):
         from torch import nn
-        return nn.AvgPool2d(self.kernel, self.strides, self.padding, ceil_mode=self.ceil_mode,
-                            count_include_pad=self.count_include_pad)
+        cls = (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)[len(ins[0]) - 2]
+        return cls(self.kernel, self.strides, self.padding, ceil_mode=self.ceil_mode,
+                   count_include_pad=self.count_include_pad)
 
 
 class AdaptiveAvgPool(Layer):
     kinds = ("adaptive_avgpool",)
     needs_map = True
-    output: Pair = (1, 1)
+    ranks = (1, 2, 3)
+    axis_fields = ("output",)
+    output: Optional[Pair] = None      # default 1 on every axis
+    torch_names: ClassVar[tuple[str, ...]] = ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d")
+
+    def outs(self, ins) -> tuple[int, ...]:
+        return self.output or (1,) * (len(ins[0]) - 1)
 
     def output_shape(self, ins):
-        return (ins[0][0],) + self.output
+        return (ins[0][0],) + self.outs(ins)
 
     def sizes(self, ins) -> list[tuple[int, ...]]:
         """Per axis, the distinct window sizes (closed forms: no work grows with the output size)."""
-        return [f.adaptive_window_sizes(size, o) for size, o in zip(ins[0][1:], self.output)]
+        return [f.adaptive_window_sizes(size, o) for size, o in zip(ins[0][1:], self.outs(ins))]
+
+    def totals(self, ins) -> list[int]:
+        """Per axis, the sum of the window sizes."""
+        return [f.adaptive_window_total(size, o) for size, o in zip(ins[0][1:], self.outs(ins))]
 
     def other_ops(self, ins, out):
-        th, tw = (f.adaptive_window_total(size, o) for size, o in zip(ins[0][1:], self.output))
-        return ins[0][0] * th * tw  # every window: its size − 1 adds + 1 division
+        return ins[0][0] * f.prod(self.totals(ins))  # every window: its size − 1 adds + 1 division
 
     def rf_taps(self, ins, axis, u):
         # PyTorch's adaptive windows: [⌊u·n/o⌋, ⌈(u+1)·n/o⌉)
-        n, o = ins[0][1 + axis], self.output[axis]
+        n, o = ins[0][1 + axis], self.outs(ins)[axis]
         return range(u * n // o, -(-(u + 1) * n // o))
 
     def rf_steps(self, ins):
         # uniform windows when the size divides; otherwise the largest window, stride ⌊n/out⌋
-        return tuple(RFStep(max(w), max(size // o, 1), 0) for w, size, o in zip(self.sizes(ins), ins[0][1:], self.output))
+        return tuple(RFStep(max(w), max(size // o, 1), 0)
+                     for w, size, o in zip(self.sizes(ins), ins[0][1:], self.outs(ins)))
 
     def saved(self, ins, out, batch, grads):
         # torch computes a 1×1 output as a mean, which keeps nothing; other sizes keep the input
-        return [] if self.output == (1, 1) else [Saved("in0")]
+        return [] if self.outs(ins) == (1, 1) else [Saved("in0")]
 
     def config(self):
-        return f"→{fmt_pair(self.output)}"
+        return f"→{fmt_pair(self.output or (1,))}"
 
     def notes(self, ins, out):
         notes = []
-        for axis, w, size, o in zip("HW", self.sizes(ins), ins[0][1:], self.output):
+        for axis, w, size, o in zip(axis_letters(len(ins[0]) - 1), self.sizes(ins), ins[0][1:], self.outs(ins)):
             if len(w) > 1:
                 notes.append(f"uneven {axis} windows {list(w)}")
             if o > size:
@@ -177,15 +192,37 @@ class AdaptiveAvgPool(Layer):
         return notes
 
     def explain(self, ins, out):
-        c, h, w = ins[0]
-        (sh, sw), (th, tw) = self.sizes(ins), (f.adaptive_window_total(h, out[1]), f.adaptive_window_total(w, out[2]))
-        return [f"output: {fmt_shape(out)}: each of the {out[1]}×{out[2]} outputs averages a window "
-                f"[⌊i·n/out⌋, ⌈(i+1)·n/out⌉) of sizes {list(sh)}×{list(sw)}; params: 0",
-                f"other ops: {c}·{th}·{tw} = {n(self.other_ops(ins, out))} (window adds and divisions)"]
+        sizes = "×".join(str(list(w)) for w in self.sizes(ins))
+        return [f"output: {fmt_shape(out)}: each of the {'×'.join(map(str, out[1:]))} outputs {self.verb} a window "
+                f"[⌊i·n/out⌋, ⌈(i+1)·n/out⌉) of sizes {sizes}; params: 0",
+                f"other ops: {ins[0][0]}·{'·'.join(map(str, self.totals(ins)))}{self.ops_minus(ins, out)} = "
+                f"{n(self.other_ops(ins, out))} ({self.ops_word})"]
+
+    verb: ClassVar[str] = "averages"
+    ops_word: ClassVar[str] = "window adds and divisions"
+
+    def ops_minus(self, ins, out) -> str:
+        return ""
 
     def torch_module(self, ins):
         from torch import nn
-        return nn.AdaptiveAvgPool2d(self.output)
+        return getattr(nn, self.torch_names[len(ins[0]) - 2])(self.outs(ins))
+
+
+class AdaptiveMaxPool(AdaptiveAvgPool):
+    """The largest value of each adaptive window: window size − 1 comparisons per output."""
+    kinds = ("adaptive_maxpool",)
+    torch_names = ("AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d")
+    verb, ops_word = "takes the largest value of", "window size − 1 comparisons per output"
+
+    def other_ops(self, ins, out):
+        return ins[0][0] * (f.prod(self.totals(ins)) - f.prod(out[1:]))
+
+    def saved(self, ins, out, batch, grads):
+        return [Saved("in0"), Saved("new", numel(out) * batch, "int64")]  # its input and the argmax indices
+
+    def ops_minus(self, ins, out):
+        return f" − {ins[0][0]}·{'·'.join(map(str, out[1:]))}"
 
 
 class GlobalAvgPool(AdaptiveAvgPool):
@@ -193,6 +230,6 @@ class GlobalAvgPool(AdaptiveAvgPool):
 
     @model_validator(mode="after")
     def _one(self):
-        if self.output != (1, 1):
+        if self.output is not None and set(self.output) != {1}:
             raise ValueError("global_avgpool always outputs 1×1; use adaptive_avgpool for other sizes")
         return self

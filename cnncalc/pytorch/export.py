@@ -61,7 +61,9 @@ def module_code(m: nn.Module) -> str:
         else:
             raise CnncalcError(f"export: cannot read {cls.__name__}'s argument {p.name!r} back")
         value = _simple(value)
-        if p.default is p.empty and (p.name.endswith(("_channels", "_features")) or p.name == "num_features"):
+        keyword_before = any("=" in a for a in args)  # a positional argument may not follow a keyword one
+        if p.default is p.empty and not keyword_before and (p.name.endswith(("_channels", "_features"))
+                                                             or p.name == "num_features"):
             args.append(repr(value))  # nn.Conv2d(3, 64, …), nn.Linear(4096, 1000), nn.BatchNorm2d(64)
         elif p.default is p.empty:
             args.append(f"{p.name}={value!r}")
@@ -70,11 +72,30 @@ def module_code(m: nn.Module) -> str:
     return f"nn.{cls.__name__}({', '.join(args)})"
 
 
-def inline_code(m: nn.Module, args: list[str]) -> str | None:
+def crop_code(arg: str, shape, keep) -> str:
+    """`x[:, :, 4:60, 4:60]`: a center crop written with the sizes the graph knows."""
+    if tuple(shape[1:]) == tuple(keep):
+        return arg
+    return f"{arg}[:, :, " + ", ".join(f"{(n - k) // 2}:{(n - k) // 2 + k}" for n, k in zip(shape[1:], keep)) + "]"
+
+
+def inline_code(m: nn.Module, args: list[str], in_shapes=None) -> str | None:
     """The expression for cnncalc's own modules (torch_ops), which the exported code writes inline
     instead of defining; None for a torch.nn module (written as `self.<name>(…)`)."""
     if isinstance(m, torch_ops.Concat):
+        if m.crop:
+            keep = [min(sizes) for sizes in zip(*(s[1:] for s in in_shapes))]
+            args = [crop_code(a, s, keep) for a, s in zip(args, in_shapes)]
         return f"torch.cat(({', '.join(args)}{',' if len(args) == 1 else ''}), dim=1)"
+    if isinstance(m, torch_ops.Interpolate):
+        how = f"size={args[1]}.shape[2:]" if len(args) > 1 else (
+            f"size={_simple(tuple(m.size))!r}" if m.size else f"scale_factor={_simple(tuple(m.scale))!r}")
+        corners = "" if m.align_corners is None else f", align_corners={m.align_corners}"
+        return f"nn.functional.interpolate({args[0]}, {how}, mode={m.mode!r}{corners})"
+    if isinstance(m, torch_ops.Pad):
+        how = f"value={m.value!r}" if m.mode == "constant" and m.value else (
+            "" if m.mode == "constant" else f"mode={m.mode!r}")
+        return f"nn.functional.pad({args[0]}, {m.pad!r}{', ' + how if how else ''})"
     if isinstance(m, torch_ops.Add):
         return " + ".join(args)
     if isinstance(m, getattr(torch_ops, "Mul", ())):
@@ -162,7 +183,7 @@ def torch_source(graph: Graph) -> str:
         var_of[i] = out
         plain = key == node.name.replace(".", "_")  # the dotted name is obvious from the attribute
         note = fmt_shape(node.out_shape) + ("" if plain else f"  {node.name}")
-        expression = inline_code(m, args)
+        expression = inline_code(m, args, node.in_shapes)
         guard = "if self.training: " if node.train_only else ""  # an auxiliary head runs only in training
         if expression is not None:
             fwd.append((f"{guard}{out} = {expression}", note))

@@ -5,9 +5,23 @@ import torch
 from torch import nn
 
 
+def center_crop(xs):
+    """Each tensor center-cropped to the smallest spatial size: ⌊(n − n_min)/2⌋ dropped before, the rest after."""
+    keep = [min(sizes) for sizes in zip(*(x.shape[2:] for x in xs))]
+    out = []
+    for x in xs:
+        index = [slice(None), slice(None)] + [slice((n - k) // 2, (n - k) // 2 + k) for n, k in zip(x.shape[2:], keep)]
+        out.append(x[tuple(index)])
+    return out
+
+
 class Concat(nn.Module):
+    def __init__(self, crop: bool = False):
+        super().__init__()
+        self.crop = crop
+
     def forward(self, *xs):
-        return torch.cat(xs, dim=1)
+        return torch.cat(center_crop(xs) if self.crop else xs, dim=1)
 
 
 class Add(nn.Module):
@@ -42,7 +56,7 @@ class Slice(nn.Module):
 
 # Modules with weights that torch.nn lacks: `cnncalc export` copies their source into the exported
 # file and calls them with `args` (their constructor's arguments), so the code stays standalone.
-EXPORTED = ("TableConv", "Subsample", "RBF")
+EXPORTED = ("TableConv", "Subsample", "RBF", "LayerNorm2d", "Scale")
 
 
 class TableConv(nn.Module):
@@ -87,3 +101,62 @@ class RBF(nn.Module):
     def forward(self, x):
         x = x.flatten(1)
         return (x * x).sum(1, keepdim=True) - 2 * x @ self.centres.t() + (self.centres * self.centres).sum(1)
+
+
+class Interpolate(nn.Module):
+    """F.interpolate to a size, by a scale, or to the spatial size of a second input (`size_of`)."""
+
+    def __init__(self, size=None, scale=None, mode: str = "nearest", align_corners=None):
+        super().__init__()
+        self.size, self.scale, self.mode, self.align_corners = size, scale, mode, align_corners
+
+    def forward(self, x, ref=None):
+        size = tuple(ref.shape[2:]) if ref is not None else self.size
+        return nn.functional.interpolate(x, size=size, scale_factor=None if size else self.scale, mode=self.mode,
+                                         align_corners=self.align_corners)
+
+    def extra_repr(self):
+        return f"size={self.size}, scale={self.scale}, mode={self.mode!r}, align_corners={self.align_corners}"
+
+
+class Pad(nn.Module):
+    """F.pad with the sides in F.pad's order (last axis first: left, right, top, bottom, front, back)."""
+
+    def __init__(self, pad: tuple, mode: str = "constant", value: float = 0.0):
+        super().__init__()
+        self.pad, self.mode, self.value = tuple(pad), mode, value
+
+    def forward(self, x):
+        if self.mode == "constant":
+            return nn.functional.pad(x, self.pad, value=self.value)
+        return nn.functional.pad(x, self.pad, mode=self.mode)
+
+    def extra_repr(self):
+        return f"pad={self.pad}, mode={self.mode!r}, value={self.value}"
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels at each position of a map (ConvNeXt's LayerNorm2d), for any rank."""
+
+    def __init__(self, channels: int, eps: float = 1e-5, elementwise_affine: bool = True):
+        super().__init__(channels, eps=eps, elementwise_affine=elementwise_affine)
+        self.args = (channels, eps, elementwise_affine)
+
+    def forward(self, x):
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+
+
+class Scale(nn.Module):
+    """A learnable multiplier per channel (ConvNeXt's layer scale), broadcast over the positions."""
+
+    def __init__(self, channels: int, rank: int = 2, init: float = 1e-6):
+        super().__init__()
+        self.channels, self.rank, self.init = channels, rank, init
+        self.args = (channels, rank, init)
+        self.weight = nn.Parameter(torch.full((channels,) + (1,) * rank, init))
+
+    def forward(self, x):
+        return x * self.weight
+
+    def extra_repr(self):
+        return f"{self.channels}, rank={self.rank}, init={self.init}"

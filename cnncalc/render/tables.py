@@ -25,9 +25,11 @@ def num(x: int) -> str:
 
 
 def rf_text(rf) -> str:
-    if (rf.size, rf.stride) == (rf.size_w, rf.stride_w):
-        return f"{rf.size} /{rf.stride}"
-    return f"{rf.size}×{rf.size_w} /{rf.stride}×{rf.stride_w}"
+    axes = [(a.size, a.stride) for a in rf.axes] if rf.axes else [(rf.size, rf.stride), (rf.size_w, rf.stride_w)]
+    axes = [(r, f"({j})" if isinstance(j, str) else j) for r, j in axes]  # a fractional stride: 12 /(13/15)
+    if len(set(axes)) == 1:
+        return f"{axes[0][0]} /{axes[0][1]}"
+    return f"{'×'.join(str(a[0]) for a in axes)} /{'×'.join(str(a[1]) for a in axes)}"
 
 
 def outputs_text(report: Report) -> str:
@@ -164,16 +166,17 @@ def print_explanation(items, console: Console | None = None) -> None:
 
 def rf_columns(rows) -> list[Col]:
     """`cnncalc rf ARCH`'s columns: size / effective stride / effective padding per axis, unit (0,0)'s region."""
-    def two(a, b):
-        return str(a) if a == b else f"{a}×{b}"
+    def each(r, field: str) -> str:  # one value where every axis agrees, else one per axis (H×W, D×H×W, L)
+        v = [getattr(a, field) for a in r.axes] if r.axes else [getattr(r, field), getattr(r, field + "_w")]
+        return str(v[0]) if len(set(v)) == 1 else "×".join(map(str, v))
     return [
         Col("layer", [r.name for r in rows], kind="name"),
         Col("type", [r.type for r in rows], drop=1),
         Col("output", [shape(r.output) for r in rows]),
-        Col("size r", [two(r.size, r.size_w) for r in rows], kind="num"),
-        Col("stride j", [two(r.stride, r.stride_w) for r in rows], kind="num"),
-        Col("padding P", [two(r.padding, r.padding_w) for r in rows], kind="num"),
-        Col("unit (0,0) sees rows × cols", [f"[{r.region_h[0]}, {r.region_h[1]}] × [{r.region_w[0]}, {r.region_w[1]}]"
+        Col("size r", [each(r, "size") for r in rows], kind="num"),
+        Col("stride j", [each(r, "stride") for r in rows], kind="num"),
+        Col("padding P", [each(r, "padding") for r in rows], kind="num"),
+        Col("unit (0,0) sees rows × cols", [" × ".join(f"[{a}, {b}]" for a, b in (r.regions or [r.region_h, r.region_w]))
                                            for r in rows], drop=3),
         Col("covers", [Text("✓ whole input" if r.covers else "") + (Text(" misaligned", style="yellow")
                                                                   if r.misaligned else Text()) for r in rows], drop=2),

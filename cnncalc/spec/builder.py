@@ -19,6 +19,7 @@ from .expr import substitute, substitute_all
 from .files import MAX_SIZE
 from ..analysis.graph import INPUT, Graph, Group, Node, Rule
 from ..layers import REGISTRY, Layer, Shape, fmt_shape
+from ..layers.base import SYNONYMS, axis_letters
 from .outputs import resolve_outputs
 from .yamlio import LList, LMap, line_of, own_line
 
@@ -28,7 +29,8 @@ STRUCT = ("branches", "residual")
 
 
 def parse_shape(value: Any, what: str = "input") -> Shape:
-    """[C, H, W], [N], '3x224x224', '3×224×224' → a shape tuple of positive ints (each ≤ MAX_SIZE)."""
+    """[C, L], [C, H, W], [C, D, H, W], [N], '3x224x224', '3×224×224' → a shape tuple of positive ints (each
+    ≤ MAX_SIZE)."""
     if isinstance(value, str) and re.search(r"\d{19}", value):
         raise SpecError(f"{what}: a size larger than {MAX_SIZE:,}")
     if isinstance(value, str):
@@ -39,9 +41,9 @@ def parse_shape(value: Any, what: str = "input") -> Shape:
             raise SpecError(f"{what}: expected C×H×W such as 3x224x224, got {value!r}") from None
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
-    if (not isinstance(value, (list, tuple)) or len(value) not in (1, 3)
+    if (not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 4
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-        raise SpecError(f"{what}: expected [C, H, W] (or [N] for a vector), got {value!r}")
+        raise SpecError(f"{what}: expected [C, H, W] (or [C, L], [C, D, H, W], [N] for a vector), got {value!r}")
     if min(value) < 1:
         raise SpecError(f"{what}: sizes must be ≥ 1, got {list(value)}")
     if max(value) > MAX_SIZE:
@@ -50,17 +52,15 @@ def parse_shape(value: Any, what: str = "input") -> Shape:
 
 
 def override_input(base: Shape, text: str) -> Shape:
-    """`--input 64` keeps the channels and sets H = W = 64; `64x48` sets H, W; `3x64x64` sets all."""
+    """`--input 64` keeps the channels and sets every spatial size to 64 (H = W = 64); fewer numbers than
+    the input has set the last spatial sizes (`64x48` on C×H×W or C×D×H×W sets H, W); a full shape sets all."""
     if re.search(r"\d{19}", text):
         raise SpecError(f"--input {text[:40]}: a size larger than {MAX_SIZE:,}")
-    parts = parse_shape(text, "--input") if not re.fullmatch(r"\s*\d+\s*[x×]\s*\d+\s*", text) else None
-    if parts is None:
-        h, w = (int(p) for p in re.split(r"[x×]", text))
-        if len(base) != 3 or min(h, w) < 1:
-            raise SpecError(f"--input {text}: expected C×H×W")
-        return (base[0], h, w)
-    if len(parts) == 1 and len(base) == 3:
-        return (base[0], parts[0], parts[0])
+    parts = parse_shape(text, "--input")
+    if len(parts) == 1 and len(base) >= 2:
+        return (base[0],) + parts * (len(base) - 1)
+    if 2 <= len(parts) < len(base):
+        return base[:len(base) - len(parts)] + parts
     return parts
 
 
@@ -278,8 +278,7 @@ class Builder:
             if not isinstance(kind, str):
                 raise self.err(f"type: expected a layer kind or block name, got {kind!r}", line_of(item, "type"), path)
             if kind not in self.blocks and kind not in REGISTRY:
-                choices = list(REGISTRY) + list(self.blocks)
-                raise self.err(f"unknown layer kind {kind!r}{suggest(kind, choices)}", line_of(item, "type"), path)
+                raise self.err(unknown_kind(kind, list(self.blocks)), line_of(item, "type"), path)
             local_name = self.local_name(item, sc, kind)
             if kind in self.blocks:
                 out = self.block(item, kind, local_name, sc, src[0])
@@ -358,11 +357,13 @@ class Builder:
         too_big = check_sizes(fields)
         if too_big:
             raise self.err(f"{kind}: {too_big}", sc.line, sc.path)
+        rank = len(self.graph.shape_of(src[0])) - 1  # spatial axes: an int kernel/stride spreads over them
         key = _freeze(fields)
+        key = None if key is None else (rank, key)
         layer = self.validated.get(key) if key is not None else None
         if layer is None:
             try:
-                layer = cls.model_validate(fields)
+                layer = cls.model_validate(fields, context={"rank": rank})
             except ValidationError as e:
                 raise self.validation(e, item, kind, sc) from None
             if key is not None:
@@ -371,7 +372,18 @@ class Builder:
             raise self.err(f"{kind} needs `inputs: [name, …]` naming the layers it joins", sc.line, sc.path)
         if cls.arity == 1 and len(src) != 1:
             raise self.err(f"{kind} takes one input, got {len(src)}", line_of(item, "inputs"), sc.path)
+        if getattr(layer, "size_of", None) is not None:  # upsample to another layer's size: read as a 2nd input
+            src = src + [self.named(layer.size_of, item, "size_of", sc)]
         return self.add(name, layer, src, sc)
+
+    def named(self, nm: str, item, key: str, sc: Scope) -> int:
+        """The node an earlier layer's name (or `input`, the sequence's input) stands for here."""
+        if nm in sc.local:
+            return sc.local[nm]
+        if nm in self.names:
+            return self.names[nm]
+        raise self.err(f"{key}: no earlier layer named {nm!r}{suggest(nm, list(sc.local) + list(self.names))}",
+                       line_of(item, key), sc.path)
 
     def deep(self, v, item, key, sc: Scope):
         """A field's value with the block parameters substituted, in lists and mappings at any depth."""
@@ -525,7 +537,8 @@ class Builder:
         except ValueError as e:
             raise self.err(str(e), sc.line, sc.path) from None
         self.graph.rules.append(Rule("projection", cur, body, strides))
-        conv = REGISTRY["conv"](type="conv", filters=out_shape[0], kernel=1, stride=list(strides), bias=False)
+        conv = REGISTRY["conv"].model_validate(dict(type="conv", filters=out_shape[0], kernel=1, stride=list(strides),
+                                                    bias=False), context={"rank": len(strides)})
         c = self.add(prefix + "0", conv, [cur], sc)
         return self.add(prefix + "1", REGISTRY["batchnorm"](type="batchnorm"), [c], sc)
 
@@ -597,15 +610,24 @@ def auto_shortcut(in_shape: Shape, out_shape: Shape) -> str:
 
 def projection_strides(in_shape: Shape, out_shape: Shape) -> tuple[int, ...]:
     """Per spatial axis, the stride of the 1×1 conv that maps the input's size onto the body's (ValueError if none)."""
-    if len(in_shape) != 3 or len(out_shape) != 3:
+    if len(in_shape) < 2 or len(in_shape) != len(out_shape):
         raise ValueError("projection shortcut needs C×H×W maps")
     strides = []
-    for axis, a, b in zip("HW", in_shape[1:], out_shape[1:]):
+    for axis, a, b in zip(axis_letters(len(in_shape) - 1), in_shape[1:], out_shape[1:]):
         s = -(-a // b)
         if (a - 1) // s + 1 != b:
             raise ValueError(f"projection cannot map {axis}={a} to {axis}={b} with a strided 1×1 conv")
         strides.append(s)
     return tuple(strides)
+
+
+def unknown_kind(kind: str, blocks: list[str]) -> str:
+    """The error for an unknown `type`: PyTorch's name for a kind gets its cnncalc name; otherwise the kinds."""
+    if kind in SYNONYMS or kind.lower() in SYNONYMS:
+        return f"unknown layer kind {kind!r}: PyTorch's {kind} is `{SYNONYMS.get(kind) or SYNONYMS[kind.lower()]}` here"
+    hint = suggest(kind, list(REGISTRY) + blocks)
+    return f"unknown layer kind {kind!r}{hint}; layer kinds: {', '.join(sorted(REGISTRY))}" + (
+        f"; blocks: {', '.join(blocks)}" if blocks else "")
 
 
 def first_in(mapping: dict, keys: set):
