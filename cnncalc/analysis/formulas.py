@@ -5,6 +5,7 @@ Each is the textbook/PyTorch rule, commented term by term; layer classes only ca
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 
 def effective_kernel(k: int, d: int = 1) -> int:
@@ -84,6 +85,14 @@ def conv_transpose_macs(kernel: tuple[int, ...], c_in: int, c_out: int, in_sizes
                         groups: int = 1) -> int:
     """Every input element times every tap of its group's kernels: C_in·(C_out/groups)·Πk·Π(input sizes)."""
     return conv_transpose_weights(kernel, c_in, c_out, groups) * prod(in_sizes)
+
+
+def conv_transpose_rf(k: int, s: int, p: int, d: int = 1):
+    """A transposed conv as the receptive-field recursion sees it, in its input's units: output unit 0 reads
+    the inputs i = (p − t·d)/s that are whole (t = 0 … k−1), spanning k' from −p'; the stride is 1/s.
+    Where unit 0 reads no input at all (only the zeros between inputs), it counts as reading input ⌊p/s⌋."""
+    taps = [(p - t * d) // s for t in range(k) if (p - t * d) % s == 0] or [p // s]
+    return max(taps) - min(taps) + 1, Fraction(1, s), -min(taps)
 
 
 def linear_params(n_in: int, n_out: int, bias: bool = True) -> int:

@@ -329,12 +329,12 @@ def layout_text(layout: str) -> str:
 def shape_matches(given: ShapeAnswer, expected: tuple[int, ...]) -> bool:
     """Equal in C×H×W; `H×W` compares the spatial size only; a 1×1×N map and a vector N agree."""
     g = given.chw
+    if len(g) == 2 and len(expected) == 2:  # a 1-D map C×L, written L×C in the course's layout
+        return (g[::-1] if given.layout == "HWC" else g) == tuple(expected)
     if g == tuple(expected):
         return True
     if len(g) == 2 and len(expected) == 3:
         return g == tuple(expected[1:])
-    if len(g) == 2 and len(expected) == 2:  # a 1-D map C×L, written L×C in the course's layout
-        return (g[::-1] if given.layout == "HWC" else g) == tuple(expected)
     if len(g) == 3 and len(expected) == 1:
         return g[1:] == (1, 1) and g[0] == expected[0]
     if len(g) == 1 and len(expected) == 3:

@@ -144,6 +144,9 @@ class GroupNorm(Layer):
     def check_input(self, ins):
         if ins[0][0] % self.groups:
             raise LayerError(f"groups={self.groups} does not divide the {ins[0][0]} channels")
+        if numel(ins[0]) // self.groups == 1:
+            raise LayerError(f"each group holds one value ({ins[0][0]}/{self.groups} channels × {numel(ins[0][1:])} "
+                             "positions): nothing to normalise (PyTorch refuses it)")
 
     def params(self, ins, out):
         return 2 * ins[0][0] if self.affine else 0
@@ -174,6 +177,12 @@ class InstanceNorm(Layer):
     eps: PositiveFloat = 1e-5
     affine: bool = False
     track_running_stats: bool = False
+
+    def check_input(self, ins):
+        super().check_input(ins)
+        if numel(ins[0][1:]) == 1 and not self.track_running_stats:
+            raise LayerError(f"a {fmt_shape(ins[0])} map has one position per channel: nothing to normalise "
+                             "(PyTorch refuses it unless track_running_stats uses the running statistics)")
 
     def params(self, ins, out):
         return 2 * ins[0][0] if self.affine else 0

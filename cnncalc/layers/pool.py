@@ -124,6 +124,14 @@ class AvgPool(_Pool):
     kinds = ("avgpool", "avgpool1d", "avgpool2d", "avgpool3d")
     count_include_pad: bool = True
 
+    def check_input(self, ins):
+        super().check_input(ins)
+        if len(ins[0]) == 4:  # PyTorch's avg_pool3d checks the unpadded input against the kernel
+            for axis, size, k in zip("DHW", ins[0][1:], self.kernel):
+                if size < k:
+                    raise LayerError(f"{axis}={size} is smaller than the kernel {k}: PyTorch's AvgPool3d does not "
+                                     "count the padding here")
+
     def other_ops(self, ins, out):
         return f.prod(self.kernel) * numel(out)  # k² − 1 adds + 1 division per output
 

@@ -1,8 +1,6 @@
 """conv_transpose: the transposed ("fractionally strided") convolution of U-Net, DCGAN and FCN decoders."""
 from __future__ import annotations
 
-from fractions import Fraction
-
 from pydantic import model_validator
 
 from ..analysis import formulas as f
@@ -73,11 +71,9 @@ class ConvTranspose(Layer):
         return [Saved("in0")]  # its input (and its weight, a parameter)
 
     def rf_steps(self, ins):
-        # in input units an output unit moves 1/s, and its kernel spans (d·(k−1))/s + 1 (Araujo et al.'s
-        # recursion with a fractional stride)
-        return tuple(RFStep(Fraction(f.effective_kernel(k, d) - 1, s) + 1, Fraction(1, s),
-                            Fraction(f.effective_kernel(k, d) - 1 - p, s))
-                     for _, k, s, p, _, d in self.per_axis(ins))
+        # output unit o reads the inputs i with i·s − p + t·d = o (t = 0 … k−1): unit 0 reads ⌈(p − d(k−1))/s⌉
+        # … ⌊p/s⌋, exactly; the next units move 1/s of an input on average (a fractional stride)
+        return tuple(RFStep(*f.conv_transpose_rf(k, s, p, d)) for _, k, s, p, _, d in self.per_axis(ins))
 
     def config(self):
         s = f"{fmt_pair(self.kernel)}/{fmt_pair(self.stride)} p{fmt_pair(self.padding)}"
