@@ -7,6 +7,7 @@ tests/test_browser.py reads it back from a headless browser.
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from html import escape
 
 from ..analysis.layout import Diagram
@@ -110,13 +111,13 @@ def layer_table(report: Report, depth: int | None, tid: str) -> str:
         if kind == "block":
             rows.append(f'<tr class="block"><td>{q(r.name)}</td><td>[{q(r.type)}]</td><td>{r.layers} layers</td>'
                         f"<td>{q(shape(r.input))}</td><td>{q(shape(r.output))}</td>{num_cell(r.params)}"
-                        f'{num_cell(r.macs)}{num_cell(r.flops)}{num_cell(None)}<td data-v="{r.rf.size}">'
+                        f'{num_cell(r.macs)}{num_cell(r.flops)}{num_cell(None)}<td data-v="{float(Fraction(r.rf.size)):g}">'
                         f"{q(rf_text(r.rf))}</td><td></td></tr>")
             continue
         source = f"{len(r.inputs)} inputs" if r.inputs else shape(r.input)
         rows.append(f"<tr><td>{q(r.name)}</td><td>{q(r.type)}</td><td>{q(r.config)}</td><td>{q(source)}</td>"
                     f"<td>{q(shape(r.output))}</td>{num_cell(r.params)}{num_cell(r.macs)}{num_cell(r.flops)}"
-                    f'{num_cell(r.activations)}<td data-v="{r.rf.size}">{q(rf_text(r.rf))}</td>'
+                    f'{num_cell(r.activations)}<td data-v="{float(Fraction(r.rf.size)):g}">{q(rf_text(r.rf))}</td>'
                     f"<td>{q('; '.join(r.notes))}</td></tr>")
     return (f'<input class="filter" id="filter-{tid}" data-table="{tid}" placeholder="filter layers (name, kind, note…)">'
             f'<table class="sortable" id="{tid}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
@@ -137,7 +138,8 @@ def chart_section(report: Report, stages) -> str:
             ("MACs", [s.macs for s in stages], "#4e79a7"), ("params", [s.params for s in stages], "#59a14f"),
             ("activation memory", [4 * s.activations for s in stages], "#f28e2b")]))
     spatial = report.input[1:] if len(report.input) > 1 else [1]
-    parts.append(charts.rf_line(names, [r.rf.size for r in rows], spatial[0]))
+    # a field after a transposed conv or an upsampling may be a fraction, written "11/2"
+    parts.append(charts.rf_line(names, [float(Fraction(r.rf.size)) for r in rows], spatial[0]))
     return '<div class="charts">' + "".join(parts) + "</div>"
 
 
