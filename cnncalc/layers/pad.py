@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Union
 
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from typing import Annotated
 
 from ..errors import LayerError
@@ -41,7 +41,9 @@ class Pad(Layer):
     kinds = ("pad",)
     needs_map = True
     ranks = (1, 2, 3)
-    padding: Annotated[Union[int, tuple[tuple[str, int], ...]], BeforeValidator(_padding)]
+    padding: Annotated[Union[int, tuple[tuple[str, int], ...]], BeforeValidator(_padding)] = Field(
+        description="An int (every side) or a mapping of sides: {left, right}, {top, bottom, left, right}, "
+                    "{front, back, top, bottom, left, right}; a side left out is 0.")
     mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
     value: float = 0.0
 

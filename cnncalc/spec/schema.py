@@ -17,11 +17,11 @@ from ..layers import REGISTRY
 DIALECT = "https://json-schema.org/draft-07/schema#"   # the draft YAML language servers read
 
 KIND_DOCS = {
-    "conv": "Convolution (dense, grouped, depthwise, dilated): torch.nn.Conv2d.",
+    "conv": "Convolution (dense, grouped, depthwise, dilated) of a 1-, 2- or 3-D map: torch.nn.Conv1d/2d/3d.",
     "linear": "Fully connected layer; a C×H×W input is flattened first: torch.nn.Linear.",
-    "maxpool": "Max pooling over windows: torch.nn.MaxPool2d.",
-    "avgpool": "Average pooling over windows: torch.nn.AvgPool2d.",
-    "adaptive_avgpool": "Average pooling to a fixed output size: torch.nn.AdaptiveAvgPool2d.",
+    "maxpool": "Max pooling over windows: torch.nn.MaxPool1d/2d/3d.",
+    "avgpool": "Average pooling over windows: torch.nn.AvgPool1d/2d/3d.",
+    "adaptive_avgpool": "Average pooling to a fixed output size: torch.nn.AdaptiveAvgPool1d/2d/3d.",
     "global_avgpool": "Average over the whole map, to C×1×1.",
     "batchnorm": "Batch normalization (γ, β trainable; running mean and variance as buffers).",
     "lrn": "Local response normalization across channels (AlexNet): torch.nn.LocalResponseNorm.",
@@ -68,7 +68,12 @@ FIELD_DOCS: dict[str, str] = {
     "dim": "The dimension along which it acts.",
     "output_padding": "Extra size added to one side of a transposed convolution's output.",
     "scale_factor": "Multiplier of the spatial size: an int, or one per spatial axis.",
-    "mode": "Interpolation mode.",
+    "mode": "Interpolation mode (upsample) or padding mode (pad).",
+    "scale": "upsample: multiplier of each spatial size (output ⌊n·scale⌋), a number or one per axis.",
+    "size_of": "upsample: the layer (or `input`) whose spatial size the output takes.",
+    "over": "layernorm: `channels` (the C values at each position) or `all` (the whole sample).",
+    "crop": "concat: `center` crops larger inputs to the smallest spatial size (U-Net).",
+    "init": "Initial value of the multiplier.",
     "align_corners": "Whether corner pixels of input and output are aligned (bilinear modes).",
     "value": "Fill value of the padding.",
     "normalized_shape": "Shape of the normalized trailing dimensions.",
@@ -88,16 +93,28 @@ PARAM = {"type": "string", "pattern": "^\\$", "description": "Inside a block: a 
                                                             "expression of parameters (${4*width})."}
 
 
-def _pair_like(prop: dict) -> bool:
-    return prop.get("type") == "array" and "prefixItems" in prop and all(
-        p.get("type") == "integer" for p in prop["prefixItems"])
+def _pair_like(prop: dict, kind: str = "integer") -> bool:
+    """A tuple with one entry per spatial axis (fixed-length or not)."""
+    return prop.get("type") == "array" and (
+        "prefixItems" in prop and all(p.get("type") == kind for p in prop["prefixItems"])
+        or "prefixItems" not in prop and prop.get("items", {}).get("type") == kind)
+
+
+def _sides_like(prop: dict) -> bool:
+    """pad's per-side padding, held as ((side, n), …), written as a mapping {left: 1, right: 0}."""
+    items = prop.get("items", {})
+    return prop.get("type") == "array" and [p.get("type") for p in items.get("prefixItems", [])] == ["string",
+                                                                                                    "integer"]
 
 
 def _loosen(prop: dict) -> dict:
     """What YAML accepts: an int or a list (one per axis) where the model holds a tuple."""
-    if _pair_like(prop):
-        return {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1,
-                                                 "maxItems": 3}]}
+    for kind in ("integer", "number"):
+        if _pair_like(prop, kind):
+            return {"anyOf": [{"type": kind}, {"type": "array", "items": {"type": kind}, "minItems": 1,
+                                               "maxItems": 3}]}
+    if _sides_like(prop):
+        return {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
     if "anyOf" in prop:
         return {**prop, "anyOf": [_loosen(p) for p in prop["anyOf"]]}
     return prop
