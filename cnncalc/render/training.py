@@ -74,8 +74,8 @@ def print_training(report, console: Console) -> None:
 
 def print_train_verification(v, console: Console) -> None:
     console.print(f"[bold]{v.name}[/bold]  input {shape(v.input)}  --train, {v.optimizer}, torch {v.torch_version}, "
-                  f"{v.device}\n[dim]backward MACs = FlopCounterMode (forward+backward − forward) / 2, grouped weight "
-                  "gradients ÷ groups; saved = distinct storages from saved_tensors_hooks; inference peak = live "
+                  f"{v.device}\n[dim]backward MACs = FlopCounterMode's formulas / 2 per backward op, charged to the layer "
+                  "that made its autograd node (grouped weight gradients ÷ groups); saved = distinct storages from saved_tensors_hooks; inference peak = live "
                   "storages tracked at dispatch[/dim]", highlight=False)
     for note in v.notes:
         console.print(f"[dim]{note}[/dim]", highlight=False)
@@ -96,7 +96,9 @@ def print_train_verification(v, console: Console) -> None:
         for r in bad[:20]:
             console.print(Text(f"  {r.name} ({r.type}): backward MACs {r.backward_macs:,} vs {r.torch_backward_macs:,}, "
                                f"saved {r.saved_bytes:,} vs {r.torch_saved_bytes:,} B", style="red"))
-        ratio = f"{b.torch_step_peak_bytes / b.step_peak_bytes:.3f}" if b.torch_step_peak_bytes else "–"
+        if b.torch_step_peak_bytes is None:
+            continue
+        ratio = f"{b.torch_step_peak_bytes / b.step_peak_bytes:.3f}"
         line = (f"  training-step peak: predicted {gb(b.step_peak_bytes)}; live storages tracked "
                 f"{gb(b.torch_step_peak_bytes)} (ratio {ratio})")
         if b.cuda_max_memory_allocated is not None:
