@@ -70,3 +70,19 @@ def test_export_writes_every_new_kind(rank):
     report = cnncalc.analyze(spec)
     assert sum(p.numel() for p in model.parameters()) == report.totals.params
     assert "nn.functional.interpolate(" in code and "nn.functional.pad(" in code and "class LayerNorm2d" in code
+
+
+def test_gradient_oracle_on_transposed_convs():
+    """verify --rf: a stride-1 transposed conv's field (its taps flipped, dilated) agrees with autograd; after a
+    stride-2 one the stride is a fraction, which the oracle refuses in one line."""
+    from cnncalc.errors import CnncalcError
+    from cnncalc.pytorch.rf_oracle import rf_verify
+    spec = {"name": "t", "input": [2, 9, 9], "layers": [
+        {"type": "conv_transpose", "filters": 3, "kernel": 3, "padding": 1},
+        {"type": "conv_transpose", "filters": 3, "kernel": 2, "dilation": 2},
+        {"type": "conv", "filters": 2, "kernel": 3}]}
+    v = rf_verify(spec)
+    assert v.ok, [r.mismatches for r in v.layers]
+    spec["layers"][0]["stride"] = 2
+    with pytest.raises(CnncalcError, match="fraction"):
+        rf_verify(spec)

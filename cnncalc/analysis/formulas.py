@@ -92,7 +92,7 @@ def conv_transpose_rf(k: int, s: int, p: int, d: int = 1):
     the inputs i = (p − t·d)/s that are whole (t = 0 … k−1), spanning k' from −p'; the stride is 1/s.
     Where unit 0 reads no input at all (only the zeros between inputs), it counts as reading input ⌊p/s⌋."""
     taps = [(p - t * d) // s for t in range(k) if (p - t * d) % s == 0] or [p // s]
-    return max(taps) - min(taps) + 1, Fraction(1, s), -min(taps)
+    return max(taps) - min(taps) + 1, whole(Fraction(1, s)), -min(taps), d if s == 1 else 1
 
 
 def linear_params(n_in: int, n_out: int, bias: bool = True) -> int:
@@ -128,7 +128,12 @@ def adaptive_window_sizes(n: int, out: int) -> tuple[int, ...]:
 
 def rf_step(r: int, j: int, P: int, k_eff: int, s: int, p_before: int) -> tuple[int, int, int]:
     """Araujo et al. (Distill 2019): r ← r + (k−1)·j, P ← P + p·j, j ← j·s."""
-    return r + (k_eff - 1) * j, j * s, P + p_before * j
+    return whole(r + (k_eff - 1) * j), whole(j * s), whole(P + p_before * j)
+
+
+def whole(x):
+    """A Fraction that came out whole (a stride of 1/2 after a stride 2) back as an int."""
+    return int(x) if isinstance(x, Fraction) and x.denominator == 1 else x
 
 
 def rf_taps(seen: int, j: int, k_eff: int, d: int) -> int:

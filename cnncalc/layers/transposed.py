@@ -75,6 +75,11 @@ class ConvTranspose(Layer):
         # … ⌊p/s⌋, exactly; the next units move 1/s of an input on average (a fractional stride)
         return tuple(RFStep(*f.conv_transpose_rf(k, s, p, d)) for _, k, s, p, _, d in self.per_axis(ins))
 
+    def rf_taps(self, ins, axis, u):
+        # the inputs output unit u reads: i·s − p + t·d = u for a tap t, ascending
+        k, s, p, d = self.kernel[axis], self.stride[axis], self.padding[axis], self.dilation[axis]
+        return sorted((u + p - t * d) // s for t in range(k) if (u + p - t * d) % s == 0)
+
     def config(self):
         s = f"{fmt_pair(self.kernel)}/{fmt_pair(self.stride)} p{fmt_pair(self.padding)}"
         if set(self.output_padding) != {0}:
