@@ -128,3 +128,25 @@ def test_lenet5_as_printed_in_1998_against_autograd():
     copy and conv per output map) and the fixed RBF output units."""
     v = verify_train("lenet5-paper")
     assert v.ok, [(b.batch, r.name, r.mismatches) for b in v.batches for r in b.layers if r.mismatches]
+
+
+NEW_KINDS = {"name": "decoder kinds", "input": [4, 6, 6], "layers": [
+    {"name": "c", "type": "conv", "filters": 4, "kernel": 1},
+    {"name": "t", "type": "conv_transpose", "filters": 6, "kernel": 3, "stride": 2, "groups": 2},
+    {"name": "u", "type": "upsample", "scale": 2}, {"name": "p", "type": "pad", "padding": 1, "mode": "reflect"},
+    {"name": "q", "type": "pad", "padding": 1, "mode": "replicate"}, {"name": "z", "type": "pad", "padding": 1},
+    {"name": "g", "type": "groupnorm", "groups": 2}, {"name": "i", "type": "instancenorm"},
+    {"name": "ia", "type": "instancenorm", "affine": True, "track_running_stats": True},
+    {"name": "l", "type": "layernorm"}, {"name": "la", "type": "layernorm", "over": "all"}, {"name": "s", "type": "scale"}]}
+MAPS_1D_3D = [{"name": "3d", "input": [2, 6, 6, 6], "layers": [
+    {"name": "c", "type": "conv", "filters": 4, "kernel": 3}, {"name": "m", "type": "maxpool", "kernel": 2},
+    {"name": "b", "type": "batchnorm"}, {"name": "a", "type": "avgpool", "kernel": 2}]},
+    {"name": "1d", "input": [2, 16], "layers": [
+        {"name": "c", "type": "conv", "filters": 4, "kernel": 3}, {"name": "m", "type": "maxpool", "kernel": 2},
+        {"name": "r", "type": "relu"}, {"name": "t", "type": "conv_transpose", "filters": 2, "kernel": 2, "stride": 2}]}]
+
+
+@pytest.mark.parametrize("net", [NEW_KINDS] + MAPS_1D_3D, ids=lambda n: n["name"])
+def test_decoder_norm_and_any_rank_kinds_against_autograd(net):
+    v = verify_train(net)
+    assert v.ok, [(b.batch, r.name, r.mismatches) for b in v.batches for r in b.layers if r.mismatches]

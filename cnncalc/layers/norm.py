@@ -126,6 +126,17 @@ class LayerNorm(Layer):
                 f"params: 2·{'·'.join(map(str, shape))} = {n(self.params(ins, out))} (γ, β)" if self.affine
                 else "params: 0 (affine: false)", norm_ops_text(ins, out, self.affine)]
 
+    def stats(self, ins) -> int:
+        """Per sample: how many (mean, 1/std) pairs torch computes — one per position, or one in all."""
+        return numel(ins[0][1:]) if self.over == "channels" and len(ins[0]) > 1 else 1
+
+    def saved(self, ins, out, batch, grads):
+        # its input and the statistics (fp32) besides γ and β
+        return [Saved("in0"), Saved("new", self.stats(ins) * batch, "fp32"), Saved("new", self.stats(ins) * batch, "fp32")]
+
+    def temp_elements(self, ins, out, batch):
+        return 2 * self.stats(ins) * batch  # inference: torch returns the statistics too, freed at once
+
     def torch_module(self, ins):
         from torch import nn
         if self.over == "all" or len(ins[0]) == 1:
@@ -163,6 +174,10 @@ class GroupNorm(Layer):
                 f"params: 2·C = 2·{c} = {2 * c} (γ, β)" if self.affine else "params: 0 (affine: false)",
                 norm_ops_text(ins, out, self.affine)]
 
+    def saved(self, ins, out, batch, grads):
+        # its input and the mean and 1/std of each group of each sample (fp32)
+        return [Saved("in0"), Saved("new", self.groups * batch, "fp32"), Saved("new", self.groups * batch, "fp32")]
+
     def torch_module(self, ins):
         from torch import nn
         return nn.GroupNorm(self.groups, ins[0][0], eps=self.eps, affine=self.affine)
@@ -199,6 +214,14 @@ class InstanceNorm(Layer):
                 f"params: 2·C = {2 * c} (γ, β)" if self.affine else "params: 0 (affine: false, as PyTorch)",
                 f"buffers: 2·C + 1 = {2 * c + 1} (running mean, var, num_batches_tracked)" if self.track_running_stats
                 else "buffers: 0 (track_running_stats: false)", norm_ops_text(ins, out, self.affine)]
+
+    def saved(self, ins, out, batch, grads):
+        # torch runs a batch norm over N·C channels: the input (a view), save_mean and save_invstd (N·C
+        # fp32 each), γ repeated N times when affine, the running stats repeated when tracked
+        nc = ins[0][0] * batch
+        saved = [Saved("in0"), Saved("new", nc, "fp32"), Saved("new", nc, "fp32")]
+        saved += [Saved("new", nc)] if self.affine else []
+        return saved + ([Saved("new", nc, "fp32"), Saved("new", nc, "fp32")] if self.track_running_stats else [])
 
     def torch_module(self, ins):
         from torch import nn

@@ -7,7 +7,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from typing import Annotated
 
 from ..errors import LayerError
-from .base import Layer, RFStep, axis_letters, fmt_shape
+from .base import Saved, Layer, RFStep, axis_letters, fmt_shape
 
 # the sides of each spatial axis, outermost axis first; PyTorch's F.pad lists them from the last axis
 SIDES = (("front", "back"), ("top", "bottom"), ("left", "right"))
@@ -94,6 +94,9 @@ class Pad(Layer):
         parts = [f"{axis}: {size} + {b} + {a} = {size + b + a}"
                  for axis, size, (b, a) in zip(axis_letters(rank), ins[0][1:], self.sides(rank))]
         return [f"output: {fmt_shape(out)} ({'; '.join(parts)}); params: 0, no ops (copies)"]
+
+    def saved(self, ins, out, batch, grads):
+        return [Saved("in0")] if self.mode in ("reflect", "replicate") else []  # their backward reads the input
 
     def torch_module(self, ins):
         from ..pytorch.ops import Pad as M

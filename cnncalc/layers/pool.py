@@ -114,6 +114,10 @@ class MaxPool(_Pool):
     def saved(self, ins, out, batch, grads):
         return [Saved("in0"), Saved("new", numel(out) * batch, "int64")]  # its input and the argmax indices
 
+    def temp_elements(self, ins, out, batch):
+        # a 1-D or 3-D max pool computes its int64 indices at inference too (2 fp32-sized elements each)
+        return 2 * numel(out) * batch if len(ins[0]) != 3 else 0
+
     def torch_module(self, ins):
         from torch import nn
         cls = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)[len(ins[0]) - 2]
@@ -228,6 +232,10 @@ class AdaptiveMaxPool(AdaptiveAvgPool):
 
     def saved(self, ins, out, batch, grads):
         return [Saved("in0"), Saved("new", numel(out) * batch, "int64")]  # its input and the argmax indices
+
+    def temp_elements(self, ins, out, batch):
+        # a 1-D or 3-D max pool computes its int64 indices at inference too (2 fp32-sized elements each)
+        return 2 * numel(out) * batch if len(ins[0]) != 3 else 0
 
     def ops_minus(self, ins, out):
         return f" − {ins[0][0]}·{'·'.join(map(str, out[1:]))}"
