@@ -43,6 +43,7 @@ def assert_fits(cols: list[Col], width: int, footer: bool = False) -> str:
     words = " ".join(lines)
     dropped = next((ln for ln in lines if ln.startswith("not shown at")), "")
     dropped += " " + " ".join(lines[lines.index(dropped) + 1:]) if dropped in lines else ""
+    dropped = " ".join(dropped.split())
     shown_lines = [ln for ln in lines if not ln.startswith("not shown at")]
     for col in cols:
         cells = [plain(c) for c in col.cells if plain(c)]
@@ -100,6 +101,8 @@ def test_the_name_column_never_disappears_and_flops_go_first():
     text = render(analyze_cols("vgg16"), 80, footer=True)
     assert "conv1_1.conv" in text and "36,928" in text
     assert "not shown at 80 columns: FLOPs (= 2×MACs)" in text
+    # the input shape (the previous row's output) gives way before the kind and kernel/stride/padding
+    assert "3/1 p1" in text and "conv1_2.conv  conv" in text and "(only the output shown)" in " ".join(text.split())
 
 
 def test_two_lines_per_layer_when_names_are_long():

@@ -43,6 +43,7 @@ class Col:
     justify: str | None = None
     raw: list | None = None    # the cells as plain values for CSV (61706, not "61,706")
     min: int = MIN_WRAP        # a free-text column's narrowest width before it is dropped instead
+    narrow: "Col | None" = None  # a narrower column shown in its place when this one must go
 
     @property
     def just(self) -> str:
@@ -80,8 +81,18 @@ def drop_until(cols: list[Col], width: int, keep=lambda c: False) -> tuple[list[
         if not optional:
             break
         worst = max(optional, key=lambda c: (c.drop, shown.index(c)))
-        shown.remove(worst)
+        if worst.narrow is not None:
+            shown[shown.index(worst)] = worst.narrow
+        else:
+            shown.remove(worst)
         dropped.append(worst)
+    def placed(c):
+        return next((s for s in shown if s is c or s is c.narrow), None)
+    for col in [c for c in reversed(dropped) if c.narrow is None]:  # room a later drop left: take it back
+        trial = [col if c is col else placed(c) for c in cols if c is col or placed(c) is not None]
+        if needed(trial) <= width:
+            shown = trial
+            dropped.remove(col)
     return shown, dropped
 
 
