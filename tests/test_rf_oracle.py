@@ -111,6 +111,18 @@ def test_rows_dropped_by_floor_are_not_in_any_field():
     assert last.region == last.torch_region == [0, 28 * 4 + 10]
 
 
+def test_a_unit_in_the_padding_of_one_axis_sees_nothing_on_any():
+    # found by the property below: conv 1×1 padding 1 makes row 0 a padding row; a unit there sees no
+    # input at all, although along the other axis its taps are real
+    spec = net([{"type": "conv", "filters": 2, "kernel": 1},
+                {"type": "conv", "filters": 2, "kernel": 1, "stride": 2},
+                {"type": "conv", "filters": 2, "kernel": 1, "padding": 1},
+                {"type": "conv", "filters": 2, "kernel": 1, "stride": 2},
+                {"residual": {"body": [{"type": "conv", "filters": 2, "kernel": 3, "padding": 2, "dilation": 2}],
+                              "shortcut": "identity"}}], (1, 6, 7))
+    assert rf_verify(spec).ok
+
+
 def test_a_wrong_static_field_is_caught(monkeypatch):
     from cnncalc.layers.conv import Conv
     real = Conv.rf_steps

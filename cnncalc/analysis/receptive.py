@@ -181,12 +181,14 @@ def unit_seen(graph: Graph, idx: int, unit: tuple[int, ...]) -> tuple[tuple[int,
         node = graph.nodes[i]
         spatial = [(j, s) for j, s in zip(node.inputs, node.in_shapes) if s[1:] == node.out_shape[1:]]
         for j, shape in spatial or list(zip(node.inputs, node.in_shapes)):
-            sizes = shape[1:]
-            into = need.setdefault(j, [0] * len(sizes))
-            for a, n_in in enumerate(sizes):
-                m, c = _spread(node, a, masks[a], n_in)
-                into[a] |= m
+            spread = [_spread(node, a, masks[a], n_in) for a, n_in in enumerate(shape[1:])]
+            for a, (_, c) in enumerate(spread):
                 clipped[a] |= c
+            if not all(m for m, _ in spread):   # padding on one axis: those units see nothing on any axis
+                continue
+            into = need.setdefault(j, [0] * len(spread))
+            for a, (m, _) in enumerate(spread):
+                into[a] |= m
     return tuple(need.get(INPUT, [0] * (len(graph.input) - 1))), tuple(clipped)
 
 
