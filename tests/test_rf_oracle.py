@@ -138,7 +138,23 @@ def test_a_wrong_static_field_is_caught(monkeypatch):
 
 @st.composite
 def items(draw):
-    kind = draw(st.sampled_from(["conv", "conv", "maxpool", "avgpool", "residual", "branches"]))
+    kind = draw(st.sampled_from(["conv", "conv", "maxpool", "avgpool", "residual", "branches", "conv_transpose",
+                                 "upsample", "pad"]))
+    if kind == "conv_transpose":
+        k, s = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+        return {"type": kind, "filters": 2, "kernel": k, "stride": s, "padding": draw(st.integers(0, k - 1)),
+                "output_padding": draw(st.integers(0, s - 1)), "dilation": 1}
+    if kind == "upsample":
+        mode = draw(st.sampled_from(["nearest", "nearest-exact", "bilinear"]))   # bicubic: see README
+        how = draw(st.sampled_from(["scale", "size"]))
+        item = {"type": kind, "mode": mode}
+        item[how] = draw(st.integers(2, 3)) if how == "scale" else draw(st.integers(5, 50))
+        if mode == "bilinear" and draw(st.booleans()):
+            item["align_corners"] = True
+        return item
+    if kind == "pad":
+        return {"type": kind, "padding": {"top": draw(st.integers(0, 2)), "left": draw(st.integers(0, 2)),
+                                          "bottom": draw(st.integers(0, 2)), "right": 0}}
     if kind == "conv":
         k = draw(st.integers(1, 5))
         return {"type": "conv", "filters": 2, "kernel": k, "stride": draw(st.integers(1, 3)),
@@ -168,6 +184,23 @@ def test_random_networks_static_field_equals_the_oracle(layers, h, w):
         load(spec)
     except CnncalcError:
         assume(False)
+    v = rf_verify(spec)
+    assert v.ok, [r.mismatches for r in v.layers if r.mismatches][:2]
+
+
+@pytest.mark.parametrize("spec", [
+    # 1-D: an audio-like dilated stack; 3-D: a C3D-like clip; decoders: transposed conv, upsampling modes
+    net([{"type": "conv", "filters": 2, "kernel": 5, "stride": 2}, {"type": "conv", "filters": 2, "kernel": 3,
+         "dilation": 2}, {"type": "maxpool", "kernel": 2}], (1, 64)),
+    net([{"type": "conv", "filters": 2, "kernel": 3, "padding": 1}, {"type": "maxpool", "kernel": [1, 2, 2]},
+         {"type": "conv", "filters": 2, "kernel": 3}], (1, 6, 12, 12)),
+    net([{"type": "conv", "filters": 2, "kernel": 3, "stride": 2},
+         {"type": "conv_transpose", "filters": 2, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1},
+         {"type": "conv", "filters": 2, "kernel": 3}], (1, 17, 17)),
+    net([{"type": "conv", "filters": 2, "kernel": 3}, {"type": "upsample", "size": 23, "mode": "bilinear"},
+         {"type": "conv", "filters": 2, "kernel": 3}], (1, 12, 12)),
+], ids=["1d", "3d", "conv_transpose", "bilinear_to_size"])
+def test_any_rank_and_the_decoder_kinds(spec):
     v = rf_verify(spec)
     assert v.ok, [r.mismatches for r in v.layers if r.mismatches][:2]
 

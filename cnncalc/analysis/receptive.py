@@ -107,26 +107,32 @@ def propagate(inputs: list[list[int]], steps: list, spatial: dict[int, tuple], n
         states.append(st)
 
 
-def seen_positions(graph: Graph, states=None) -> list[tuple[int, ...]]:
+def seen_positions(graph: Graph, states=None) -> list[tuple[int | None, ...]]:
     """Per node and axis, the positions of the field that are really seen, as a bit mask over the field
     (bit t = position −P + t of the input). Dilated kernels leave holes (the gridding effect): a stack of
-    3×3 convs dilated 2 sees every other position of its r. Where paths meet, the union of their fields."""
+    3×3 convs dilated 2 sees every other position of its r. Where paths meet, the union of their fields.
+    None on an axis whose stride went fractional (upsampling, transposed conv): no such regular mask."""
     states = states or receptive_fields(graph)[0]
-    masks: list[tuple[int, ...]] = []
+    first = start_of(graph)
+    masks: list[tuple[int | None, ...]] = []
     for node, st in zip(graph.nodes, states):
-        ins = [(START, (1, 1)) if i == INPUT else (states[i], masks[i]) for i in node.inputs]
+        ins = [(first, (1,) * len(first)) if i == INPUT else (states[i], masks[i]) for i in node.inputs]
         spatial = [x for x, shape in zip(ins, node.in_shapes) if shape[1:] == node.out_shape[1:]] or ins
         steps = node.layer.rf_steps(list(node.in_shapes))
-        before = [max((s[a] for s, _ in spatial), key=lambda x: x.r) for a in (0, 1)]
         mask = []
-        for a in (0, 1):
+        for a in range(len(st)):
+            before = max((s[a] for s, _ in spatial if a < len(s)), key=lambda x: x.r, default=Axis())
+            regular = all(a < len(s) and ms[a] is not None and isinstance(s[a].P, int) for s, ms in spatial)
+            if not regular or (steps is not None and not all(isinstance(v, int) for v in steps[a][:3])):
+                mask.append(None)
+                continue
             start = min(-s[a].P for s, _ in spatial)         # the union's first position
             m = 0
             for s, ms in spatial:
                 m |= ms[a] << (-s[a].P - start)
-            m >>= (-before[a].P - start) if -before[a].P >= start else 0
+            m >>= (-before.P - start) if -before.P >= start else 0
             if steps is not None:
-                m = f.rf_taps(m, before[a].j, steps[a].k, steps[a].d)
+                m = f.rf_taps(m, before.j, steps[a].k, steps[a].d)
             mask.append(m)
         masks.append(tuple(mask))
     return masks
@@ -141,7 +147,8 @@ def _spread(node, axis: int, mask: int, n_in: int) -> tuple[int, bool]:
     if steps is None:
         return mask & full, mask & ~full != 0
     st = steps[axis]
-    regular = layer.rf_taps(ins, axis, 1) == range(st.s - st.p, st.s - st.p + st.k, st.d)
+    regular = (all(isinstance(v, int) for v in st[:3])
+               and layer.rf_taps(ins, axis, 1) == range(st.s - st.p, st.s - st.p + st.k, st.d))
     if not regular:                          # windows of their own (adaptive pooling)
         out, u, clipped = 0, 0, False
         while mask >> u:

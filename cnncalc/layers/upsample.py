@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+import struct
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BeforeValidator, ValidationInfo, model_validator
@@ -83,6 +84,27 @@ class Upsample(Layer):
         taps = TAPS[self.mode]
         return tuple(RFStep(taps, Fraction(i, o), (taps - 1) // 2) for i, o in zip(ins[0][1:], self.sizes(ins)))
 
+    def rf_taps(self, ins, axis, u):
+        # PyTorch's source index, in its float32 arithmetic (a weight of 1e-8 is still a tap): nearest ⌊u·r⌋,
+        # nearest-exact ⌊(u + ½)·r⌋, the interpolating modes the taps around (u + ½)·r − ½ (u·(n − 1)/(o − 1)
+        # with align_corners) that get a non-zero weight; r = 1/scale where a scale is given, else n/o
+        n, o = ins[0][1 + axis], self.sizes(ins)[axis]
+        r = _f32(1 / self.scale[axis]) if self.scale else _f32(n / o)
+        if self.mode == "nearest":
+            return [min(int(_f32(u * r)), n - 1)]
+        if self.mode == "nearest-exact":
+            return [min(int(_f32(_f32(u + 0.5) * r)), n - 1)]
+        if self.align_corners:
+            src = _f32(_f32((n - 1) / (o - 1)) * u) if o > 1 else 0.0
+        else:
+            src = _f32(r * _f32(u + 0.5) - 0.5)      # one rounding: the kernel fuses the multiply-add
+            src = max(src, 0.0) if TAPS[self.mode] == 2 else src
+        i0 = math.floor(src)
+        if _f32(src - i0) == 0:
+            return [min(max(i0, 0), n - 1)]
+        near = (i0, i0 + 1) if TAPS[self.mode] == 2 else (i0 - 1, i0, i0 + 1, i0 + 2)
+        return sorted({min(max(i, 0), n - 1) for i in near})
+
     def config(self):
         what = (f"×{fmt_pair(tuple(f'{s:g}' for s in self.scale))}" if self.scale
                 else f"→{fmt_pair(self.size)}" if self.size else f"→size of {self.size_of}")
@@ -104,3 +126,8 @@ class Upsample(Layer):
         from ..pytorch.ops import Interpolate
         size = None if self.size is None else tuple(self.size)
         return Interpolate(size=size, scale=self.scale, mode=self.mode, align_corners=self.align_corners)
+
+
+def _f32(x: float) -> float:
+    """x rounded to float32, as PyTorch computes interpolation indices for float32 maps."""
+    return struct.unpack("f", struct.pack("f", x))[0]

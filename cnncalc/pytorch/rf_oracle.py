@@ -39,7 +39,7 @@ from torch import nn
 
 from ..analysis.analyze import load
 from ..analysis.graph import INPUT, Graph
-from ..analysis.receptive import receptive_fields, seen_positions, unit_seen
+from ..analysis.receptive import num, receptive_fields, seen_positions, unit_seen
 from ..errors import CnncalcError
 from . import ops
 
@@ -56,10 +56,11 @@ _IDENTITY = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.Loca
 
 class AxisCheck(BaseModel):
     """One axis of one layer: the static field beside the gradient's support."""
-    size: int
-    stride: int
-    padding: int
-    seen: int                      # positions of the r really seen (fewer than r: holes from dilation)
+    size: int | str                # a fraction written "1/2" after upsampling or a transposed conv
+    stride: int | str
+    padding: int | str
+    seen: int | None               # positions of the r really seen (fewer than r: holes from dilation);
+                                   # None where the stride went fractional
     torch_seen: int | None = None  # the same count measured on a unit whose field lies inside the input
     whole: bool                    # some checked unit's field lies inside the input: r and holes checked whole
     region: list[int]              # unit 0's field clipped to the input (static)
@@ -228,14 +229,15 @@ def check_layer(graph: Graph, idx: int, st, mask, grads) -> RFLayerCheck:
             want, got = _positions(exact[a]), _support(g, a)
             if want != got:
                 bad.append(f"axis {a}: unit {u[a]} sees {_span(got)}, cnncalc says {_span(want)}")
-            if not clipped[a]:                      # a field clear of every border: r, j, P and holes whole
+            if not any(clipped) and m is not None:  # a field clear of every border: r, j, P and holes whole
                 whole, torch_seen = True, len(got)
                 model = _positions(m, u[a] * ax.j - ax.P)
                 if model != got:
                     bad.append(f"axis {a}: unit {u[a]} sees {_span(got)}, the field r={ax.r} j={ax.j} "
                                f"P={ax.P} says {_span(model)}")
         region0, got0 = sorted(_positions(seen[0][0][a])), sorted(_support(grads[0], a))
-        axes.append(AxisCheck(size=ax.r, stride=ax.j, padding=ax.P, seen=bin(m).count("1"), torch_seen=torch_seen,
+        axes.append(AxisCheck(size=num(ax.r), stride=num(ax.j), padding=num(ax.P),
+                              seen=bin(m).count("1") if m is not None else None, torch_seen=torch_seen,
                               whole=whole, region=[region0[0], region0[-1]] if region0 else [],
                               torch_region=[got0[0], got0[-1]] if got0 else []))
     return RFLayerCheck(name=node.name, type=node.layer.type, axes=axes, mismatches=bad)

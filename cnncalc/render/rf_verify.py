@@ -26,8 +26,8 @@ def rf_verification_table(v) -> Table:
         if not row.checked:
             mark = Text("=", style="dim")
         a = row.axes
-        seen = _axes([x.seen for x in a])
-        if any(x.seen < x.size for x in a):
+        seen = _axes(["–" if x.seen is None else x.seen for x in a])
+        if any(x.seen is not None and isinstance(x.size, int) and x.seen < x.size for x in a):
             seen += " holes"
         ours = " × ".join(_region(x.region) for x in a)
         theirs = " × ".join(_region(x.torch_region) for x in a)
