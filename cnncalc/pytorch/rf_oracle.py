@@ -26,7 +26,6 @@ torch is imported here only: `import cnncalc` never imports it.
 """
 from __future__ import annotations
 
-from fractions import Fraction
 
 import math
 import time
@@ -295,11 +294,6 @@ def rf_verify(spec: Any, *, input: Any = None, budget: tuple[int, int] = DEFAULT
     graph0 = load(spec, input)
     graph, reduced = (graph0, None) if input is not None else affordable_input(spec, graph0, budget)
     states, _ = receptive_fields(graph)
-    fractional = next((nd.name for nd, st in zip(graph.nodes, states) if any(isinstance(a.j, Fraction) and
-                                                                           a.j.denominator > 1 for a in st)), None)
-    if fractional is not None:
-        raise CnncalcError(f"verify --rf: after {fractional} (a transposed convolution or an upsampling) the effective "
-                           "stride is a fraction; the gradient oracle checks whole-pixel fields only")
     masks = seen_positions(graph, states)
     net = build(graph).eval()
     for key in net.node_keys:
