@@ -1,5 +1,6 @@
 """Input sizes: the range grammar of `sweep`, and `cnncalc sizes` — which sizes a network accepts, and
-which it takes exactly (no layer drops or implicitly pads rows, every merge aligned), described as a
+which it takes exactly (no layer drops or implicitly pads rows, every merge's inputs line up: equal
+sizes, or a centre crop taking as many rows on each side), described as a
 progression where they form one.
 """
 from __future__ import annotations

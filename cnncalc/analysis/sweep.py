@@ -37,9 +37,10 @@ class Collapse(BaseModel):
 
 
 class Uneven(BaseModel):
-    """A layer whose windows do not fit its input evenly at this size."""
+    """A layer whose windows do not fit its input evenly at this size, or a merge whose crop is off-centre."""
     layer: str
-    leftover: list[int]   # per spatial axis: > 0 input rows floor ignores, < 0 rows ceil pads implicitly
+    leftover: list[int]   # per spatial axis: > 0 input rows floor ignores (or a crop takes after the kept
+                          # window beyond those before it), < 0 rows ceil pads implicitly
 
 
 class SweepRow(BaseModel):
@@ -61,8 +62,8 @@ class SweepRow(BaseModel):
     covers: bool | None = None            # every unit of the last feature map sees the whole input
     first_covering: str | None = None     # first layer whose every unit sees the whole input
     uneven: list[Uneven] = []             # layers that drop or implicitly pad rows at this size
-    misaligned: list[str] = []            # merges whose paths are misaligned
-    exact: bool = False                   # valid, nothing dropped or padded implicitly, every merge aligned
+    misaligned: list[str] = []            # merges whose paths' fields are misaligned (as analyze says)
+    exact: bool = False                   # valid, no rows dropped or padded implicitly, crops centred
     collapse: Collapse | None = None
 
 
@@ -144,21 +145,15 @@ class Sweeper:
         return outs, figs, peak_live([numel(at)] + [f[7] for f in figs], seg.frees, seg.skip)
 
     def verdict(self, shape: Shape, axis: int | None = None) -> str | bool:
-        """'layer: why' where the network collapses at `shape`; else whether it takes `shape` exactly — on
-        every spatial axis, or only on `axis` (0 = the first spatial axis)."""
+        """'layer: why' where the network collapses at `shape`; else whether it takes `shape` exactly (no layer
+        drops or implicitly pads rows, no merge crops unevenly) — on every spatial axis, or only on `axis`."""
         got = self.shapes(shape)
         if isinstance(got, Collapse):
             return f"{got.layer}: {got.reason}"
         if isinstance(got, Graph):
             return Sweeper(got).verdict(shape, axis)
-        outs, figs, _ = got
-        left = [f[5] for f in figs if f[5]]
-        if any(x[axis] for x in left) if axis is not None else left:
-            return False
-        misaligned = self.fields(shape, outs, figs)[1]
-        if axis is None:
-            return not misaligned
-        return not any(axis in self._rf[4].get(i, ()) for i in misaligned)
+        left = [f[5] for f in got[1] if f[5]]
+        return not (any(x[axis] for x in left) if axis is not None else left)
 
     def row(self, shape: Shape) -> SweepRow:
         got = self.shapes(shape)
@@ -181,7 +176,7 @@ class Sweeper:
                         peak_activations=peak, peak_bytes=peak * BYTES_FP32, rf=rf, covers=full,
                         first_covering=first, uneven=uneven,
                         misaligned=[f"{self.names[i]}: {m}" for i, m in misaligned.items()],
-                        exact=not uneven and not misaligned)
+                        exact=not uneven)
 
     def fields(self, shape: Shape, outs: list[Shape], figs: list[tuple]):
         """The receptive-field states at this size, recomputed from the first node whose inputs to the
@@ -266,10 +261,20 @@ def figures(node: Node, ins: list[Shape]) -> tuple | Collapse:
     except LayerError as e:
         where = f"{node.path} ({node.name}, input {', '.join(fmt_shape(s) for s in ins)})"
         return Collapse(layer=node.name, path=where, line=node.line, reason=e.message)
-    left = layer.leftover(ins, out)
+    left = layer.leftover(ins, out) or uneven_crop(layer, ins, out)
     return (out, layer.params(ins, out), layer.buffers(ins, out), layer.macs(ins, out), layer.other_ops(ins, out),
             left if any(left) else None, layer.rf_steps(ins), numel(out),
             spatial_paths(ins, out, layer) if len(ins) > 1 else None)
+
+
+def uneven_crop(layer, ins: list[Shape], out: Shape) -> tuple[int, ...]:
+    """Per spatial axis, how many more rows a merge's centre crop takes after the kept window than before
+    it (1 where an input is larger by an odd number): the inputs then do not line up. () if it crops none."""
+    offsets = layer.rf_offsets(ins) if len(ins) > 1 and hasattr(layer, "rf_offsets") else None
+    if not offsets:
+        return ()
+    return tuple(max((n - m) - 2 * o for s, off in zip(ins, offsets) for n, m, o in [(s[1 + a], out[1 + a], off[a])])
+                 for a in range(len(out) - 1))
 
 
 def reshape(graph: Graph, shape: Shape) -> Graph | Collapse:

@@ -65,7 +65,7 @@ def sizes_cmd(
 ):
     """The input sizes a network accepts, and among them the exact ones.
 
-    Exact: no layer drops or implicitly pads rows, and every merge is aligned. Progressions are named ("every 32 from 33: 33, 65, …").
+    Exact: no layer drops or implicitly pads rows, and every merge's inputs line up (equal sizes, or a centred crop). Progressions are named ("every 32 from 33: 33, 65, …").
 
     Examples:
 

@@ -13,7 +13,7 @@ from .tables import human
 
 LEGEND = ("act. = sum of every layer's output; peak = live activations, each tensor freed after its last "
           "reader (input included); both fp32. RF = field of the last feature map, ✓ = each of its units sees "
-          "the whole input. exact = no layer drops or implicitly pads rows, every merge aligned.")
+          "the whole input. exact = no layer drops or implicitly pads rows, every crop centred.")
 
 
 def uneven_text(row) -> str:
@@ -118,7 +118,7 @@ def print_sizes(rep, console: Console) -> None:
     console.print(f"[bold]{rep.name}[/bold]  input sizes {rep.range[0]}…{rep.range[1]} (the architecture's own: "
                   f"{fmt_shape(rep.input)})", highlight=False)
     console.print("[dim]valid = every layer has something to work on; exact = no layer drops or implicitly pads "
-                  "rows and every merge is aligned[/dim]", highlight=False)
+                  "rows, and every merge's inputs line up (equal sizes, or a centred crop)[/dim]", highlight=False)
     for ax in rep.axes:
         label = ax.axis if len(rep.axes) == 1 else f"{ax.axis} (others as the input)"
         console.print(f"[bold]{label}[/bold]", highlight=False)
