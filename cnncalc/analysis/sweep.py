@@ -18,7 +18,8 @@ from pydantic import BaseModel
 
 from ..errors import CnncalcError, LayerError
 from ..layers import Shape, fmt_shape, numel
-from ..spec.builder import auto_shortcut, build_graph, projection_strides
+from ..spec.builder import build_graph
+from ..spec.composites import auto_shortcut, projection_strides
 from ..spec.files import MAX_SIZE
 from .graph import INPUT, Graph, Group, Node
 from .liveness import peak_live, segments
