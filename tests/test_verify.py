@@ -26,8 +26,12 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 
 # checked at full size with real compute on CPU; every other built-in at full size on the meta
 # device (shapes and counts without compute) and with real compute at a reduced input
-FULL_CPU = {"lenet5", "alexnet", "vgg16", "googlenet", "resnet50-tv"}
+FULL_CPU = {"lenet5", "alexnet", "vgg16", "googlenet", "resnet50-tv", "dcgan_generator", "m5"}
 REDUCED = (64, 96, 128, 160, 224, 299)
+# where the first size that analyzes would be slow on CPU, or none does: the smallest valid U-Net tile (4×4
+# output), a C3D clip of 16 frames of 16×16, the segmentation nets and the padded U-Net at 32×32
+REDUCED_INPUT = {"unet": "188", "c3d": "3x16x16x16", "unet-same": "32", "fcn_resnet50": "32",
+                 "deeplabv3_resnet50": "32"}
 
 
 def bad_layers(v):
@@ -45,6 +49,8 @@ def test_builtin_verifies_on_meta_at_full_size(name):
 def test_builtin_verifies_on_cpu(name):
     if name in FULL_CPU:
         v = verify(name, device="cpu")
+    elif name in REDUCED_INPUT:
+        v = verify(name, device="cpu", input=REDUCED_INPUT[name])
     else:
         size = next((s for s in REDUCED if _analyzes(name, s)), None)
         if size is None:
