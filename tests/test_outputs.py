@@ -278,3 +278,18 @@ def test_a_bad_expression_inside_a_mapping_names_the_field():
            "layers": [{"type": "b", "d": 1}]}
     with pytest.raises(SpecError, match="'e'"):
         cnncalc.analyze(doc)
+
+
+def test_block_parameters_substitute_in_a_padding_mapping():
+    """A causal dilated 1-D conv (WaveNet/TCN): pad {left: 2·d, right: 0}, then a 3-tap conv dilated d keeps
+    the length; each instance substitutes its own d inside the mapping."""
+    doc = {"name": "causal", "input": [4, 50],
+           "blocks": {"causal": {"params": ["d"], "layers": [
+               {"type": "pad", "padding": {"left": "${2*d}", "right": 0}},
+               {"type": "conv", "filters": 4, "kernel": 3, "dilation": "$d"}]}},
+           "layers": [{"type": "causal", "d": 1}, {"type": "causal", "d": 2}, {"type": "causal", "d": 4}]}
+    rep = cnncalc.analyze(doc)
+    assert [r.output for r in rep.layers if r.type == "pad"] == [[4, 50 + 2 * 1], [4, 50 + 2 * 2], [4, 50 + 2 * 4]]
+    assert rep.output == [4, 50]
+    v = verify(doc)
+    assert v.ok and v.torch_output == [1, 4, 50]
