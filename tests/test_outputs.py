@@ -232,6 +232,12 @@ layers:
   - {name: gone, type: conv, filters: 2, kernel: 1, repeat: 0}
   - {type: add, inputs: [stem, gone]}
 """, [":6:", "inputs: 'gone' has repeat: 0, so it produces nothing"]),
+    ("vanished size_of", """\
+layers:
+  - {name: stem, type: conv, filters: 4, kernel: 3, stride: 2, padding: 1}
+  - {name: gone, type: conv, filters: 2, kernel: 1, repeat: 0}
+  - {type: upsample, size_of: gone}
+""", [":6:", "size_of: 'gone' has repeat: 0, so it produces nothing"]),
     ("nothing left", "layers:\n  - {type: conv, filters: 2, kernel: 1, repeat: 0}\n",
      ["layers: no layer is left (every item has repeat: 0)"]),
     ("negative repeat", "layers:\n  - {type: conv, filters: 2, kernel: 1, repeat: -1}\n",

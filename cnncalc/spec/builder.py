@@ -354,6 +354,8 @@ class Builder(Composites):
 
     def named(self, nm: str, item, key: str, sc: Scope) -> int:
         """The node an earlier layer's name (or `input`, the sequence's input) stands for here."""
+        if nm in sc.local and sc.local[nm] is None:
+            raise self.err(f"{key}: {nm!r} has repeat: 0, so it produces nothing", line_of(item, key), sc.path)
         if nm in sc.local:
             return sc.local[nm]
         if nm in self.names:
