@@ -143,7 +143,8 @@ def test_every_builtin_exports_the_same_modules(name):
         assert same and _state(ours) == _state(built), key
     assert sum(p.numel() for p in model.parameters()) == report.totals.params
     y = model(torch.empty(1, *report.input, device="meta"))
-    assert list(y.shape) == [1, *report.output]
+    outputs = [o.output for o in report.outputs] if report.outputs else [report.output]
+    assert [list(t.shape) for t in (y if isinstance(y, tuple) else (y,))] == [[1, *o] for o in outputs]
 
 
 def _state(m: nn.Module) -> dict:
