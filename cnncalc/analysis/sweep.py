@@ -23,7 +23,7 @@ from ..spec.composites import auto_shortcut, projection_strides
 from ..spec.files import MAX_SIZE
 from .graph import INPUT, Graph, Group, Node
 from .liveness import peak_live, segments
-from .receptive import covers, propagate, spatial_paths
+from .receptive import covers, num, propagate, spatial_paths
 from .report import CONVENTIONS
 
 BYTES_FP32 = 4
@@ -59,7 +59,7 @@ class SweepRow(BaseModel):
     activation_bytes: int | None = None
     peak_activations: int | None = None   # peak live activations, each tensor freed after its last consumer
     peak_bytes: int | None = None
-    rf: list[int] | None = None           # field size per spatial axis of the last feature map's units
+    rf: list[int | str] | None = None           # field size per spatial axis of the last feature map's units
     covers: bool | None = None            # every unit of the last feature map sees the whole input
     first_covering: str | None = None     # first layer whose every unit sees the whole input
     uneven: list[Uneven] = []             # layers that drop or implicitly pad rows at this size
@@ -197,7 +197,7 @@ class Sweeper:
         self._rf = ((steps, spatial), states, misaligned, reach, bad)
         return states, misaligned
 
-    def coverage(self, shape: Shape, outs: list[Shape], states: list) -> tuple[list[int], bool, str | None]:
+    def coverage(self, shape: Shape, outs: list[Shape], states: list) -> tuple[list, bool, str | None]:
         """(field size per axis of the last feature map's units — the last map larger than one position —,
         do they all see the whole input, the first layer whose units all do: a vector counts as one unit)."""
         spatial = shape[1:]
@@ -220,7 +220,7 @@ class Sweeper:
                 break
         if last is None:
             return [], False, first
-        return [a.r for a in states[last]], full(states[last], outs[last]), first
+        return [num(a.r) for a in states[last]], full(states[last], outs[last]), first
 
 
 def _canonical(canon: dict, layer) -> int:
