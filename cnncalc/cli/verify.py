@@ -63,38 +63,24 @@ def verify_cmd(
     forward passes); it checks every spatial layer's field (size r, stride j, padding P, the positions
     each unit really sees) against the input positions with a non-zero gradient.
     """
+    fmt = chosen(None, json)
     if train:
         vt = import_torch_module("verify_train")
         batches = None if batch == 1 else (batch,)
         result = vt.verify_train(arch, input=input, batches=batches, device=device, optimizer=optimizer, seed=seed)
-        if json:
-            emit_json(result)
-        else:
-            from ..render.training import print_train_verification
-            print_train_verification(result, console())
-        if not result.ok:
-            raise typer.Exit(1)
-        return
-    from ..render.progress import progress_bar, wanted
-    fmt = chosen(None, json)
-    if rf:
-        oracle = import_torch_module("rf_oracle")
-        result = oracle.rf_verify(arch, input=input)
-        if fmt == "json":
-            emit_json(result)
-        else:
-            from ..render.rf_verify import print_rf_verification
-            print_rf_verification(result, console())
-        if not result.ok:
-            raise typer.Exit(1)
-        return
-    verify = import_torch_module("verify")
-    with progress_bar("verify: forward pass", wanted(fmt)) as progress:
-        result = verify.verify(arch, input=input, batch=batch, device=device, seed=seed, progress=progress)
+        from ..render.training import print_train_verification as show
+    elif rf:
+        result = import_torch_module("rf_oracle").rf_verify(arch, input=input)
+        from ..render.rf_verify import print_rf_verification as show
+    else:
+        from ..render.progress import progress_bar, wanted
+        verify = import_torch_module("verify")
+        with progress_bar("verify: forward pass", wanted(fmt)) as progress:
+            result = verify.verify(arch, input=input, batch=batch, device=device, seed=seed, progress=progress)
+        from ..render.verify import print_verification as show
     if fmt == "json":
         emit_json(result)
     else:
-        from ..render.verify import print_verification
-        print_verification(result, console())
+        show(result, console())
     if not result.ok:
         raise typer.Exit(1)
