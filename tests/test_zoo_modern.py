@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 import cnncalc
-from util import block, report, row
+from util import block, check_mbconv, report, row
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
@@ -117,18 +117,8 @@ def test_efficientnet_b0_mbconv(name, t, k, stride, cin, cout):
     r = report("efficientnet_b0")
     b = block(r, name)
     assert b.input[0] == cin and b.output[0] == cout and b.output[1] == b.input[1] // stride
-    exp = cin * t
-    se = "block.1" if t == 1 else "block.2"                  # no expand conv where t = 1
-    fc1, fc2 = row(r, f"{name}.{se}.fc1"), row(r, f"{name}.{se}.fc2")
-    sq = max(1, cin // 4)                                    # squeeze from the block INPUT, not the expanded width
-    assert (fc1.output[0], fc2.output[0]) == (sq, exp)
-    assert fc1.params == exp * sq + sq and fc2.params == sq * exp + exp
-    assert row(r, f"{name}.{se}.scale_activation").type == "sigmoid"
-    assert row(r, f"{name}.{se}.activation").type == "silu"
-    dw = row(r, f"{name}.{'block.0' if t == 1 else 'block.1'}.0")
-    assert dw.params == k * k * exp and dw.output[0] == exp
-    adds = [x for x in r.layers if x.type == "add" and x.name.startswith(name + ".")]
-    assert len(adds) == (stride == 1 and cin == cout)       # MBConv.use_res_connect
+    check_mbconv(r, name, cin, cout, k, t, stride)
+    assert row(r, f"{name}.block.{1 if t == 1 else 2}.activation").type == "silu"
 
 
 def test_efficientnet_b0_totals_by_part():

@@ -16,7 +16,7 @@ import math
 import pytest
 
 import cnncalc
-from util import block, report, row
+from util import block, check_mbconv, report, row
 
 
 def make_divisible(v: float, divisor: int = 8) -> int:
@@ -394,17 +394,7 @@ def test_efficientnet_b1_mbconv(name, t, k, stride, cin, cout):
     r = report("efficientnet_b1")
     b = block(r, name)
     assert b.input[0] == cin and b.output[0] == cout and b.output[1] == strided(b.input[1], stride)
-    exp = cin * t
-    se = "block.1" if t == 1 else "block.2"                  # no expand conv where t = 1
-    fc1, fc2 = row(r, f"{name}.{se}.fc1"), row(r, f"{name}.{se}.fc2")
-    sq = max(1, cin // 4)                                    # squeeze from the block INPUT, not the expanded width
-    assert (fc1.output[0], fc2.output[0]) == (sq, exp)
-    assert fc1.params == exp * sq + sq and fc2.params == sq * exp + exp
-    assert row(r, f"{name}.{se}.scale_activation").type == "sigmoid"
-    dw = row(r, f"{name}.{'block.0' if t == 1 else 'block.1'}.0")
-    assert dw.params == k * k * exp and dw.output[0] == exp
-    adds = [x for x in r.layers if x.type == "add" and x.name.startswith(name + ".")]
-    assert len(adds) == (stride == 1 and cin == cout)       # MBConv.use_res_connect
+    check_mbconv(r, name, cin, cout, k, t, stride)
 
 
 def test_efficientnet_b1_counts():
