@@ -337,7 +337,7 @@ def test_no_internal_words():
     for path, doc in _docstrings():
         assert "seed" not in doc.lower(), path
     shipped = list((ROOT / "examples").rglob("*.yaml")) + list((ROOT / "architectures").glob("*.yaml"))
-    for path in shipped + [ROOT / "README.md"]:
+    for path in shipped + [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         assert not re.search(r"\bseeds\b", path.read_text(encoding="utf-8")), path
     runner = CliRunner()
     for f in (ROOT / "examples" / "exam").glob("*.yaml"):

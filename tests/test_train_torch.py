@@ -1,6 +1,6 @@
 """The training figures against autograd (issue 17): `verify --train` on networks covering every layer
 kind, the correction of FlopCounterMode's grouped weight gradient proved independently, and the CUDA
-dropout rule. Every built-in at a reduced input runs with CNNCALC_DEEP=1 (results in README "Training")."""
+dropout rule. Every built-in at a reduced input runs with CNNCALC_DEEP=1 (results in docs/commands.md "Training")."""
 from __future__ import annotations
 
 import os

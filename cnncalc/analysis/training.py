@@ -2,7 +2,7 @@
 peak live activations of inference. Small pure functions over the Graph; every per-kind fact comes
 from the layer classes (`backward_macs`, `saved`, `aliases_input`, `temp_elements`).
 
-Conventions (README "Training"): one step = forward (training mode, auxiliary heads included),
+Conventions (docs/commands.md "Training"): one step = forward (training mode, auxiliary heads included),
 backward of the sum of the outputs, optimizer step; gradients are set to None between steps
 (PyTorch's default), the network input needs no gradient. Memory is counted as tensor storages:
 a view (flatten, slice, identity) has none of its own, and a storage kept by several layers'
