@@ -83,6 +83,19 @@ CASES = [
      [":4:", "padding 'same' needs stride 1"]),
     ("eval attempt", "input: [3, 8, 8]\nblocks:\n  a:\n    params: [c]\n    layers: [{type: conv, filters: $c, kernel: 1}]\n"
      "layers:\n  - {type: a, c: \"${__import__('os').getcwd()}\"}\n", [":7:", "only integers"]),
+    # field names as PyTorch writes them
+    ("out_channels", HEAD + "  - {type: conv, out_channels: 4, kernel: 3}\n",
+     [":4:", "unknown field 'out_channels'", "PyTorch's out_channels is `filters` here"]),
+    ("kernel_size", HEAD + "  - {type: conv, filters: 4, kernel_size: 3}\n",
+     [":4:", "PyTorch's kernel_size is `kernel` here"]),
+    ("out_features", HEAD + "  - flatten\n  - {type: linear, out_features: 10}\n", [":5:", "out_features is `out`"]),
+    ("in_channels that differ", HEAD + "  - {type: conv, filters: 4, kernel: 3}\n"
+     "  - {type: conv, in_channels: 3, filters: 4, kernel: 3}\n", [":5:", "in_channels 3 but the input has 4 channels"]),
+    ("in_channels on a transposed conv", HEAD + "  - {type: conv_transpose, in_channels: 64, filters: 4, kernel: 2}\n",
+     [":4:", "in_channels 64 but the input has 3 channels (3×32×32)"]),
+    ("activation on a conv", HEAD + "  - {type: conv, filters: 4, kernel: 3, activation: ReLU}\n",
+     [":4:", "unknown field 'activation'", "as its own layer", "`- relu`"]),
+    ("Dropout2d", HEAD + "  - {type: Dropout2d, p: 0.2}\n", [":4:", "PyTorch's Dropout2d is `dropout` here"]),
 ]
 
 
@@ -101,6 +114,19 @@ def test_missing_file_and_directory(tmp_path):
 
 def test_unknown_builtin_suggests_close_names():
     assert_clean_error(runner.invoke(app, ["analyze", "vgg61"]), "'vgg61'", "vgg16")
+
+
+def test_a_builtin_name_in_capitals_suggests_it():
+    for name, near in (("VGG16", "did you mean vgg16,"), ("ResNet50", "did you mean resnet50,")):
+        assert_clean_error(runner.invoke(app, ["analyze", name]), f"'{name}'", near)
+
+
+def test_in_channels_equal_to_the_input_are_accepted_and_change_nothing(tmp_path):
+    import cnncalc
+    plain = {"input": [3, 32, 32], "layers": [{"type": "conv", "filters": 4, "kernel": 3}]}
+    torchy = {"input": [3, 32, 32], "layers": [{"type": "conv", "in_channels": 3, "filters": 4, "kernel": 3}]}
+    a, b = cnncalc.analyze(plain), cnncalc.analyze(torchy)
+    assert b.totals.params == a.totals.params == 3 * 3 * 3 * 4 + 4 and b.layers[0].output == [4, 30, 30]
 
 
 def test_absurdly_large_file(tmp_path):

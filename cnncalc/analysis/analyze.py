@@ -54,7 +54,7 @@ def resolve(spec: str | Path) -> Path:
         return p
     found = builtin_path(text)
     if found is None:
-        near = closest(text, builtin_names(), n=5)
+        near = closest(text.lower(), builtin_names(), n=5)  # VGG16 → vgg16
         hint = f"; did you mean {', '.join(near)}?" if near else "; `cnncalc list` shows the built-ins"
         raise SpecError(f"{text!r} is neither a file nor a built-in architecture{hint}")
     return found

@@ -142,8 +142,18 @@ SYNONYMS = {
     "SiLU": "silu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyReLU": "leaky_relu", "Softmax": "softmax",
     "LocalResponseNorm": "lrn", "ChannelShuffle": "channel_shuffle", "cat": "concat", "concatenate": "concat",
     "route": "concat", "shortcut": "add", "AdaptiveAvgPool": "adaptive_avgpool", "GlobalAvgPool": "global_avgpool",
-    "gap": "global_avgpool",
+    "gap": "global_avgpool", **{f"Dropout{d}d": "dropout" for d in (1, 2, 3)},
 }
+
+# field names users bring from PyTorch → the field here (where the kind has that field)
+FIELD_SYNONYMS = {"out_channels": "filters", "kernel_size": "kernel", "out_features": "out",
+                  "scale_factor": "scale", "num_groups": "groups"}
+
+
+def check_in_channels(declared: int | None, ins: list[Shape]) -> None:
+    """PyTorch's `in_channels`, where a file gives it: it must be the channels the layer really gets."""
+    if declared is not None and declared != ins[0][0]:
+        raise LayerError(f"in_channels {declared} but the input has {ins[0][0]} channels ({fmt_shape(ins[0])})")
 
 
 def numel(shape: Shape) -> int:

@@ -1,13 +1,13 @@
 """conv: 1-, 2- or 3-D convolution (dense, grouped, depthwise, dilated), by the rank of its input."""
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal, Optional, Union
 
 from pydantic import model_validator
 
 from ..analysis import formulas as f
 from ..errors import LayerError
-from .base import Layer, Pad, Pair, PosInt, RFStep, Saved, Shape, axis_letters, axis_notes, fmt_pair, fmt_shape, n
+from .base import Layer, check_in_channels, Pad, Pair, PosInt, RFStep, Saved, Shape, axis_letters, axis_notes, fmt_pair, fmt_shape, n
 
 
 class Conv(Layer):
@@ -24,6 +24,7 @@ class Conv(Layer):
     dilation: Pair = 1
     groups: PosInt = 1
     bias: bool = True
+    in_channels: Optional[PosInt] = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -43,6 +44,7 @@ class Conv(Layer):
 
     def check_input(self, ins):
         super().check_input(ins)
+        check_in_channels(self.in_channels, ins)
         c = ins[0][0]
         if c % self.groups:
             raise LayerError(f"groups={self.groups} does not divide the {c} input channels")

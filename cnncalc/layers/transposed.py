@@ -1,11 +1,13 @@
 """conv_transpose: the transposed ("fractionally strided") convolution of U-Net, DCGAN and FCN decoders."""
 from __future__ import annotations
 
+from typing import Optional
+
 from pydantic import model_validator
 
 from ..analysis import formulas as f
 from ..errors import LayerError
-from .base import Layer, Pad, Pair, PosInt, RFStep, Saved, axis_letters, fmt_pair, fmt_shape, n
+from .base import Layer, check_in_channels, Pad, Pair, PosInt, RFStep, Saved, axis_letters, fmt_pair, fmt_shape, n
 
 
 class ConvTranspose(Layer):
@@ -28,6 +30,7 @@ class ConvTranspose(Layer):
     dilation: Pair = 1
     groups: PosInt = 1
     bias: bool = True
+    in_channels: Optional[PosInt] = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -41,6 +44,7 @@ class ConvTranspose(Layer):
 
     def check_input(self, ins):
         super().check_input(ins)
+        check_in_channels(self.in_channels, ins)
         if ins[0][0] % self.groups:
             raise LayerError(f"groups={self.groups} does not divide the {ins[0][0]} input channels")
 

@@ -19,7 +19,7 @@ from .expr import substitute, substitute_all
 from .files import MAX_SIZE
 from ..analysis.graph import INPUT, Graph, Node
 from ..layers import REGISTRY, Layer, Shape, fmt_shape
-from ..layers.base import SYNONYMS
+from ..layers.base import FIELD_SYNONYMS, SYNONYMS
 from .outputs import resolve_outputs
 from .composites import Composites, first_in  # noqa: F401
 from .scope import Scope
@@ -380,6 +380,9 @@ class Builder(Composites):
             msg = f"{kind}: missing field {field_name!r} (fields: {', '.join(allowed)})"
             return self.err(msg, sc.line, sc.path)
         if err["type"] == "extra_forbidden":
+            hint = pytorch_field(kind, field_name, allowed, item.get(field_name))
+            if hint:
+                return self.err(f"{kind}: {hint}", line_of(item, field_name), sc.path)
             msg = f"{kind}: unknown field {field_name!r}{suggest(field_name, allowed)} (fields: {', '.join(allowed)})"
             return self.err(msg, line_of(item, field_name), sc.path)
         text = err["msg"].removeprefix("Value error, ")
@@ -417,6 +420,17 @@ class Builder(Composites):
         g.nodes.append(Node(name, layer, src, ins, out, line, path, sc.groups, self.training_only > 0))
         self.names[name] = len(g.nodes) - 1
         return len(g.nodes) - 1
+
+
+def pytorch_field(kind: str, field_name: str, allowed: list[str], value: Any = None) -> str | None:
+    """The error for a field written as PyTorch (or Keras) names it, where the kind has its equivalent."""
+    ours = FIELD_SYNONYMS.get(field_name)
+    if ours in allowed:
+        return f"unknown field {field_name!r}: PyTorch's {field_name} is `{ours}` here"
+    if field_name == "activation":
+        act = (SYNONYMS.get(value) or value.lower()) if isinstance(value, str) and value.isidentifier() else "relu"
+        return f"unknown field 'activation': write the activation as its own layer after this one (`- {act}`)"
+    return None
 
 
 def unknown_kind(kind: str, blocks: list[str]) -> str:

@@ -45,6 +45,8 @@ FIELD_DOCS: dict[str, str] = {
     "groups": "Groups: input and output channels are split into this many independent groups (C_in for "
               "depthwise).",
     "bias": "Whether the layer has a bias per output channel or unit.",
+    "in_channels": "Optional, as PyTorch writes it: the input channels, checked against the input (an error where "
+                   "they differ).",
     "ceil_mode": "Round the output size up instead of down (PyTorch's rule: a last window starting in the right "
                  "padding is dropped).",
     "count_include_pad": "Average pooling: whether the zero padding counts in the divisor.",
