@@ -179,24 +179,44 @@ def unit_seen(graph: Graph, idx: int, unit: tuple[int, ...]) -> tuple[tuple[int,
     every layer (padding brings nothing), from the node back to the input; where paths meet, all of them.
     A broadcast 1×1 input (squeeze-and-excitation) is global context, not a spatial path: not followed.
     Second: per axis, whether the field was clipped somewhere (else it is the whole Distill field)."""
-    need: dict[int, list[int]] = {idx: [1 << u for u in unit]}
+    # a set of units is a union of boxes (one mask per axis): the union of two paths' boxes is not a box
+    # (a path that sees nothing on one axis must not lend its other axes to another path's units)
+    need: dict[int, list[tuple[int, ...]]] = {idx: [tuple(1 << u for u in unit)]}
     clipped = [False] * len(unit)
     for i in range(idx, -1, -1):
-        masks = need.pop(i, None)
-        if masks is None:
+        boxes = need.pop(i, None)
+        if boxes is None:
             continue
         node = graph.nodes[i]
         spatial = [(j, s) for j, s in zip(node.inputs, node.in_shapes) if s[1:] == node.out_shape[1:]]
         for j, shape in spatial or list(zip(node.inputs, node.in_shapes)):
-            spread = [_spread(node, a, masks[a], n_in) for a, n_in in enumerate(shape[1:])]
-            for a, (_, c) in enumerate(spread):
-                clipped[a] |= c
-            if not all(m for m, _ in spread):   # padding on one axis: those units see nothing on any axis
-                continue
-            into = need.setdefault(j, [0] * len(spread))
-            for a, (m, _) in enumerate(spread):
-                into[a] |= m
-    return tuple(need.get(INPUT, [0] * (len(graph.input) - 1))), tuple(clipped)
+            for masks in boxes:
+                spread = [_spread(node, a, masks[a], n_in) for a, n_in in enumerate(shape[1:])]
+                for a, (_, c) in enumerate(spread):
+                    clipped[a] |= c
+                if all(m for m, _ in spread):   # padding on one axis: those units see nothing on any axis
+                    need[j] = _union(need.get(j, []), tuple(m for m, _ in spread))
+    seen = need.get(INPUT, [])
+    per_axis = [0] * (len(graph.input) - 1)
+    for box in seen:
+        per_axis = [x | m for x, m in zip(per_axis, box)]
+    return tuple(per_axis), tuple(clipped)
+
+
+def _union(boxes: list[tuple[int, ...]], box: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """`boxes` with `box` added, kept small and exact: a box inside another is dropped, two boxes equal on
+    every axis but one become one box."""
+    while True:
+        for k, other in enumerate(boxes):
+            if all(m | o == o for m, o in zip(box, other)):
+                return boxes                               # already covered
+            differ = [a for a, (m, o) in enumerate(zip(box, other)) if m != o]
+            if len(differ) == 1 or all(m | o == m for m, o in zip(box, other)):
+                box = tuple(m | o for m, o in zip(box, other))
+                boxes = boxes[:k] + boxes[k + 1:]
+                break
+        else:
+            return boxes + [box]
 
 
 # -- the `cnncalc rf` report -------------------------------------------------------------
