@@ -137,8 +137,11 @@ def with_training(graph: Graph, report: Report, cfg, fit: int | None = None) -> 
     from .training import training_section
     per, totals = training_section(graph, cfg, fit)
     rows = [r.model_copy(update={"training": LayerTraining(**t)}) for r, t in zip(report.layers, per)]
+    blocks = [b.model_copy(update={"training": LayerTraining(
+        **{f: sum(t[f] for t in per[g.first:g.last + 1]) for f in ("backward_macs", "saved_bytes")})})
+        for b, g in zip(report.blocks, graph.groups)]
     report = with_memory(graph, report)
-    return report.model_copy(update={"layers": rows, "totals": report.totals.model_copy(
+    return report.model_copy(update={"layers": rows, "blocks": blocks, "totals": report.totals.model_copy(
         update={"training": TrainingTotals.model_validate(totals)})})
 
 

@@ -131,6 +131,7 @@ class BlockRow(BaseModel):
     flops: int = Field(description="FLOPs inside, 2 × MACs" + BATCHED)
     other_ops: int = Field(description="non-MAC operations inside" + BATCHED)
     rf: RF = Field(description="receptive field at the block's output")
+    training: LayerTraining | None = absent("with --train: its layers' backward MACs and bytes kept for backward")
 
 
 class Totals(BaseModel):

@@ -78,21 +78,27 @@ def analyze_cmd(
     if fmt == "json":
         emit_json(report)
         return
-    if fmt == "table" and (report.totals.training is not None or memory):
-        from ..render.training import print_training
-        print_training(report, console())
-        return
     from ..render import tables
     if fmt != "table":
         emit_columns(fmt, tables.layer_columns(report, depth), footer=True)
         return
     from ..analysis.compare import stages
+    if report.totals.training is not None or memory:
+        from ..render.training import print_training
+        print_training(report, console(), depth, stages(report))
+        return
     tables.print_report(report, console(), depth, stages(report))
 
 
 def first_sentence(text: str) -> str:
-    """The citation part of a `source:` (up to the first parenthesis, semicolon or colon)."""
-    return text.split(";")[0].split(" (")[0].split(": ")[0].rstrip(",. ")
+    """The citation part of a `source:`: up to the first parenthesis, semicolon, colon or ", as " that is not
+    inside a quoted title (MnasNet's title has a colon)."""
+    quoted = False
+    for i, ch in enumerate(text):
+        quoted ^= ch == '"'
+        if not quoted and text.startswith((";", " (", ": ", ", as "), i):
+            return text[:i].rstrip(",. ")
+    return text.rstrip(",. ")
 
 
 @guarded

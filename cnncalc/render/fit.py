@@ -6,7 +6,8 @@ Every table of cnncalc is described as columns (`Col`) and laid out here for the
 2. when the natural widths do not fit, optional columns are dropped, least useful first (FLOPs,
    which is 2×MACs, before the notes), and one line says which were dropped;
 3. when even the essential columns do not fit, each row takes two lines: its name and short texts
-   (type, shapes, notes) on the first, wrapping between words; its figures, aligned, on the second.
+   (type, shapes) on the first; its figures, aligned, on the second; free text (notes, a slip and its
+   formula) follows, indented, wrapping between words. A title line names what each line holds.
 
 Free text (notes, formulas) wraps between words; figures and names are never folded or cut.
 """
@@ -117,22 +118,35 @@ def dropped_line(dropped: list[Col], width: int) -> Text:
                 style="dim")
 
 
-class TwoLine:
-    """Each row as two lines: the name line (name, short texts, notes) and the aligned figure line."""
+INDENT = 4  # free text under a row in the two-line layout
 
-    def __init__(self, heads: list[Text], table: Table, footer: Text | None, rows: int):
-        self.heads, self.table, self.footer, self.rows = heads, table, footer, rows
+
+class TwoLine:
+    """Each row as its name line (name, short texts), its aligned figure line (when there are figures)
+    and its free text, indented, below."""
+
+    def __init__(self, title: Text, heads: list[Text], table: Table | None, tails: list, footer: Text | None):
+        self.title, self.heads, self.table, self.tails, self.footer = title, heads, table, tails, footer
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = console.render_lines(self.table, options, pad=False)
-        # header, its rule, one line per row, then (with a footer) a blank line and the footer line
-        for i, line in enumerate(lines):
-            row = i - 2
-            if 0 <= row < self.rows:
-                yield from console.render(self.heads[row], options)
-            elif self.footer is not None and i == len(lines) - 1:
-                yield from console.render(self.footer, options)
-            yield from line
+        yield from console.render(self.title, options)
+        rows = len(self.heads)
+        lines = console.render_lines(self.table, options, pad=False) if self.table is not None else []
+        figures = lines[2:2 + rows] if lines else [None] * rows
+        if lines:  # the figure table's header and rule
+            for line in lines[:2]:
+                yield from line
+                yield Segment.line()
+        for head, figure, tail in zip(self.heads, figures, self.tails):
+            yield from console.render(head, options)
+            if figure is not None:
+                yield from figure
+                yield Segment.line()
+            if tail is not None:
+                yield from console.render(tail, options)
+        if self.footer is not None and lines:  # a blank line, then the footer line
+            yield from console.render(self.footer, options)
+            yield from lines[-1]
             yield Segment.line()
 
 
@@ -170,16 +184,28 @@ def fit(cols: list[Col], width: int, footer: bool = False):
         if dropped:
             parts.append(dropped_line(dropped, width))
         return Group(*parts)
-    # two lines per row: names and texts above, figures below (indented two cells)
+    # two lines per row: names and texts above, figures below (indented two cells), free text under them
     nums = [c for c in cols if c.kind == "num"]
-    texts = [c for c in cols if c.kind != "num"]
+    texts = [c for c in cols if c.kind not in ("num", "wrap")]
+    wraps = [c for c in cols if c.kind == "wrap"]
     indent = Col("", [""] * len(cols[0].cells), kind="text", footer="")
     nums, dropped = drop_until([indent] + nums, width)
-    heads = [pack([(as_text(c.cells[i]), c.kind) for c in texts if plain(c.cells[i])], width)
-             for i in range(len(cols[0].cells))]
+    rows = range(len(cols[0].cells))
+    heads = [pack([(as_text(c.cells[i]), c.kind) for c in texts if plain(c.cells[i])], width) for i in rows]
+    tails = [under([as_text(c.cells[i]) for c in wraps if plain(c.cells[i])]) for i in rows]
+    title = pack([(Text(c.title), "text") for c in texts if c.title], width)
+    if wraps:
+        title.append("\n" + " " * INDENT + ", ".join(c.title for c in wraps))
+    title.stylize("dim")
     foot = next((c.footer for c in texts if c.footer), None)
-    if len(nums) == 1:  # nothing to align: the name lines alone
-        return Group(*heads)
-    table = _table(nums, width, footer)
-    return Group(TwoLine(heads, table, Text(foot) if footer and foot else None, len(heads)),
+    table = _table(nums, width, footer) if len(nums) > 1 else None
+    return Group(TwoLine(title, heads, table, tails, Text(foot) if footer and foot else None),
                  *([dropped_line(dropped, width)] if dropped else []))
+
+
+def under(cells: list[Text]):
+    """A row's free text under it, indented; each cell's own lines kept, wrapped between words."""
+    if not cells:
+        return None
+    from rich.padding import Padding
+    return Padding(Text("\n").join(cells), (0, 0, 0, INDENT), expand=False)

@@ -39,13 +39,20 @@ def outputs_text(report: Report) -> str:
     return "outputs " + ", ".join(f"{o.name} {shape(o.output)}" for o in report.outputs)
 
 
-def header(report: Report) -> str:
-    lines = [f"[bold]{report.name}[/bold]  input {shape(report.input)}"
-             + (f"  batch {report.batch}" if report.batch != 1 else "") + f" → {outputs_text(report)}"]
-    if report.source:
-        lines.append(f"[dim]source: {report.source}[/dim]")
-    lines.append(f"[dim]{report.conventions}[/dim]")
-    return "\n".join(lines)
+PROSE = 80  # sentences wrap at most this wide (piped output is 200 wide, and a terminal would break words)
+
+
+def print_prose(console: Console, text) -> None:
+    """A paragraph (a header, a source, conventions), wrapped between words at the console's width or PROSE."""
+    console.print(text, highlight=False, width=min(console.width, PROSE))
+
+
+def header(report: Report) -> Text:
+    """The report's first lines: name, input → output, source and conventions (user text never markup)."""
+    first = Text.assemble((report.name, "bold"), f"  input {shape(report.input)}"
+                          + (f"  batch {report.batch}" if report.batch != 1 else "") + f" → {outputs_text(report)}")
+    lines = [first] + ([Text(f"source: {report.source}", style="dim")] if report.source else [])
+    return Text("\n").join(lines + [Text(report.conventions, style="dim")])
 
 
 def rows_at_depth(report: Report, depth: int | None):
@@ -75,8 +82,8 @@ def layer_columns(report: Report, depth: int | None = None) -> list[Col]:
     return [
         Col("layer", col(lambda k, r: Text(r.name, style="bold") if k == "block" else r.name), kind="name",
             footer="total"),
-        Col("type", col(lambda k, r: f"[{r.type}]" if k == "block" else r.type), drop=4),
-        Col("k/s p", col(lambda k, r: f"{r.layers} layers" if k == "block" else r.config), drop=5),
+        Col("type", col(lambda k, r: f"[{r.type}]" if k == "block" else r.type), drop=5),
+        Col("k/s p", col(lambda k, r: f"{r.layers} layers" if k == "block" else r.config), drop=4),
         Col("input → output", col(lambda k, r: f"{source(k, r)} → {shape(r.output)}"), drop=6,
             why="only the output shown", narrow=Col("output", col(lambda k, r: shape(r.output)))),
         Col("params", col(lambda k, r: num(r.params)), kind="num", footer=f"{t.params:,}", raw=col(lambda k, r: r.params)),
@@ -101,15 +108,15 @@ def totals_text(report: Report) -> str:
     t = report.totals
     per = "" if report.batch == 1 else f" (batch {report.batch})"
     return "\n".join([
-        f"params       {t.params:>18,}  ({human(t.params)})  trainable {t.trainable_params:,}, "
-        f"non-trainable buffers {t.buffers:,}",
+        f"params       {t.params:>18,}  ({human(t.params)}, trainable)",
+        f"buffers      {t.buffers:>18,}  (non-trainable, e.g. BN running statistics)",
         f"MACs{per:<9}{t.macs:>18,}  ({human(t.macs)})",
         f"FLOPs{per:<8}{t.flops:>18,}  ({human(t.flops)}, = 2×MACs)",
         f"other ops    {t.other_ops:>18,}  ({human(t.other_ops)}: pooling, BN, activations, adds)",
         f"activations  {t.activations:>18,}  ({human(t.activation_bytes, 'B')} at fp32)",
         f"param memory {t.param_bytes:>18,} B ({human(t.param_bytes, 'B')} at fp32, buffers included)",
-        f"depth        {t.depth:>18}  weight layers on the longest path ({t.weight_layers} weight layers, "
-        f"{t.layers} layers in all)",
+        f"depth        {t.depth:>18}  weight layers on the longest path",
+        f"layers       {t.layers:>18,}  in all, {t.weight_layers:,} with weights",
     ])
 
 
@@ -127,11 +134,20 @@ def make_console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, width=int(cols) if cols.isdigit() and int(cols) > 0 else WIDE)
 
 
-def print_report(report: Report, console: Console | None = None, depth: int | None = None, stages=None) -> None:
+def print_report(report: Report, console: Console | None = None, depth: int | None = None, stages=None,
+                 more: str = "") -> None:
+    """Header, the per-layer table, the totals (then `more`), misaligned merges and where the work goes."""
     console = console or make_console()
-    console.print(header(report), highlight=False)
+    print_prose(console, header(report))
     console.print(layer_table(report, depth, console.width))
     console.print(totals_text(report), highlight=False)
+    if more:
+        console.print(more, highlight=False)
+    print_tail(report, console, stages)
+
+
+def print_tail(report: Report, console: Console, stages=None) -> None:
+    """What follows the totals: the misaligned merges, then where the work goes."""
     for m in report.misaligned:
         console.print(f"[yellow]misaligned:[/yellow] {m}", highlight=False)
     if stages:
@@ -304,10 +320,10 @@ def print_compare(rep, console: Console | None = None) -> None:
 def list_columns(rows) -> list[Col]:
     """`cnncalc list`: rows are dicts (name, input, params, macs, source)."""
     return [Col("name", [r["name"] for r in rows], kind="name"),
-            Col("input", [shape(r["input"]) for r in rows]),
+            Col("input", [shape(r["input"]) for r in rows], drop=1),
             Col("params", [f"{r['params']:,}" for r in rows], kind="num", raw=[r["params"] for r in rows]),
             Col("MACs", [human(r["macs"]) for r in rows], kind="num", raw=[r["macs"] for r in rows]),
-            Col("source", [r["source"] for r in rows], kind="wrap")]
+            Col("source", [r["source"] for r in rows], kind="wrap", min=36)]
 
 
 def print_list(rows, console: Console | None = None) -> None:

@@ -7,7 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .tables import header, human, rows_at_depth, shape
+from .fit import Col, fit
+from .tables import header, human, print_prose, print_report, print_tail, rows_at_depth, shape, totals_text
 
 TRAIN_CONVENTIONS = ("training step = forward in training mode (auxiliary heads included) + backward of the summed "
                      "outputs; the input needs no gradient; saved = storages autograd keeps for backward (a view or a "
@@ -19,21 +20,25 @@ def gb(x: int | None) -> str:
     return "–" if x is None else f"{x:,} B ({human(x, 'B')})"
 
 
-def training_table(report) -> Table:
+def training_columns(report, depth: int | None = None) -> list[Col]:
+    """`analyze --train`'s per-layer columns (a block collapsed at `depth` is one row, its name in bold)."""
+    rows = list(rows_at_depth(report, depth))
     tt = report.totals.training
-    t = Table(box=box.SIMPLE_HEAD, show_footer=True, pad_edge=False)
-    t.add_column("layer", footer="total", overflow="fold", min_width=12)
-    t.add_column("type", overflow="fold")
-    t.add_column("output", no_wrap=True)
-    t.add_column("fwd MACs", justify="right", footer=human(tt.forward_macs), no_wrap=True)
-    t.add_column("bwd MACs", justify="right", footer=human(tt.backward_macs), no_wrap=True)
-    t.add_column("saved", justify="right", footer=human(tt.saved_activation_bytes, "B"), no_wrap=True)
-    for kind, r in rows_at_depth(report, None):
-        tr = r.training
-        t.add_row(r.name, r.type, shape(r.output), human(r.macs) if r.macs else "–",
-                  human(tr.backward_macs) if tr.backward_macs else "–",
-                  human(tr.saved_bytes, "B") if tr.saved_bytes else "–")
-    return t
+
+    def col(f):
+        return [f(k, r) for k, r in rows]
+    return [
+        Col("layer", col(lambda k, r: Text(r.name, style="bold") if k == "block" else r.name), kind="name",
+            footer="total"),
+        Col("type", col(lambda k, r: f"[{r.type}]" if k == "block" else r.type), drop=2),
+        Col("output", col(lambda k, r: shape(r.output)), drop=1),
+        Col("fwd MACs", col(lambda k, r: human(r.macs) if r.macs else "–"), kind="num", footer=human(tt.forward_macs),
+            raw=col(lambda k, r: r.macs)),
+        Col("bwd MACs", col(lambda k, r: human(r.training.backward_macs) if r.training.backward_macs else "–"),
+            kind="num", footer=human(tt.backward_macs), raw=col(lambda k, r: r.training.backward_macs)),
+        Col("saved", col(lambda k, r: human(r.training.saved_bytes, "B") if r.training.saved_bytes else "–"),
+            kind="num", footer=human(tt.saved_activation_bytes, "B"), raw=col(lambda k, r: r.training.saved_bytes)),
+    ]
 
 
 def memory_lines(m, indent: str = "") -> list[str]:
@@ -46,13 +51,13 @@ def memory_lines(m, indent: str = "") -> list[str]:
 def training_text(report) -> str:
     t = report.totals
     tt = t.training
-    lines = [f"inference activations: sum of every output {gb(t.activation_bytes)}; peak live "
-             f"{gb(t.peak_activation_bytes)} (fp32, each freed after its last consumer)"]
+    lines = ["inference activations at fp32:", f"  sum of outputs {gb(t.activation_bytes)}",
+             f"  peak live      {gb(t.peak_activation_bytes)}  (each freed after its last consumer)"]
     if tt is None:
         return "\n".join(lines)
     lines += [f"training step, batch {tt.batch}, {tt.dtype}, {tt.optimizer}:",
-              f"  MACs: forward {tt.forward_macs:,} + backward {tt.backward_macs:,} = {tt.step_macs:,} "
-              f"({human(tt.step_macs)}; FLOPs {human(2 * tt.step_macs)})"]
+              f"  MACs           forward {tt.forward_macs:,} + backward {tt.backward_macs:,}",
+              f"                 = {tt.step_macs:,} ({human(tt.step_macs)}; FLOPs {human(2 * tt.step_macs)})"]
     lines += memory_lines(tt, "  ")
     if tt.fit is not None:
         f = tt.fit
@@ -64,12 +69,17 @@ def training_text(report) -> str:
     return "\n".join(lines)
 
 
-def print_training(report, console: Console) -> None:
-    console.print(header(report), highlight=False)
-    if report.totals.training is not None:
-        console.print(f"[dim]{TRAIN_CONVENTIONS}[/dim]", highlight=False)
-        console.print(training_table(report))
+def print_training(report, console: Console, depth: int | None = None, stages=None) -> None:
+    """`analyze --train` (the training table, totals, the step) or `--memory` (the report and the peak)."""
+    if report.totals.training is None:
+        print_report(report, console, depth, stages, more=training_text(report))
+        return
+    print_prose(console, header(report))
+    print_prose(console, Text(TRAIN_CONVENTIONS, style="dim"))
+    console.print(fit(training_columns(report, depth), console.width, footer=True))
+    console.print(totals_text(report), highlight=False)
     console.print(training_text(report), highlight=False)
+    print_tail(report, console, stages)
 
 
 def print_train_verification(v, console: Console) -> None:

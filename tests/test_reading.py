@@ -1,0 +1,111 @@
+"""Reading at 80 columns: every table keeps its names and figures whole, prose wraps between words,
+and `--train`/`--memory` use the same fitted table as `analyze` (issue 22)."""
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+import cnncalc
+from cnncalc.cli import app
+from cnncalc.render.fit import cell_width
+from cnncalc.spec.builtins import builtin_names
+
+runner = CliRunner()
+
+
+def run(*args, width=80) -> str:
+    env = {"COLUMNS": str(width)} if width else {}
+    res = runner.invoke(app, list(args), env=env)
+    assert res.exit_code in (0, 1), res.output
+    lines = res.output.splitlines()
+    assert all(cell_width(ln.rstrip()) <= (width or 200) for ln in lines), max(lines, key=len)
+    return res.output
+
+
+def whole_lines(text: str) -> list[str]:
+    return [ln.strip() for ln in text.splitlines()]
+
+
+def test_train_table_fits_80_columns_and_cuts_no_name():
+    out = run("analyze", "resnet50", "--train")
+    report = cnncalc.analyze("resnet50", train=True)
+    for row in report.layers:   # each name whole, at a line's start
+        assert any(ln.startswith(row.name + " ") for ln in whole_lines(out)), row.name
+    tt = report.totals.training
+    assert f"{tt.forward_macs:,}" in out and f"{tt.backward_macs:,}" in out
+    assert "where the work goes" in out and "total" in out
+
+
+def test_train_honours_depth():
+    out = run("analyze", "resnet50", "--train", "--depth", "1")
+    report = cnncalc.analyze("resnet50", train=True)
+    rows = [ln.split()[0] for ln in whole_lines(out) if ln]
+    assert "layer1" in rows and "layer1.0.conv1" not in out
+    block = next(b for b in report.blocks if b.name == "layer1")
+    inside = [r for r in report.layers if r.name.startswith("layer1.")]
+    # the block's row sums its layers' backward MACs and saved bytes
+    assert block.training.backward_macs == sum(r.training.backward_macs for r in inside)
+    assert block.training.saved_bytes == sum(r.training.saved_bytes for r in inside)
+    assert sum(r.training.saved_bytes for r in report.layers) == report.totals.training.saved_activation_bytes
+
+
+def test_memory_keeps_the_table_the_totals_and_the_stage_bars():
+    out = run("analyze", "densenet121", "--memory")
+    report = cnncalc.analyze("densenet121", memory=True)
+    longest = max((r.name for r in report.layers), key=len)
+    assert longest in out and len(longest) > 30
+    assert f"{report.totals.params:,}" in out and f"{report.totals.peak_activation_bytes:,}" in out
+    assert "where the work goes" in out
+    out = run("analyze", "densenet121", "--memory", "--depth", "1")
+    rows = [ln.split()[0] for ln in whole_lines(out) if ln]
+    assert "denseblock1" in rows and "denseblock1.denselayer.0.conv1" not in rows
+
+
+def test_check_at_80_columns_names_its_lines_and_keeps_slip_and_formula_apart():
+    out = run("check", "examples/exam/student.yaml")
+    lines = whole_lines(out)
+    assert {"answer", "given", "expected"} <= set(lines[1].split())   # the title line under the file
+    # the slip (its own line) and the worked formula (a line of its own after it)
+    slip = next(i for i, ln in enumerate(lines) if ln.startswith("bias forgotten: 150 counts"))
+    assert any(ln.startswith("params: (5·5·1 + 1)·6 = 156") for ln in lines[slip + 1:slip + 4])
+
+
+def test_list_at_80_columns_is_short_and_breaks_no_word():
+    out = run("list")
+    names = builtin_names()
+    assert len(out.splitlines()) <= 3 * len(names)
+    mnas = next(ln for ln in out.splitlines() if ln.startswith("mnasnet1_0"))
+    assert '"MnasNet:' in mnas                  # the title is not cut at its own colon
+    words = set(out.split())
+    for name in names:                          # every word of every shown source is whole
+        source = cnncalc.cli.analyze.first_sentence(cnncalc.analyze(name).source)
+        assert source.count('"') % 2 == 0, name
+        for word in source.split():
+            assert word in words, (name, word)
+
+
+def test_analyze_at_80_columns_keeps_kernel_and_stride_before_a_long_type():
+    out = run("analyze", "resnet50")
+    assert re.search(r"^layer1\.0\.conv1\s+1/2 p0", out, re.M) is None   # resnet50: the stride is on the 1×1
+    assert re.search(r"^layer2\.0\.conv1\s+1/2 p0\s", out, re.M)
+    assert "7/2 p3" in out
+
+
+def test_piped_prose_wraps_between_words_at_80():
+    out = run("analyze", "resnet50", width=None)            # piped, no COLUMNS: tables 200 wide
+    report = cnncalc.analyze("resnet50")
+    head = out[:out.index("layer ")]
+    assert all(len(ln.rstrip()) <= 80 for ln in head.splitlines())
+    assert " ".join(head.split()).count(" ".join(report.source.split())) == 1   # every word whole
+
+
+def test_names_and_sources_are_never_markup():
+    spec = {"name": "[red]net[/red]", "source": "[bold]paper", "input": [1, 8, 8],
+            "layers": [{"type": "conv", "filters": 2, "kernel": 3}]}
+    from rich.console import Console
+    from cnncalc.render.tables import print_report
+    con = Console(width=80, record=True, file=open("/dev/null", "w"))
+    print_report(cnncalc.analyze(spec), con)
+    text = con.export_text()
+    assert "[red]net[/red]" in text and "[bold]paper" in text
