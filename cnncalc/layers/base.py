@@ -143,11 +143,14 @@ SYNONYMS = {
     "LocalResponseNorm": "lrn", "ChannelShuffle": "channel_shuffle", "cat": "concat", "concatenate": "concat",
     "route": "concat", "shortcut": "add", "AdaptiveAvgPool": "adaptive_avgpool", "GlobalAvgPool": "global_avgpool",
     "gap": "global_avgpool", **{f"Dropout{d}d": "dropout" for d in (1, 2, 3)},
+    "PixelShuffle": "pixel_shuffle", "PixelUnshuffle": "pixel_unshuffle", "depth_to_space": "pixel_shuffle",
+    "space_to_depth": "pixel_unshuffle", "PReLU": "prelu", "L2Norm": "l2norm", "normalize": "l2norm",
 }
 
 # field names users bring from PyTorch → the field here (where the kind has that field)
 FIELD_SYNONYMS = {"out_channels": "filters", "kernel_size": "kernel", "out_features": "out",
-                  "scale_factor": "scale", "num_groups": "groups"}
+                  "scale_factor": "scale", "num_groups": "groups", "upscale_factor": "upscale",
+                  "downscale_factor": "downscale"}
 
 
 def check_in_channels(declared: int | None, ins: list[Shape]) -> None:

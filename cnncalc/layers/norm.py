@@ -1,9 +1,9 @@
 """batchnorm, layernorm, groupnorm, instancenorm, lrn and scale (a learnable per-channel multiplier)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, Optional
 
-from pydantic import PositiveFloat
+from pydantic import BeforeValidator, PositiveFloat, WithJsonSchema
 
 from ..errors import LayerError
 from .base import RANK_NAMES, Layer, PosInt, Saved, alias_rank, fmt_shape, n, numel
@@ -248,3 +248,58 @@ class Scale(Layer):
     def torch_module(self, ins):
         from ..pytorch.ops import Scale as M
         return M(ins[0][0], len(ins[0]) - 1, self.init)
+
+
+def _scale(v):
+    if v is None or v is False:
+        return None
+    if v is True or not isinstance(v, (int, float)):
+        raise ValueError("expected false or the initial value of the per-channel scale (SSD: 20)")
+    return float(v)
+
+
+class L2Norm(Layer):
+    """Each position's channel vector divided by its Euclidean length (SSD's L2Norm, F.normalize(x, dim=1));
+    `scale`: false, or the initial value of a learnable per-channel scale (SSD: 20), C params. No MACs
+    (FlopCounterMode counts none): other ops per element 2 for the sum of squares, 1 divide, 1 scale."""
+    kinds = ("l2norm",)
+    scale: Annotated[Optional[float], BeforeValidator(_scale),
+                     WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "boolean", "const": False}, {"type": "null"}]})
+                     ] = None
+    eps: PositiveFloat = 1e-12
+
+    def params(self, ins, out):
+        return ins[0][0] if self.scale is not None else 0
+
+    def other_ops(self, ins, out):
+        return (4 if self.scale is not None else 3) * numel(out)
+
+    def config(self):
+        return f"scale {self.scale:g}" if self.scale is not None else ""
+
+    def positions(self, ins) -> int:
+        return numel(ins[0][1:])
+
+    def saved(self, ins, out, batch, grads):
+        # x / ‖x‖.clamp_min(eps): the norm keeps x and its result, the division x and the clamped norm (one
+        # value per position each); the scale keeps the normalised map
+        per = self.positions(ins) * batch
+        saved = [Saved("in0"), Saved("new", per), Saved("new", per)]
+        return saved + ([Saved("new", numel(out) * batch)] if self.scale is not None else [])
+
+    def temp_elements(self, ins, out, batch):
+        # inference: the norm and its clamped copy (one per position each), then the normalised map before the scale
+        per = self.positions(ins) * batch
+        return max(2 * per, numel(out) * batch if self.scale is not None else 0)
+
+    def explain(self, ins, out):
+        c = ins[0][0]
+        return [f"output: same shape {fmt_shape(out)}; each position's {c} channels divided by their length "
+                f"√(Σ x²)", f"params: C = {c} (the scale, initialised to {self.scale:g})" if self.scale is not None
+                else "params: 0 (no scale)",
+                f"other ops: {4 if self.scale is not None else 3} per element (square-add 2, divide 1"
+                f"{', scale 1' if self.scale is not None else ''}) = {n(self.other_ops(ins, out))}"]
+
+    def torch_module(self, ins):
+        from ..pytorch.ops import L2Norm as M
+        return M(ins[0][0], len(ins[0]) - 1, self.scale, self.eps)

@@ -56,7 +56,7 @@ class Slice(nn.Module):
 
 # Modules with weights that torch.nn lacks: `cnncalc export` copies their source into the exported
 # file and calls them with `args` (their constructor's arguments), so the code stays standalone.
-EXPORTED = ("TableConv", "Subsample", "RBF", "LayerNorm2d", "Scale")
+EXPORTED = ("TableConv", "Subsample", "RBF", "LayerNorm2d", "Scale", "L2Norm")
 
 
 class TableConv(nn.Module):
@@ -160,3 +160,18 @@ class Scale(nn.Module):
 
     def extra_repr(self):
         return f"{self.channels}, rank={self.rank}, init={self.init}"
+
+
+class L2Norm(nn.Module):
+    """Each position's channels divided by their Euclidean length (F.normalize over dim 1), times a learnable
+    per-channel scale when `scale` is its initial value (SSD's L2Norm on conv4_3: 20)."""
+
+    def __init__(self, channels: int, rank: int = 2, scale=None, eps: float = 1e-12):
+        super().__init__()
+        self.args = (channels, rank, scale, eps)
+        self.eps = eps
+        self.weight = None if scale is None else nn.Parameter(torch.full((channels,) + (1,) * rank, float(scale)))
+
+    def forward(self, x):
+        y = nn.functional.normalize(x, dim=1, eps=self.eps)
+        return y if self.weight is None else y * self.weight

@@ -80,6 +80,11 @@ FIELD_DOCS: dict[str, str] = {
     "value": "Fill value of the padding.",
     "normalized_shape": "Shape of the normalized trailing dimensions.",
     "num_groups": "Channel groups normalized together.",
+    "upscale": "pixel_shuffle: the factor r (C·r² × H × W → C × rH × rW).",
+    "downscale": "pixel_unshuffle: the factor r (C × rH × rW → C·r² × H × W).",
+    "num_parameters": "prelu: learnable slopes, 1 (shared) or one per input channel.",
+    "l2norm.scale": "false (none), or the initial value of a learnable per-channel scale (SSD: 20): C params.",
+    "l2norm.eps": "Lower bound of the length divided by (F.normalize's eps).",
 }
 
 STRUCTURE_DOCS = {
