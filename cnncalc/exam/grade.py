@@ -72,10 +72,11 @@ class Grader:
         note = ""
         if ok and len(given.dims) == 2 and len(exp) == 3:
             note = "spatial size H×W only"
-        slip = None if ok else shape_slip(subject, given, exp)
-        expected = fmt_dims(from_chw(exp, ctx.layout)) + (f" ({layout_text(ctx.layout)})" if len(exp) == 3 else "")
+        slip, spent = (None, False) if ok else shape_slip(subject, given, exp)
+        expected = fmt_dims(from_chw(exp, ctx.layout)) + (f" ({layout_text(ctx.layout, len(exp) - 1)})"
+                                                          if len(exp) > 1 else "")
         self.add(subject, "output", ctx, line, given_text=given.text, expected=expected, expected_value=list(exp),
-                 ok=ok, slip=slip, note=note)
+                 ok=ok, slip=slip, note=note, spent=spent)
 
     def rf_answer(self, subject: Subject, value, ctx: Ctx, line, path, tol):
         h, w = subject.rf
@@ -101,14 +102,14 @@ class Grader:
 
     def add(self, subject: Subject, figure: str, ctx: Ctx, line, *, given_text: str, expected: str,
             expected_value, ok: bool, slip: Optional[Slip], rule: str = "exact",
-            formula: Optional[list[str]] = None, note: str = ""):
+            formula: Optional[list[str]] = None, note: str = "", spent: bool = False):
         """Record one graded figure; a wrong one carries its worked formula (the subject's, unless given)."""
         if ok:
             formula = []
         elif formula is None:
             formula = worked_formula(subject, figure, ctx.layout)
         if not ok and slip is None:
-            rule = f"no known slip explains {given_text}"
+            rule = f"no known slip {'within the search budget ' if spent else ''}explains {given_text}"
         notes = [n for n in (subject.note, note) if n]
         self.items.append(Item(
             id=f"{subject.name}.{figure}", group=ctx.group, subject=subject.name, figure=figure, file=self.r.file,

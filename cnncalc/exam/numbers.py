@@ -283,7 +283,8 @@ def to_chw(dims: tuple[int, ...], layout: str) -> tuple[int, ...]:
 
 
 def from_chw(shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
-    if len(shape) in (3, 4) and layout == "HWC":
+    """A C×L, C×H×W or C×D×H×W map as the file writes it (L×C, H×W×C, D×H×W×C in the course's layout)."""
+    if len(shape) in (2, 3, 4) and layout == "HWC":
         return tuple(shape[1:]) + (shape[0],)
     return tuple(shape)
 
@@ -322,8 +323,10 @@ def parse_shape(value, layout: str = "HWC") -> ShapeAnswer:
     return ShapeAnswer(text=text, dims=tuple(int(d) for d in dims), layout=layout)
 
 
-def layout_text(layout: str) -> str:
-    return "H×W×C" if layout == "HWC" else "C×H×W"
+def layout_text(layout: str, rank: int = 2) -> str:
+    """H×W×C or C×H×W; L×C / C×L for a 1-D map, D×H×W×C / C×D×H×W for a 3-D one."""
+    axes = {1: "L", 2: "H×W", 3: "D×H×W"}.get(rank, "H×W")
+    return f"{axes}×C" if layout == "HWC" else f"C×{axes}"
 
 
 def shape_matches(given: ShapeAnswer, expected: tuple[int, ...]) -> bool:

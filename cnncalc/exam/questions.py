@@ -162,7 +162,7 @@ class Questions:
                                                     f"PyTorch)")]
         self.g.add(Subject(name, "same_padding", "question", graph, report_of(graph), [0], graph.output, (0, 0)),
                    "padding", ctx, figure_line, given_text=text_of(given), expected=str(expected),
-                   expected_value=want if pb != pa else pb, ok=ok, slip=None if ok else padding_slip(g, k, d, size),
+                   expected_value=want if pb != pa else pb, ok=ok, slip=None if ok else padding_slip(g, k, d),
                    formula=formula)
 
 

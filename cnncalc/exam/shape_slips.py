@@ -17,6 +17,7 @@ from ..analysis.graph import INPUT, Graph
 from .numbers import ShapeAnswer, fmt_dims, from_chw, layout_text, shape_matches
 from .slip import Slip, join_slips
 from .subject import Subject
+from .terms import MISTAKES, Mistake, Terms, terms_of
 
 
 # --------------------------------------------------------------------------------------
@@ -25,143 +26,315 @@ from .subject import Subject
 
 def hwc_order_swapped(given: ShapeAnswer, exp: tuple) -> Optional[Slip]:
     """The right sizes in another order: written in the other layout, or shuffled."""
-    g = given.chw
-    if len(g) != len(exp) or g == exp:
+    g, lay = tuple(given.dims), given.layout
+    right = from_chw(tuple(exp), lay)
+    if len(g) != len(exp) or g == right:
         return None
-    if given.other == tuple(exp):
-        lay = layout_text(given.layout)
-        other = layout_text("CHW" if given.layout == "HWC" else "HWC")
+    other = "CHW" if lay == "HWC" else "HWC"
+    rank = len(exp) - 1
+    if g == from_chw(tuple(exp), other):
         return Slip(name="H/W/C order swapped",
-                    detail=f"{given.text} is right read as {other}, but this file writes shapes as {lay}: "
-                           f"{fmt_dims(from_chw(exp, given.layout))} (or set layout: "
-                           f"{'CHW' if given.layout == 'HWC' else 'HWC'})")
+                    detail=f"{given.text} is right read as {layout_text(other, rank)}, but this file writes shapes "
+                           f"as {layout_text(lay, rank)}: {fmt_dims(right)} (or set layout: {other})")
     if sorted(g) == sorted(exp):
         return Slip(name="H/W/C order swapped",
-                    detail=f"the right sizes in the wrong order: {layout_text(given.layout)} is "
-                           f"{fmt_dims(from_chw(exp, given.layout))}")
+                    detail=f"the right sizes in the wrong order: {layout_text(lay, rank)} is {fmt_dims(right)}")
     return None
+
+
+class Budget:
+    """How many layer evaluations one answer's search may spend (a 99,999-layer net stays quick)."""
+
+    def __init__(self, steps: int = 20000):
+        self.left = steps
+        self.exhausted = False
+
+    def spend(self, n: int = 1) -> bool:
+        self.left -= n
+        if self.left < 0:
+            self.exhausted = True
+        return not self.exhausted
+
+
+def propagate(graph: Graph, first: int, end: int, override: dict, budget: Budget) -> Optional[tuple]:
+    """The output of node `end` when the layers in `override` compute their outputs another way
+    (idx → ins → shape), every other layer by its own formula; None where a layer refuses its input."""
+    shapes: dict[int, tuple] = {}
+    for i in range(first, end + 1):
+        node = graph.nodes[i]
+        ins = [shapes.get(j, graph.shape_of(j)) for j in node.inputs]
+        if i in override:
+            out = override[i](ins)
+        elif all(a == tuple(b) for a, b in zip(ins, node.in_shapes)):
+            out = tuple(node.out_shape)
+        else:
+            if not budget.spend():
+                return None
+            try:
+                node.layer.check_input(ins)
+                out = tuple(node.layer.output_shape(ins))
+            except Exception:   # noqa: BLE001 — the mistaken shape does not fit a later layer: no candidate
+                return None
+        if out is None or min(out) < 1:
+            return None
+        shapes[i] = out
+    return shapes.get(end)
+
+
+def subject_end(subject: Subject) -> int:
+    """The node whose output is the subject's output."""
+    if subject.kind in ("layer", "block"):
+        return subject.nodes[-1]
+    return subject.graph.output_nodes[0]
+
+
+def label(subject: Subject, idx: int) -> str:
+    """A layer as the student knows it: its own name where the file gave it (top level), else what it is
+    (`the 3×3/2 conv`), in the block or layer they answered — never a generated path."""
+    node = subject.graph.nodes[idx]
+    if subject.kind == "question":
+        return ""
+    if node.name == subject.resolved and subject.kind == "layer":
+        return node.name
+    if "." not in node.name and node.name in written_names(subject.graph):
+        return node.name
+    desc = describe(node)
+    where = f" of {subject.name}" if subject.kind in ("block", "layer") and subject.name not in ("", None) else ""
+    return f"the {desc}{where}"
+
+
+def _at(subject: Subject, idx: int) -> str:
+    """`conv2: ` before a layer's formula, nothing for a one-layer question."""
+    name = label(subject, idx)
+    return f"{name}: " if name else ""
+
+
+def written_names(graph: Graph) -> set:
+    """The layer names the architecture file writes at its top level."""
+    doc = graph.doc if isinstance(graph.doc, dict) else {}
+    layers = doc.get("layers") or []
+    return {str(lay.get("name")) for lay in layers if isinstance(lay, dict) and lay.get("name") is not None}
+
+
+def describe(node) -> str:
+    """`3×3/2 conv`, `2×2 max pool`, `fully connected layer`, `batch norm` …"""
+    layer = node.layer
+    t = layer.type
+    k = getattr(layer, "kernel", None)
+    ks = ("×".join(map(str, k)) if len(set(k)) > 1 else f"{k[0]}×{k[0]}" if len(k) == 2 else str(k[0])) \
+        if isinstance(k, tuple) and k else ""
+    s = getattr(layer, "stride", None) or getattr(layer, "strides", None)
+    st = f"/{s[0]}" if isinstance(s, tuple) and s and s[0] > 1 and t.startswith("conv") else ""
+    kind = {"maxpool": "max pool", "avgpool": "average pool", "linear": "fully connected layer",
+            "batchnorm": "batch norm", "conv_transpose": "transposed conv", "pad": "pad layer",
+            "concat": "concat"}.get(t, t)
+    if t == "conv" and getattr(layer, "groups", 1) > 1:
+        kind = "depthwise conv" if layer.groups == node.in_shapes[0][0] else f"grouped conv ({layer.groups} groups)"
+    return f"{ks}{st} {kind}".strip()
 
 
 @dataclass(frozen=True)
-class Geometry:
-    """The deciding layer's numbers: per spatial axis (n, k, s, d, p_before, p_after), and how it rounds."""
-    axes: tuple[tuple[int, int, int, int, int, int], ...]
-    c_in: int
-    c_out: int
-    ceil: bool
-    conv: bool
+class Candidate:
+    """A mistaken shape, with the slip's name, how simple it is (rank, prior) and what it computed."""
+    shape: tuple
+    name: str
+    rank: int
+    prior: int
+    detail: str
 
 
-def geometry(node) -> Optional[Geometry]:
-    layer = node.layer
-    spatial = node.in_shapes[0][1:]
-    if layer.type == "conv":
-        pads = [tuple(p) for p in layer.pads()]
-        ks, ss, ds, ceil = layer.kernel, layer.stride, layer.dilation, False
-    elif layer.type in ("maxpool", "avgpool"):
-        pads = [(p, p) for p in layer.padding]
-        ks, ss, ds, ceil = layer.kernel, layer.strides, layer.dilations, layer.ceil_mode
-    else:
+def _mistaken(layer, ins: list, mistake: Mistake) -> Optional[tuple]:
+    t = terms_of(layer, ins[0])
+    alt = mistake.apply(t) if t is not None else None
+    return alt.shape() if alt is not None else (t.shape() if t is not None else None)
+
+
+def _targets(subject: Subject, end: int) -> list[tuple[int, Terms]]:
+    """Layers whose terms a mistake may change: the subject's own and the ones before it, nearest first."""
+    graph = subject.graph
+    first = subject.nodes[0] if subject.kind in ("block",) else 0
+    out = []
+    for i in range(end, -1, -1):
+        node = graph.nodes[i]
+        t = terms_of(node.layer, tuple(node.in_shapes[0])) if node.in_shapes else None
+        if t is not None:
+            out.append((i, t))
+        if len(out) >= 400:
+            break
+    return [(i, t) for i, t in out if i >= first or subject.kind != "block"] + \
+        [(i, t) for i, t in out if i < first and subject.kind == "block"]
+
+
+def _single(subject, end, i, t, m: Mistake, budget, layout) -> Optional[Candidate]:
+    alt = m.apply(t)
+    if alt is None:
         return None
-    axes = tuple((n, k, s, d, pb, pa) for n, k, s, d, (pb, pa) in zip(spatial, ks, ss, ds, pads))
-    return Geometry(axes, node.in_shapes[0][0], node.out_shape[0], ceil, layer.type == "conv")
+    node = subject.graph.nodes[i]
+    out = propagate(subject.graph, i, end, {i: lambda ins, a=alt, lay=node.layer: _mistaken(lay, ins, m)
+                                            if tuple(ins[0]) != tuple(node.in_shapes[0]) else a.shape()}, budget)
+    if out is None:
+        return None
+    carried = "" if i == end else f", carried through to {subject.name}: {fmt_dims(from_chw(out, layout))}"
+    detail = f"{_at(subject, i)}{alt.text()}{carried}; {m.why(t)}: {t.text()}"
+    return Candidate(out, m.name, 1, m.prior + (0 if i == end else 1), detail)
 
 
-SHAPE_MISTAKES = ("floor vs ceil", "padding forgotten", "+1 forgotten", "stride forgotten", "padding on one side only",
-                  "dilation ignored", "dilation taken as d·k", "output depth taken as input depth")
+def _everywhere(subject, end, targets, m: Mistake, budget, layout) -> Optional[Candidate]:
+    hit = [(i, t, m.apply(t)) for i, t in targets if m.apply(t) is not None]
+    if len(hit) < 2:
+        return None
+    graph = subject.graph
+    first = min(i for i, _, _ in hit)
+    override = {i: (lambda ins, lay=graph.nodes[i].layer: _mistaken(lay, ins, m)) for i, _, _ in hit}
+    out = propagate(graph, first, end, override, budget)
+    if out is None:
+        return None
+    firsts = sorted(hit)[:2]
+    texts = []
+    for i, t, _ in firsts:
+        alt = _on_propagated(graph, i, override, budget, m)
+        if alt is not None:
+            texts.append(f"{_at(subject, i)}{alt.text()}")
+    detail = (f"at each of the {len(hit)} layers where it applies: " + "; ".join(texts)
+              + (f"; … ({len(hit) - len(texts)} more)" if len(hit) > len(texts) else "")
+              + f"; {m.why(hit[0][1])}")
+    return Candidate(out, f"{m.name} at every layer", 1, m.prior + 1, detail)
 
 
-def _applies(name: str, g: Geometry) -> bool:
-    return {"stride forgotten": any(a[2] > 1 for a in g.axes),
-            "padding forgotten": any(a[4] or a[5] for a in g.axes),
-            "padding on one side only": any(a[4] and a[5] for a in g.axes),
-            "dilation ignored": any(a[3] > 1 for a in g.axes),
-            "dilation taken as d·k": any(a[3] > 1 for a in g.axes),
-            "output depth taken as input depth": g.conv and g.c_in != g.c_out}.get(name, True)
+def _on_propagated(graph, i, override, budget, m) -> Optional[Terms]:
+    """Layer i's mistaken terms on the input the earlier mistakes gave it."""
+    first = min(override)
+    ins = graph.nodes[i].inputs
+    shape = propagate(graph, first, ins[0], override, budget) if ins[0] >= first else graph.shape_of(ins[0])
+    t = terms_of(graph.nodes[i].layer, tuple(shape)) if shape is not None else None
+    return m.apply(t) if t is not None else None
 
 
-def _axis(axis, g: Geometry, mistakes: tuple[str, ...]) -> int:
-    n, k, s, d, pb, pa = axis
-    span = f.effective_kernel(k, d)
-    if "stride forgotten" in mistakes:
-        s = 1
-    if "padding forgotten" in mistakes:
-        pb = pa = 0
-    if "padding on one side only" in mistakes:
-        pa = 0
-    if "dilation ignored" in mistakes:
-        span = k
-    if "dilation taken as d·k" in mistakes:
-        span = d * k
-    ceil = g.ceil != ("floor vs ceil" in mistakes)
-    if mistakes == ("floor vs ceil",) and not g.conv:
-        return f.pool_out(n, k, s, pb, d, ceil)       # PyTorch's rule for pools, last window included
-    num = n + pb + pa - span
-    out = -(-num // s) if ceil else num // s
-    return out + (0 if "+1 forgotten" in mistakes else 1)
+def _left_out(subject, end, budget, layout) -> list[Candidate]:
+    """A shape-changing layer (or a concat's branch) left out, the change carried to the subject's output."""
+    graph = subject.graph
+    out = []
+    lo = subject.nodes[0] if subject.kind == "block" else max(0, end - 60)
+    for i in range(end, lo - 1, -1):
+        node = graph.nodes[i]
+        if len(node.inputs) == 1 and tuple(node.out_shape) != tuple(node.in_shapes[0]):
+            shape = propagate(graph, i, end, {i: lambda ins: tuple(ins[0])}, budget)
+            if shape is not None:
+                out.append(Candidate(shape, "a layer left out", 1, 3,
+                                     f"leaves out {label(subject, i)} ({fmt_dims(from_chw(node.in_shapes[0], layout))}"
+                                     f" → {fmt_dims(from_chw(node.out_shape, layout))})"))
+        elif node.layer.type == "concat" and len(node.inputs) >= 2:
+            for j, src in enumerate(node.inputs):
+                rest = [k for k in range(len(node.inputs)) if k != j]
+                def drop(ins, rest=rest, layer=node.layer):
+                    kept = [ins[k] for k in rest]
+                    return tuple(kept[0]) if len(kept) == 1 else tuple(layer.output_shape(kept))
+                shape = propagate(graph, i, end, {i: drop}, budget)
+                if shape is not None:
+                    what = "the block's input" if subject.kind == "block" and src == graph.nodes[subject.nodes[0]] \
+                        .inputs[0] else (label(subject, src) if src >= 0 else "the input")
+                    c = graph.shape_of(src)[0]
+                    chans = " + ".join(str(graph.shape_of(k)[0]) for k in node.inputs)
+                    kept = " + ".join(str(graph.shape_of(node.inputs[k])[0]) for k in rest)
+                    out.append(Candidate(shape, "a branch left out of the concat", 1, 3,
+                                         f"concatenates {kept} channels, leaving out {what} ({c} channels); "
+                                         f"the concat joins {chans} = {node.out_shape[0]}"))
+    return out
 
 
-def mistaken_shape(g: Geometry, mistakes: tuple[str, ...]) -> tuple:
-    c = g.c_in if "output depth taken as input depth" in mistakes else g.c_out
-    return (c,) + tuple(_axis(a, g, mistakes) for a in g.axes)
+def _neighbour(subject, end, layout) -> list[Candidate]:
+    """The output of the shape-changing layer just before (or after) the one asked: an off-by-one layer."""
+    if subject.kind != "layer":
+        return []
+    graph = subject.graph
+    out = []
+    changing = [i for i, nd in enumerate(graph.nodes)
+                if nd.in_shapes and tuple(nd.out_shape) != tuple(nd.in_shapes[0])]
+    before = [i for i in changing if i < end]
+    after = [i for i in changing if i > end]
+    for i, word in ((before[-1] if before else None, "before"), (after[0] if after else None, "after")):
+        if i is not None:
+            out.append(Candidate(tuple(graph.nodes[i].out_shape), "the layer " + word + "'s output", 1, 4,
+                                 f"is the output of {label(subject, i)}, the shape-changing layer {word} "
+                                 f"{subject.name}"))
+    return out
 
 
-def _what(name: str, g: Geometry) -> str:
-    n, k, s, d, pb, pa = g.axes[0]
-    pad = f"2·{pb}" if pb == pa else f"{pb} + {pa}"
-    span = f"{d}·({k} − 1) + 1 = {f.effective_kernel(k, d)}" if d > 1 else str(k)
-    right = f"⌊({n} + {pad} − {span if d == 1 else f.effective_kernel(k, d)})/{s}⌋ + 1"
-    if name == "floor vs ceil":
-        rule, other = ("ceil", "floor") if g.ceil else ("floor", "ceil")
-        why = "conv output sizes use floor" if g.conv else \
-            f"this pool uses {rule} (ceil_mode {'true' if g.ceil else 'false'}, PyTorch's default is floor)"
-        return f"rounds the division with {other}; {why}"
-    return {
-        "stride forgotten": f"leaves out the stride {s}: the size is {right}",
-        "padding forgotten": f"leaves out the padding: ⌊(n + 2p − k)/s⌋ + 1 = {right}",
-        "padding on one side only": f"pads one side only ({n} + {pb} − …); the padding is on both sides: {right}",
-        "+1 forgotten": f"leaves out the + 1 (the first window counts too): {right}",
-        "dilation ignored": f"takes the kernel as {k}; dilated by {d} it spans {span}",
-        "dilation taken as d·k": f"takes the dilated kernel as d·k = {d * k}; it spans d·(k − 1) + 1 = "
-                                 f"{f.effective_kernel(k, d)}",
-        "output depth taken as input depth": f"keeps the input's {g.c_in} channels; a conv has one output "
-                                             f"channel per filter: {g.c_out}",
-    }[name]
-
-
-def shape_slip(subject: Subject, given: ShapeAnswer, exp: tuple) -> Optional[Slip]:
-    """Every classic mistake (or pair of them) that explains a wrong output shape; None if none does."""
-    slip = hwc_order_swapped(given, exp)
-    if slip is not None:
-        return slip
+def _pairs(subject, end, budget, layout) -> list[Candidate]:
+    """Two mistakes in the layer that decides the subject's output."""
     node = _shape_layer(subject)
-    g = geometry(node) if node is not None else None
-    if g is None or len(exp) != 1 + len(g.axes):
-        return None
-    names = [m for m in SHAPE_MISTAKES if _applies(m, g)]
-    for size in (1, 2):
-        hits = []
-        for combo in combinations(names, size):
-            alt = mistaken_shape(g, combo)
-            if alt != tuple(exp) and shape_matches(given, alt):
-                hits.append(Slip(name=" and ".join(combo),
-                                 detail=f"{fmt_dims(from_chw(alt, given.layout))} "
-                                        + "; and ".join(_what(m, g) for m in combo)
-                                        + f": {fmt_dims(from_chw(exp, given.layout))}"))
-        if hits:
-            return join_slips(hits)
-    return None
+    if node is None:
+        return []
+    t = terms_of(node.layer, tuple(node.in_shapes[0]))
+    if t is None:
+        return []
+    graph = subject.graph
+    i = graph.nodes.index(node) if subject.kind != "layer" else subject.nodes[-1]
+    out = []
+    for a, b in combinations(MISTAKES, 2):
+        t1 = a.apply(t)
+        t2 = b.apply(t1) if t1 is not None else None
+        if t2 is None or b.apply(t) is None:
+            continue
+        shape = propagate(graph, i, end, {i: lambda ins, s=t2.shape(): s}, budget)
+        if shape is not None:
+            out.append(Candidate(shape, f"{a.name} and {b.name}", 2, a.prior + b.prior,
+                                 f"{_at(subject, i)}{t2.text()}; {a.why(t)}, and {b.why(t)}: {t.text()}"))
+    return out
 
 
 def _shape_layer(subject: Subject):
     """The conv/pool leaf that decides the subject's output size (walking back over shape-keeping layers)."""
-    for i in reversed(subject.nodes):
-        node = subject.graph.nodes[i]
-        if node.layer.type in ("conv", "maxpool", "avgpool"):
+    graph = subject.graph
+    i = subject_end(subject)
+    while i >= 0:
+        node = graph.nodes[i]
+        if terms_of(node.layer, tuple(node.in_shapes[0])) is not None if node.in_shapes else False:
             return node
-        if len(node.inputs) != 1 or node.out_shape != node.in_shapes[0]:
+        if len(node.inputs) != 1 or tuple(node.out_shape) != tuple(node.in_shapes[0]):
             return None
+        i = node.inputs[0]
     return None
+
+
+def shape_candidates(subject: Subject, layout: str, budget: Budget) -> list[Candidate]:
+    """Every mistaken output shape the search reaches within its budget, simplest first."""
+    end = subject_end(subject)
+    targets = _targets(subject, end)
+    out: list[Candidate] = []
+    for m in MISTAKES:
+        for i, t in targets:
+            c = _single(subject, end, i, t, m, budget, layout)
+            if c is not None:
+                out.append(c)
+            if budget.exhausted:
+                return out
+        c = _everywhere(subject, end, targets, m, budget, layout)
+        if c is not None:
+            out.append(c)
+    out += _left_out(subject, end, budget, layout) + _neighbour(subject, end, layout)
+    return out
+
+
+def shape_slip(subject: Subject, given: ShapeAnswer, exp: tuple, budget: Optional[Budget] = None) \
+        -> tuple[Optional[Slip], bool]:
+    """The slips (all of the simplest rank that fit) behind a wrong output shape; and whether the search ran
+    out of budget before it found one."""
+    slip = hwc_order_swapped(given, exp)
+    if slip is not None:
+        return slip, False
+    budget = budget or Budget()
+    layout = given.layout
+    for rank, make in ((1, lambda: shape_candidates(subject, layout, budget)),
+                       (2, lambda: _pairs(subject, subject_end(subject), budget, layout))):
+        hits = [c for c in make() if c.shape != tuple(exp) and shape_matches(given, c.shape)]
+        if hits:
+            hits.sort(key=lambda c: c.prior)
+            return join_slips([Slip(name=c.name, detail=f"{fmt_dims(from_chw(c.shape, layout))}: {c.detail}")
+                               for c in hits]), False
+        if budget.exhausted:
+            break
+    return None, budget.exhausted
 
 
 # --------------------------------------------------------------------------------------
@@ -235,7 +408,7 @@ def rf_slip(subject: Subject, given: list[int], right: list[int], per_layer: boo
 # Same padding (`p` is the one number answered)
 
 
-def padding_slip(given: list, k: int, d: int, size: int) -> Optional[Slip]:
+def padding_slip(given: list, k: int, d: int) -> Optional[Slip]:
     """The classic mistakes behind a wrong same-padding answer (one number only), if any."""
     if len(given) != 1:
         return None
@@ -246,8 +419,8 @@ def padding_slip(given: list, k: int, d: int, size: int) -> Optional[Slip]:
     hits = []
     if p * 2 == span + 1:
         hits.append(Slip(name="same padding (f+1)/2",
-                         detail=f"(f + 1)/2 = ({span} + 1)/2 = {_plain_num(p)} makes the output "
-                                f"{_plain_num(size + 2 * p - span + 1)} from {size}; keeping the size needs "
+                         detail=f"(f + 1)/2 = ({span} + 1)/2 = {_plain_num(p)} makes the output n + 2·{_plain_num(p)} − "
+                                f"{span} + 1 = n + {_plain_num(2 * p - span + 1)}, larger than n; keeping the size needs "
                                 f"n + 2p − f + 1 = n, so p = (f − 1)/2 = {show} (some notes print (f + 1)/2)"))
     if p == span - 1 and span > 1:
         hits.append(Slip(name="both sides' padding",

@@ -13,10 +13,12 @@ class Slip(BaseModel):
 
 def join_slips(slips: list[Slip]) -> Slip:
     """Several explanations that fit equally: say each ("bias forgotten, or truncated instead of rounded")."""
-    seen: dict[str, Slip] = {}
+    details: dict[str, list[str]] = {}
     for s in slips:
-        seen.setdefault(s.name, s)
-    unique = list(seen.values())
-    if len(unique) == 1:
-        return unique[0]
-    return Slip(name=", or ".join(s.name for s in unique), detail="; or ".join(s.detail for s in unique))
+        shown = details.setdefault(s.name, [])
+        if s.detail not in shown and len(shown) < MAX_DETAILS:
+            shown.append(s.detail)
+    return Slip(name=", or ".join(details), detail=" — or ".join(d for ds in details.values() for d in ds))
+
+
+MAX_DETAILS = 3   # one slip fitting at many layers alike is said with its first few
