@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Optional
 
 from ..layers import numel
-from .subject import FLOPS, Leaf, Subject, count, input_of
+from .labels import describe, label, plural, written_names
+from .subject import FLOPS, Leaf, Subject, count, input_of, leaves_of
 
 ALL = ("params", "weights", "biases", "macs", "flops", "connections", "param_memory")
 
@@ -23,6 +24,7 @@ class LeafSlip:
     figures: tuple[str, ...]
     alter: Callable[[Subject, Leaf], Optional[Leaf]]
     what: Callable[[Subject, list[Leaf]], str]     # the mistake, said with the changed leaves' numbers
+    prior: int = 2                                 # lower = more common: the order names are said in
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class ValueSlip:
     figures: tuple[str, ...]
     value: Callable[[Subject, str, int], Optional[int]]
     what: Callable[[Subject, str, int], str]
+    prior: int = 1
 
 
 # --------------------------------------------------------------------------------------
@@ -67,8 +70,9 @@ def _per_filter(p: ConvParts) -> str:
 
 
 def _first(subject: Subject, changed: list[Leaf]) -> str:
-    """`in C3` when the subject has several leaves, else nothing."""
-    return f" in {changed[0].name}" if len(subject.nodes) > 1 and changed else ""
+    """` in C3` (or ` in the 3×3 conv of layer1`) when the subject has several leaves, else nothing."""
+    name = label(subject, changed[0].idx) if len(subject.nodes) > 1 and changed else ""
+    return f" in {name}" if name else ""
 
 
 # --------------------------------------------------------------------------------------
@@ -83,8 +87,9 @@ def _no_bias_what(subject, changed):
     conv = conv_parts(subject, changed[0])
     b = sum(lf.b for lf in changed)
     if len(changed) == 1 and conv:
-        return (f"counts the weights only: {_per_filter(conv)}·{conv.c_out}; each of the {conv.c_out} filters also "
-                f"has a bias: ({_per_filter(conv)} + 1)·{conv.c_out}")
+        each = "the one filter also has" if conv.c_out == 1 else f"each of the {conv.c_out} filters also has"
+        return (f"counts the weights only: {_per_filter(conv)}·{conv.c_out}; {each} a bias: "
+                f"({_per_filter(conv)} + 1)·{conv.c_out}")
     if len(changed) == 1 and changed[0].type == "linear":
         n_in = changed[0].w // max(changed[0].b, 1)
         return f"counts the weights only: {n_in:,}·{changed[0].b:,}; each output unit also has a bias: " \
@@ -97,9 +102,9 @@ def _one_bias(subject, lf):
 
 
 def _one_bias_what(subject, changed):
-    lf = changed[0]
-    return (f"counts one bias per layer{_first(subject, changed)}; each of the {lf.b:,} "
-            f"{'filters' if lf.type == 'conv' else 'output units'} has its own")
+    b = changed[0].b // changed[0].mult
+    return (f"counts one bias per layer{_first(subject, changed)}; each of the "
+            f"{plural(b, 'filter') if changed[0].type == 'conv' else plural(b, 'output unit')} has its own")
 
 
 def _sharing(subject, lf):
@@ -126,7 +131,7 @@ def _one_filter(subject, lf):
 def _one_filter_what(subject, changed):
     p = conv_parts(subject, changed[0])
     return (f"counts one filter{_first(subject, changed)}: {_per_filter(p)}{' + 1' if changed[0].b else ''}; "
-            f"the layer has {p.c_out} of them")
+            f"the layer has {p.c_out} of them: ({_per_filter(p)}{' + 1' if changed[0].b else ''})·{p.c_out}")
 
 
 def _dense(subject, lf):
@@ -139,7 +144,8 @@ def _dense(subject, lf):
 def _dense_what(subject, changed):
     p = conv_parts(subject, changed[0])
     kind = "a depthwise conv" if p.groups == p.c_in else f"a conv in {p.groups} groups"
-    return (f"counts {kind}{_first(subject, changed)} as dense: each filter sees {p.c_in // p.groups} "
+    name = _first(subject, changed)
+    return (f"counts {name[4:] if name else kind} as dense: each filter sees {p.c_in // p.groups} "
             f"of the {p.c_in} input channels ({p.c_in}/{p.groups}), not all {p.c_in}")
 
 
@@ -263,8 +269,39 @@ def _input_positions_what(subject, changed):
             f"one output per output position: {hw_out}")
 
 
+NORMS = ("batchnorm", "layernorm", "groupnorm", "instancenorm")
+
+
+def _no_norm(subject, lf):
+    return replace(lf, w=0, b=0) if lf.type in NORMS and (lf.w or lf.b) else None
+
+
+def _no_norm_what(subject, changed):
+    n = sum(lf.w + lf.b for lf in changed)
+    layers = sum(lf.mult for lf in changed)
+    return (f"leaves out the γ and β of the {plural(layers, 'normalisation layer')} ({n:,} params, two per "
+            f"channel); they are trained like any weight")
+
+
+def _rgb(subject, lf):
+    """The first conv's input depth taken as 3 (an RGB image) where the file's input has another."""
+    node = subject.graph.nodes[lf.idx]
+    p = conv_parts(subject, lf)
+    if p is None or node.inputs[0] != -1 or p.c_in == 3 or p.groups != 1:
+        return None
+    return _with_cin(lf, p, 3)
+
+
+def _rgb_what(subject, changed):
+    p = conv_parts(subject, changed[0])
+    return (f"takes the input as RGB, 3 channels{_first(subject, changed)}: {p.k_text}·3·{p.c_out}; the input "
+            f"has {plural(p.c_in, 'channel')}: {_per_filter(p)}·{p.c_out}")
+
+
 LEAF_SLIPS = (
-    LeafSlip("bias forgotten", ("params", "param_memory", "connections", "flops"), _no_bias, _no_bias_what),
+    LeafSlip("bias forgotten", ("params", "param_memory", "connections", "flops"), _no_bias, _no_bias_what, 1),
+    LeafSlip("BN γ/β forgotten", ("params", "param_memory"), _no_norm, _no_norm_what, 1),
+    LeafSlip("input depth taken as 3 (RGB)", ALL, _rgb, _rgb_what, 2),
     LeafSlip("one bias per layer", ("params", "biases", "param_memory", "connections", "flops"), _one_bias,
              _one_bias_what),
     LeafSlip("parameter sharing forgotten", ("params", "weights", "param_memory"), _sharing, _sharing_what),
@@ -292,7 +329,7 @@ def wrong_layer_channels(subject: Subject) -> Iterator[LeafSlip]:
         options = {p.c_out: f"its own {p.c_out} output channels"}
         prev = _previous_conv_input(subject, target)
         if prev is not None:
-            options.setdefault(prev[0], f"the {prev[0]} input channels of {prev[1]}, the layer before")
+            options.setdefault(prev[0], f"the {prev[0]} input channels of the layer before")
         for c, where in options.items():
             if c == p.c_in or c == 1:      # one channel is "input channels forgotten"
                 continue
@@ -300,7 +337,7 @@ def wrong_layer_channels(subject: Subject) -> Iterator[LeafSlip]:
                 "input channels from the wrong layer", ALL,
                 lambda s, lf, t=target, c=c, p=p: _with_cin(lf, p, c) if lf.idx == t.idx else None,
                 lambda s, ch, t=target, c=c, where=where, p=p: (
-                    f"takes {t.name}'s input channels as {where}: {p.k_text}·{c}; {t.name} sees the "
+                    f"takes the input channels{_first(s, [t]) or ''} as {where}: {p.k_text}·{c}; it sees the "
                     f"{p.c_in} channels of its input: {_per_filter(p)}"))
 
 
@@ -377,12 +414,33 @@ VALUE_SLIPS = (
 ) + tuple(ValueSlip(f"FLOPs as {rule}", ("flops",), _other_flops(rule), _other_flops_what(rule)) for rule in FLOPS)
 
 
-def layer_left_out(subject: Subject) -> Iterator[LeafSlip]:
-    """One weight layer of a network, block or chain left out of the sum."""
-    weighted = [lf for lf in subject.leaves if lf.w or lf.b or lf.macs]
-    if len(weighted) < 2 or len(weighted) > 60:
+def layer_left_out(subject: Subject, figure: str, true: int) -> Iterator[tuple[int, str, str, int]]:
+    """One weight layer of a network, block or chain left out of the sum (any one of layers alike)."""
+    weighted = [(lf, m) for lf, m in subject.alike if lf.w or lf.b or lf.macs]
+    if figure not in ALL or sum(m for _, m in weighted) < 2 or len(weighted) > 200:
         return
-    for target in weighted:
-        yield LeafSlip("a layer left out", ALL,
-                       lambda s, lf, t=target: replace(lf, w=0, b=0, macs=0) if lf.idx == t.idx else None,
-                       lambda s, ch, t=target: f"leaves out {t.name}")
+    for lf, m in weighted:
+        own = count([lf], figure, subject.conventions)
+        if own:
+            alike = f" (or any one of the {m} layers like it)" if m > 1 else ""
+            yield true - own, "a layer left out", f"leaves out {label(subject, lf.idx) or lf.name}{alike}: " \
+                                                  f"{true:,} − {own:,}", 3
+
+
+def neighbour_layer(subject: Subject, figure: str) -> Iterator[tuple[int, str, str, int]]:
+    """A layer's figure answered with the weight layer's just before or after it (an off-by-one layer)."""
+    if subject.kind != "layer" or figure not in ALL:
+        return
+    graph, idx = subject.graph, subject.nodes[0]
+    report = subject.report
+    weighted = [i for i, row in enumerate(report.layers) if row.params or row.macs]
+    before = [i for i in weighted if i < idx]
+    after = [i for i in weighted if i > idx]
+    for i, word in ((before[-1] if before else None, "before"), (after[0] if after else None, "after")):
+        if i is None:
+            continue
+        v = count(leaves_of(graph, report, [i]), figure, subject.conventions)
+        name = graph.nodes[i].name
+        shown = name if name in written_names(graph) else f"the {describe(graph.nodes[i])} {word} it"
+        yield v, f"the layer {word}'s {figure}", f"is the {figure} of {shown}, the weight layer {word} " \
+                                                 f"{subject.name}", 4

@@ -58,12 +58,12 @@ class Grader:
         num = self.r.parsed(parse_bytes if figure in BYTE_FIGURES else parse_number, value, line, path)
         true = subject.total(figure)
         ok = num.matches(true, tol)
-        slip = None if ok else find_slip(subject, figure, num, true, tol)
+        slip, spent = (None, False) if ok else find_slip(subject, figure, num, true, tol)
         expected = f"{true:,}" + (" bytes" if figure in BYTE_FIGURES else "")
         if not num.exact and tol is None and not ok:
             expected += f" ≈ {num.suggest(true)}"
         self.add(subject, figure, ctx, line, given_text=num.text, expected=expected, expected_value=true, ok=ok,
-                 rule=num.rule(tol), slip=slip)
+                 rule=num.rule(tol), slip=slip, spent=spent)
 
     def output_answer(self, subject: Subject, value, ctx: Ctx, line, path):
         given = self.r.parsed(parse_shape, value, line, path, ctx.layout)

@@ -15,8 +15,9 @@ from typing import Optional
 from ..analysis import formulas as f
 from ..analysis.graph import INPUT, Graph
 from .numbers import ShapeAnswer, fmt_dims, from_chw, layout_text, shape_matches
-from .slip import Slip, join_slips
+from .slip import Slip, join_slips, simplest
 from .subject import Subject
+from .labels import at as _at, label
 from .terms import MISTAKES, Mistake, Terms, terms_of
 
 
@@ -56,9 +57,10 @@ class Budget:
         return not self.exhausted
 
 
-def propagate(graph: Graph, first: int, end: int, override: dict, budget: Budget) -> Optional[tuple]:
+def propagate(graph: Graph, first: int, end: int, override: dict, budget: Budget, every: bool = False):
     """The output of node `end` when the layers in `override` compute their outputs another way
-    (idx → ins → shape), every other layer by its own formula; None where a layer refuses its input."""
+    (idx → ins → shape), every other layer by its own formula; None where a layer refuses its input.
+    `every`: the shapes that changed, by node, instead."""
     shapes: dict[int, tuple] = {}
     for i in range(first, end + 1):
         node = graph.nodes[i]
@@ -77,8 +79,9 @@ def propagate(graph: Graph, first: int, end: int, override: dict, budget: Budget
                 return None
         if out is None or min(out) < 1:
             return None
-        shapes[i] = out
-    return shapes.get(end)
+        if not every or out != tuple(node.out_shape) or i in override:
+            shapes[i] = out
+    return shapes if every else shapes.get(end)
 
 
 def subject_end(subject: Subject) -> int:
@@ -86,51 +89,6 @@ def subject_end(subject: Subject) -> int:
     if subject.kind in ("layer", "block"):
         return subject.nodes[-1]
     return subject.graph.output_nodes[0]
-
-
-def label(subject: Subject, idx: int) -> str:
-    """A layer as the student knows it: its own name where the file gave it (top level), else what it is
-    (`the 3×3/2 conv`), in the block or layer they answered — never a generated path."""
-    node = subject.graph.nodes[idx]
-    if subject.kind == "question":
-        return ""
-    if node.name == subject.resolved and subject.kind == "layer":
-        return node.name
-    if "." not in node.name and node.name in written_names(subject.graph):
-        return node.name
-    desc = describe(node)
-    where = f" of {subject.name}" if subject.kind in ("block", "layer") and subject.name not in ("", None) else ""
-    return f"the {desc}{where}"
-
-
-def _at(subject: Subject, idx: int) -> str:
-    """`conv2: ` before a layer's formula, nothing for a one-layer question."""
-    name = label(subject, idx)
-    return f"{name}: " if name else ""
-
-
-def written_names(graph: Graph) -> set:
-    """The layer names the architecture file writes at its top level."""
-    doc = graph.doc if isinstance(graph.doc, dict) else {}
-    layers = doc.get("layers") or []
-    return {str(lay.get("name")) for lay in layers if isinstance(lay, dict) and lay.get("name") is not None}
-
-
-def describe(node) -> str:
-    """`3×3/2 conv`, `2×2 max pool`, `fully connected layer`, `batch norm` …"""
-    layer = node.layer
-    t = layer.type
-    k = getattr(layer, "kernel", None)
-    ks = ("×".join(map(str, k)) if len(set(k)) > 1 else f"{k[0]}×{k[0]}" if len(k) == 2 else str(k[0])) \
-        if isinstance(k, tuple) and k else ""
-    s = getattr(layer, "stride", None) or getattr(layer, "strides", None)
-    st = f"/{s[0]}" if isinstance(s, tuple) and s and s[0] > 1 and t.startswith("conv") else ""
-    kind = {"maxpool": "max pool", "avgpool": "average pool", "linear": "fully connected layer",
-            "batchnorm": "batch norm", "conv_transpose": "transposed conv", "pad": "pad layer",
-            "concat": "concat"}.get(t, t)
-    if t == "conv" and getattr(layer, "groups", 1) > 1:
-        kind = "depthwise conv" if layer.groups == node.in_shapes[0][0] else f"grouped conv ({layer.groups} groups)"
-    return f"{ks}{st} {kind}".strip()
 
 
 @dataclass(frozen=True)
@@ -329,7 +287,7 @@ def shape_slip(subject: Subject, given: ShapeAnswer, exp: tuple, budget: Optiona
                        (2, lambda: _pairs(subject, subject_end(subject), budget, layout))):
         hits = [c for c in make() if c.shape != tuple(exp) and shape_matches(given, c.shape)]
         if hits:
-            hits.sort(key=lambda c: c.prior)
+            hits = simplest(hits, value=lambda c: c.shape, prior=lambda c: c.prior)
             return join_slips([Slip(name=c.name, detail=f"{fmt_dims(from_chw(c.shape, layout))}: {c.detail}")
                                for c in hits]), False
         if budget.exhausted:

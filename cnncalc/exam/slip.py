@@ -22,3 +22,13 @@ def join_slips(slips: list[Slip]) -> Slip:
 
 
 MAX_DETAILS = 3   # one slip fitting at many layers alike is said with its first few
+
+
+def simplest(found: list, value, prior) -> list:
+    """The candidates of the best rank (the lowest prior among those found), and every other one whose value
+    is exactly one of theirs (they fit equally: both are said), most common first."""
+    if not found:
+        return []
+    best = min(prior(c) for c in found)
+    values = {value(c) for c in found if prior(c) == best}
+    return sorted((c for c in found if prior(c) == best or value(c) in values), key=prior)

@@ -16,12 +16,14 @@ from decimal import Decimal
 from itertools import combinations
 from typing import Iterator, Optional
 
-from .count_slips import LEAF_SLIPS, VALUE_SLIPS, LeafSlip, layer_left_out, wrong_layer_channels
-from .numbers import BYTE_UNITS, Number
-from .shape_slips import hwc_order_swapped, padding_slip, rf_slip, shape_slip
-from .slip import Slip, join_slips
 from ..layers import numel
-from .subject import DTYPES, Leaf, Subject, leaf_figure
+from .count_slips import LEAF_SLIPS, VALUE_SLIPS, LeafSlip, layer_left_out, neighbour_layer, wrong_layer_channels
+from .labels import at
+from .numbers import BYTE_UNITS, Number
+from .shape_slips import Budget, hwc_order_swapped, padding_slip, propagate, rf_slip, shape_slip
+from .slip import Slip, join_slips, simplest
+from .subject import DTYPES, Leaf, Subject, leaf_at, leaf_figure, scaled
+from .terms import MISTAKES, terms_of
 
 __all__ = ["Slip", "Subject", "find_slip", "leaf_figure", "shape_slip", "rf_slip", "padding_slip",
            "hwc_order_swapped", "join_slips"]
@@ -33,56 +35,100 @@ def _fmt(v) -> str:
     return f"{int(v):,}" if v == int(v) else f"{v:,}"
 
 
-def _altered(subject: Subject, rule: LeafSlip, leaves: list[Leaf]) -> tuple[list[Leaf], list[Leaf]]:
-    """The leaves with the rule applied, and the leaves it changed (as they were)."""
+def _altered(subject: Subject, rule: LeafSlip, groups: list[tuple[Leaf, int]], budget: Budget) \
+        -> tuple[list[tuple[Leaf, int]], list[Leaf]]:
+    """The groups of layers alike with the rule applied to each, and the leaves it changed (as they were,
+    each standing for its group)."""
+    budget.spend(len(groups))
     out, changed = [], []
-    for lf in leaves:
+    for lf, m in groups:
         new = rule.alter(subject, lf)
         if new is not None and new != lf:
-            out.append(new)
-            changed.append(lf)
+            out.append((new, m))
+            changed.append(scaled(lf, m))
         else:
-            out.append(lf)
+            out.append((lf, m))
     return out, changed
 
 
-def candidates(subject: Subject, figure: str, true: int, pairs: bool) -> Iterator[tuple[int, str, str]]:
-    """(mistaken value, name, what it did) for each slip (pairs: each pair of slips) that applies."""
-    extra = tuple(wrong_layer_channels(subject)) + tuple(layer_left_out(subject))
-    rules = [r for r in LEAF_SLIPS + extra if figure in r.figures]
+def _value(subject: Subject, figure: str, groups: list[tuple[Leaf, int]]) -> int:
+    return subject.value(figure, [scaled(lf, m) for lf, m in groups])
+
+
+Candidate = tuple[int, str, str, int]      # (mistaken value, slip name, what it did, prior)
+
+
+def candidates(subject: Subject, figure: str, true: int, pairs: bool, budget: Budget) -> Iterator[Candidate]:
+    """Each slip (pairs: each pair of slips) that applies, within the budget."""
+    rules = [r for r in LEAF_SLIPS + tuple(wrong_layer_channels(subject)) if figure in r.figures]
     values = [r for r in VALUE_SLIPS if figure in r.figures]
-    base = subject.leaves
+    base = subject.alike
     if not pairs:
-        for rule in rules:
-            leaves, changed = _altered(subject, rule, base)
-            if changed:
-                yield subject.value(figure, leaves), rule.name, rule.what(subject, changed)
         for vr in values:
             v = vr.value(subject, figure, true)
             if v is not None:
-                yield v, vr.name, vr.what(subject, figure, true)
-        yield from _size_slips(subject, figure, true)
+                yield v, vr.name, vr.what(subject, figure, true), vr.prior
+        for rule in rules:
+            if budget.exhausted:
+                return
+            groups, changed = _altered(subject, rule, base, budget)
+            if changed:
+                yield _value(subject, figure, groups), rule.name, rule.what(subject, changed), rule.prior
+        yield from layer_left_out(subject, figure, true)
+        yield from neighbour_layer(subject, figure)
+        yield from ((v, n, w, 1) for v, n, w in _size_slips(subject, figure, true))
+        yield from shape_count_candidates(subject, figure, budget)
         return
     rules = [r for r in rules if r in LEAF_SLIPS]      # pairs of the general slips (not one layer's lookup)
     for a, b in combinations(rules, 2):
-        if a.name == b.name:
+        if a.name == b.name or budget.exhausted:
             continue
-        leaves, ch_a = _altered(subject, a, base)
-        leaves, ch_b = _altered(subject, b, leaves)
+        groups, ch_a = _altered(subject, a, base, budget)
+        groups, ch_b = _altered(subject, b, groups, budget)
         if ch_a and ch_b:
-            yield (subject.value(figure, leaves), f"{a.name} and {b.name}",
-                   f"{a.what(subject, ch_a)}; and {b.what(subject, ch_b)}")
+            yield (_value(subject, figure, groups), f"{a.name} and {b.name}",
+                   f"{a.what(subject, ch_a)}; and {b.what(subject, ch_b)}", a.prior + b.prior)
     for rule in rules:
-        leaves, changed = _altered(subject, rule, base)
+        if budget.exhausted:
+            return
+        groups, changed = _altered(subject, rule, base, budget)
         if not changed:
             continue
-        v0 = subject.value(figure, leaves)
+        v0 = _value(subject, figure, groups)
         for vr in values:
             if vr.name in COMPOSABLE:
                 v = vr.value(subject, figure, v0)
                 if v is not None:
                     yield v, f"{rule.name} and {vr.name}", f"{rule.what(subject, changed)}; and it " \
-                                                            f"{vr.what(subject, figure, v0)}"
+                                                            f"{vr.what(subject, figure, v0)}", rule.prior + vr.prior
+
+
+def shape_count_candidates(subject: Subject, figure: str, budget: Budget) -> Iterator[Candidate]:
+    """A mistake in an output size carried into the counts after it (MACs of the layers whose map changed,
+    a fully connected layer's inputs): every conv/pool of the subject, each mistake once."""
+    if figure not in ("macs", "flops", "params", "weights", "connections", "activations", "memory"):
+        return
+    graph = subject.graph
+    lo, end = subject.nodes[0], subject.nodes[-1]
+    if end - lo > 400:
+        return
+    targets = [(i, terms_of(graph.nodes[i].layer, tuple(graph.nodes[i].in_shapes[0])))
+               for i in subject.nodes if graph.nodes[i].in_shapes]
+    targets = [(i, t) for i, t in targets if t is not None][:40]
+    true_leaves = {lf.idx: lf for lf in subject.leaves}
+    for i, t in targets:
+        for m in MISTAKES:
+            alt = m.apply(t)
+            if alt is None or budget.exhausted:
+                continue
+            shapes = propagate(graph, i, end, {i: lambda ins, a=alt: a.shape()}, budget, every=True)
+            if not shapes:
+                continue
+            leaves = [leaf_at(graph, lf.idx, [shapes.get(j, graph.shape_of(j)) for j in graph.nodes[lf.idx].inputs],
+                              shapes[lf.idx], lf) if lf.idx in shapes else lf for lf in true_leaves.values()]
+            v = subject.value(figure, leaves)
+            yield v, m.name, f"with {at(subject, i)}{alt.text()} (every count after it follows): " \
+                             f"{figure} {v:,}", m.prior + 1
 
 
 def _size_slips(subject: Subject, figure: str, true: int) -> Iterator[tuple[int, str, str]]:
@@ -153,29 +199,34 @@ def _mib_vs_mb(num: Number, true: int, tol) -> list[Slip]:
                         f"1 {unit} = {'1024' if binary else '1000'}^{power} bytes")]
 
 
-def find_slip(subject: Subject, figure: str, num: Number, true: int, tol) -> Optional[Slip]:
-    """Every classic slip (or else pair of slips) whose value the answer reproduces; None if none does.
+def find_slip(subject: Subject, figure: str, num: Number, true: int, tol,
+              budget: Optional[Budget] = None) -> tuple[Optional[Slip], bool]:
+    """Every slip of the simplest rank (single slips, else pairs) whose value the answer reproduces, most
+    common first — never one asserted where another fits equally; and whether the search ran out of budget.
 
-    Of values closer together than the answer's last digit only the first is named (they are one
-    explanation at this precision); an answer rounded to one significant figure is named as such and
-    not explained further (too many values round to it); a slip whose value lies within one unit of
-    the last digit of the true value is never asserted alone.
+    An answer rounded to one significant figure is named as such and not explained further (too many values
+    round to it); a slip whose value lies within one unit of the last digit of the true value is never
+    asserted alone.
     """
+    budget = budget or Budget()
     hits = _precision_slips(subject, figure, num, true, tol)
     if num.too_coarse and tol is None:
-        return join_slips(hits) if hits else None
+        return (join_slips(hits) if hits else None), False
     close = num.quantum if tol is None else tol * abs(true)
-    values: list[int] = []
+    found: list[Candidate] = []
     for pairs in (False, True):
-        for v, name, what in candidates(subject, figure, true, pairs):
-            if v is None or v == true or not _matches(num, v, tol) or any(abs(v - u) < close for u in values):
+        seen = set()
+        for v, name, what, prior in candidates(subject, figure, true, pairs, budget):
+            if v is None or v == true or not _matches(num, v, tol) or (v, name) in seen:
                 continue
-            values.append(v)
-            hits.append(Slip(name=name, detail=f"{_fmt(v)} {what}; right: {true:,}"))
-        if values:
+            seen.add((v, name))
+            found.append((v, name, what, prior))
+        if found or budget.exhausted:
             break
-    if values and len(hits) == len(values) and all(abs(v - true) < close for v in values):
+    found = simplest(found, value=lambda c: c[0], prior=lambda c: c[3])
+    hits += [Slip(name=name, detail=f"{_fmt(v)} {what}; right: {true:,}") for v, name, what, _ in found]
+    if found and len(hits) == len(found) and all(abs(v - true) < close for v, *_ in found):
         hits.append(Slip(name="a slip in the last digit",
                          detail=f"{num.text} is {num.suggest(true)} with its last digit off; at this precision the "
                                 f"slip above is only a guess"))
-    return join_slips(hits) if hits else None
+    return (join_slips(hits) if hits else None), budget.exhausted and not hits

@@ -79,6 +79,20 @@ class Leaf:
     lecture: bool        # has a row of its own in a lecture table (not in place)
     train_only: bool
     idx: int = -1
+    mult: int = 1        # layers alike that this leaf stands for (its counts are their sum)
+
+
+def scaled(lf: Leaf, m: int) -> Leaf:
+    """m layers alike as one leaf: every count times m."""
+    return lf if m == 1 else replace(lf, w=lf.w * m, b=lf.b * m, macs=lf.macs * m, outs=lf.outs * m, mult=lf.mult * m)
+
+
+def leaf_at(graph: Graph, idx: int, ins: list, out: tuple, base: Leaf) -> Leaf:
+    """Leaf idx recomputed by its layer's own formulas on other shapes (a mistake carried to it)."""
+    layer = graph.nodes[idx].layer
+    b = layer.biases(ins, out)
+    return replace(base, w=layer.params(ins, out) - b, b=b, macs=layer.macs(ins, out),
+                   pos=numel(out[1:]) if len(out) > 1 else 1, outs=numel(out))
 
 
 def leaves_of(graph: Graph, report: Report, nodes: list[int]) -> list[Leaf]:
@@ -140,6 +154,7 @@ class Subject:
     note: str = ""
     conventions: Conventions = field(default_factory=Conventions)
     _leaves: Optional[list[Leaf]] = None
+    _alike: Optional[list[tuple[Leaf, int]]] = None
 
     @classmethod
     def whole(cls, name: str, resolved: str, kind: str, graph: Graph, report: Report, rf: tuple[int, int],
@@ -153,6 +168,23 @@ class Subject:
         if self._leaves is None:
             self._leaves = leaves_of(self.graph, self.report, self.nodes)
         return self._leaves
+
+    @property
+    def alike(self) -> list[tuple[Leaf, int]]:
+        """The leaves grouped into layers alike (same layer, same shapes): (the first of them, how many).
+        A slip changes every layer of a group the same way, so the search costs the groups, not the layers."""
+        if self._alike is None:
+            groups: dict = {}
+            for lf in self.leaves:
+                node = self.graph.nodes[lf.idx]
+                key = (node.layer, tuple(map(tuple, node.in_shapes)), tuple(node.out_shape),
+                       replace(lf, name="", idx=-1))
+                if key in groups:
+                    groups[key][1] += 1
+                else:
+                    groups[key] = [lf, 1]
+            self._alike = [(lf, m) for lf, m in groups.values()]
+        return self._alike
 
     @property
     def sums(self) -> bool:
