@@ -101,14 +101,29 @@ def test_the_checks_themselves():
     assert grid.near((5, -20), (5, 5)) == {r + ("a",)} and len(grid.near((0, 0), (600, 600))) == 2
 
 
+def assert_boxes_tile_the_rows(report, d, depth):
+    """Every layer in exactly one box; every box inside one row of `analyze --depth` (rows_at_depth, the
+    table's own grouping) and every row drawn; ids unique."""
+    assert len({b.id for b in d.boxes}) == len(d.boxes)
+    nodes = [n for b in d.boxes for n in b.nodes]
+    assert sorted(nodes) == list(range(len(report.layers)))
+    rows = {r.name for _, r in rows_at_depth(report, depth)}
+    def row(name):
+        return next(p for p in (".".join(name.split(".")[:k]) for k in range(1, name.count(".") + 2)) if p in rows)
+    covered = {"input"}
+    for b in d.boxes[1:]:
+        mine = {row(report.layers[n].name) for n in b.nodes}
+        assert b.row in mine and (len(mine) == 1 or b.kind == "layer"), (b.id, mine)   # a block part: one block
+        covered |= mine
+    assert covered == rows | {"input"}
+
+
 @pytest.mark.parametrize("name,depth,color,direction", CASES, ids=lambda x: str(x))
 def test_no_box_overlaps_and_no_arrow_crosses_a_box(name, depth, color, direction):
     graph, report = graph_and_report(name)
     d = layout(graph, report, depth, color, direction)
     rects = sorted((b.x, b.y, b.w, b.h, b.id) for b in d.boxes)
-    # one box per row of `analyze --depth` (rows_at_depth, the table's own grouping), plus the input
-    assert len(d.boxes) == len(list(rows_at_depth(report, depth))) + 1
-    assert len({b.id for b in d.boxes}) == len(d.boxes)
+    assert_boxes_tile_the_rows(report, d, depth)
     for i, a in enumerate(rects):          # sweep along x: only boxes starting before a ends can overlap it
         for b in rects[i + 1:]:
             if b[0] >= a[0] + a[2]:
@@ -129,16 +144,42 @@ def test_no_box_overlaps_and_no_arrow_crosses_a_box(name, depth, color, directio
 
 
 @pytest.mark.parametrize("name", ["lenet5", "googlenet", "resnet50", "densenet121", "inception_v3", "dense"])
-def test_every_edge_of_the_graph_is_drawn_once(name):
+@pytest.mark.parametrize("fold", [False, True], ids=["unfolded", "folded"])
+def test_every_edge_of_the_graph_is_drawn_once(name, fold):
     graph, report = graph_and_report(name)
-    d = layout(graph, report)
-    expected = {("input" if i == INPUT else graph.nodes[i].name, node.name) for node in graph.nodes for i in node.inputs}
+    d = layout(graph, report, fold=fold)
+    owner = {INPUT: "input"} | {n: b.id for b in d.boxes for n in b.nodes}
+    expected = {(owner[i], owner[k]) for k, node in enumerate(graph.nodes) for i in node.inputs} - {
+        (b.id, b.id) for b in d.boxes}
     drawn = [(e.src, e.dst) for e in d.edges]
     assert len(drawn) == len(set(drawn)) and set(drawn) == expected
+    if not fold:
+        assert len(d.boxes) == len(graph.nodes) + 1
+    else:       # conv · BN · ReLU in one box: a chain of one-to-one layers, each of them a BN or an activation
+        for b in d.boxes[1:]:
+            assert all(graph.nodes[n].inputs == [n - 1] and graph.nodes[n].layer.type in FOLDED for n in b.nodes[1:])
     outputs = [b.id for b in d.boxes if b.output]
     consumed = {i for node in graph.nodes for i in node.inputs}
     # one output each: the layer nothing reads (an auxiliary classifier, read by nothing either, only trains)
-    assert outputs == [n.name for i, n in enumerate(graph.nodes) if i not in consumed and not n.train_only]
+    assert outputs == [owner[i] for i, n in enumerate(graph.nodes) if i not in consumed and not n.train_only]
+
+
+FOLDED = {"batchnorm", "relu", "dropout", "softmax"}
+
+
+def test_folding_draws_a_third_fewer_boxes_and_depth_keeps_the_skips():
+    """ResNet-50: 174 layers; folded, each bottleneck is conv·BN·ReLU ×2, conv·BN, add·ReLU (+ conv·BN on
+    the projection): 4 × 16 + 4 + the stem (conv1·BN·ReLU, maxpool), avgpool and fc, + the input."""
+    graph, report = graph_and_report("resnet50")
+    assert len(layout(graph, report).boxes) == 4 * 16 + 4 + 4 + 1
+    d = layout(graph, report, depth=1)
+    ids = [b.id for b in d.boxes]
+    assert ids[:8] == ["input", "conv1", "maxpool", "layer1.0 body", "layer1.0.downsample", "layer1.0.add",
+                       "layer1.1–2 body", "layer1.1–2.add"]
+    edges = {(e.src, e.dst) for e in d.edges}
+    assert ("maxpool", "layer1.0.downsample") in edges and ("layer1.0.add", "layer1.1–2.add") in edges  # the skips
+    boxes = {b.id: b for b in d.boxes}
+    assert boxes["layer1.1–2 body"].layers == 2 * 8 and "×2" in boxes["layer1.1–2.add"].lines[0]
 
 
 def test_branches_sit_side_by_side_and_a_residual_skip_runs_beside_the_body():
@@ -147,7 +188,7 @@ def test_branches_sit_side_by_side_and_a_residual_skip_runs_beside_the_body():
     heads = [boxes[f"inception_3a.branch{k}.0"] for k in (1, 2, 3, 4)]
     assert len({b.y for b in heads}) == 1 and [b.x for b in heads] == sorted(b.x for b in heads)
     graph, report = graph_and_report("resnet18")
-    d = layout(graph, report)
+    d = layout(graph, report, fold=False)
     boxes = {b.id: b for b in d.boxes}
     skip = next(e for e in d.edges if (e.src, e.dst) == ("layer1.0.relu2", "layer1.1.add"))
     body = [boxes[f"layer1.1.{n}"] for n in ("conv1", "bn1", "relu1", "conv2", "bn2")]
@@ -168,19 +209,20 @@ def test_nested_skips_nest_without_crossing():
 
 
 def test_depth_collapses_blocks_with_their_totals():
-    graph, report = graph_and_report("resnet50")
+    graph, report = graph_and_report("densenet121")
     d = layout(graph, report, depth=1)
     boxes = {b.id: b for b in d.boxes}
-    assert [b.id for b in d.boxes] == ["input", "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3",
-                                      "layer4", "avgpool", "fc"]
-    layer1 = next(b for b in report.blocks if b.name == "layer1")
-    assert boxes["layer1"].layers == layer1.layers == 3 * 10 + 2    # 3 bottlenecks of 10 layers + 2 projection layers
-    assert f"{layer1.params / 1e3:.3g}k" in " ".join(boxes["layer1"].lines)
+    assert [b.id for b in d.boxes] == ["input", "conv0", "pool0", "denseblock1", "transition1", "denseblock2",
+                                      "transition2", "denseblock3", "transition3", "denseblock4", "norm5", "avgpool",
+                                      "classifier"]
+    block = next(b for b in report.blocks if b.name == "denseblock1")
+    assert boxes["denseblock1"].layers == block.layers == 6 * 7     # 6 dense layers: BN, ReLU, conv, BN, ReLU, conv, concat
+    assert f"{block.params / 1e3:.3g}k" in " ".join(boxes["denseblock1"].lines)
 
 
 def test_color_shades_by_the_figure_with_a_legend():
     graph, report = graph_and_report("vgg16")
-    d = layout(graph, report, color="params")
+    d = layout(graph, report, color="params", fold=False)
     boxes = {b.id: b for b in d.boxes}
     assert boxes["fc6"].value == 512 * 7 * 7 * 4096 + 4096               # the largest layer of VGG-16
     assert boxes["fc6"].shade == 1.0 and boxes["input"].value is None and boxes["relu1"].shade == 0
@@ -193,7 +235,7 @@ def test_color_shades_by_the_figure_with_a_legend():
 @pytest.mark.parametrize("name", ["lenet5", "googlenet", "resnet50"])
 def test_svg_is_valid_xml_with_real_text(name):
     graph, report = graph_and_report(name)
-    d = layout(graph, report, color="memory")
+    d = layout(graph, report, color="memory", fold=False)
     root = ET.fromstring(render_svg(d).encode())
     assert root.tag == f"{SVG}svg"
     groups = [g for g in root.iter(f"{SVG}g") if g.get("class") == "box"]
@@ -226,6 +268,13 @@ def test_draw_command(tmp_path):
     assert res.exit_code == 0 and (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
     res = runner.invoke(app, ["draw", "lenet5"])
     assert res.exit_code == 0 and res.stdout.lstrip().startswith("<?xml")
+    res = runner.invoke(app, ["draw", "vgg16", "--style", "maps", "-o", str(tmp_path / "maps.svg")])
+    assert res.exit_code == 0 and "14 maps" in res.output
+    assert len([g for g in ET.parse(tmp_path / "maps.svg").getroot().iter(f"{SVG}g") if g.get("class") == "map"]) == 14
+    res = runner.invoke(app, ["draw", "lenet5", "--unfold"])
+    assert res.exit_code == 0 and res.stdout.count('class="box"') == 12 + 1
+    res = runner.invoke(app, ["draw", "lenet5", "--style", "boxes"])
+    assert res.exit_code == 2 and "--style must be one of graph, maps" in res.output
     res = runner.invoke(app, ["draw", "lenet5", "--color", "flops"])
     assert res.exit_code == 2 and "--color must be one of macs, params, memory, rf" in res.output
     assert "Traceback" not in res.output
@@ -235,7 +284,8 @@ def test_analyze_and_compare_write_html(tmp_path):
     res = runner.invoke(app, ["analyze", "resnet18", "--depth", "1", "--html", str(tmp_path / "a.html")])
     assert res.exit_code == 0, res.output
     text = (tmp_path / "a.html").read_text()
-    assert text.count('class="box"') == len(list(rows_at_depth(report_of(load("resnet18")), 1))) + 1
+    graph = load("resnet18")
+    assert text.count('class="box"') == len(layout(graph, report_of(graph), 1).boxes)
     res = runner.invoke(app, ["compare", "lenet5", "alexnet", "--html", str(tmp_path / "c.html")])
     assert res.exit_code == 0, res.output
     text = (tmp_path / "c.html").read_text()
@@ -324,3 +374,63 @@ def test_nested_skips_fold_into_a_u_with_the_skips_across():
         assert abs(y1 - y0) < 3 * src.h                                # across, not down and back up
     assert not layout(graph, report, direction="LR").folded            # left to right the skips already run across
     assert not any(layout(*graph_and_report(n)).folded for n in ("resnet50", "googlenet", "densenet121", "dense"))
+
+
+# -- the feature-map figure (--style maps) --------------------------------------------------------
+def footprint(m):
+    """A map's rectangle with its oblique depth and its label lines above (x, y, w, h)."""
+    from cnncalc.analysis.layout import CHAR_W, LINE_H
+    from cnncalc.analysis.maps import SLANT
+    dx, dy = m.depth * SLANT[0], m.depth * SLANT[1]
+    lines = [t for t in (*m.label, m.note) if t]
+    text_w = max(len(t) for t in lines) * CHAR_W
+    top = m.y + dy - 5 - len(lines) * LINE_H
+    return (m.x, top, max(m.w + dx, text_w), m.y + m.h - top)
+
+
+@pytest.mark.parametrize("name", ["lenet5", "alexnet", "zfnet", "vgg16", "nin"])
+def test_maps_of_the_sequential_nets_fit_one_screen(name):
+    from cnncalc.analysis.maps import maps
+    from cnncalc.render.maps import render_maps
+    d = maps(load(name))
+    assert d.width <= 1400 and d.height <= 1000
+    rects = [footprint(m) for m in d.maps]
+    assert all(not overlap(a, b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    assert all(0 <= r[0] and r[0] + r[2] <= d.width and 0 <= r[1] and r[1] + r[3] <= d.height for r in rects)
+    root = ET.fromstring(render_maps(d).encode())
+    assert len([g for g in root.iter(f"{SVG}g") if g.get("class") == "map"]) == len(d.maps)
+
+
+def test_maps_label_lenet5_as_the_course_does():
+    from cnncalc.analysis.maps import maps
+    d = maps(load("lenet5"))
+    assert [m.label for m in d.maps] == [("input", "1@32×32"), ("C1", "6@28×28"), ("S2", "6@14×14"), ("C3", "16@10×10"),
+                                         ("S4", "16@5×5"), ("C5", "120@1×1"), ("F6", "84"), ("F7", "10")]
+    assert [s.label for s in d.steps] == ["5×5 conv", "2×2 avg pool", "5×5 conv", "2×2 avg pool", "5×5 conv", "full", "full"]
+    c1, s2 = d.maps[1], d.maps[2]
+    assert c1.planes == 6 and d.maps[3].planes == 0          # six planes; sixteen drawn as a block
+    assert c1.h > s2.h > d.maps[3].h > d.maps[4].h > d.maps[5].h   # height follows H: 28 > 14 > 10 > 5 > 1
+    win = d.steps[1].window                                  # the 2×2 window on C1's 28×28 face
+    assert win[0] >= c1.x and win[0] + win[2] <= c1.x + c1.w and abs(win[3] - max(3.0, c1.h * 2 / 28)) < 1e-9
+
+
+def test_maps_of_branching_nets_draw_blocks_and_name_skips():
+    from cnncalc.analysis.maps import maps
+    d = maps(load("resnet50"))
+    assert [m.id for m in d.maps] == ["input", "conv1", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "fc"]
+    assert [s.label for s in d.steps][2:6] == ["bottleneck ×3", "bottleneck ×4", "bottleneck ×6", "bottleneck ×3"]
+    notes = {m.id: m.note for m in maps(load("deeplabv3_resnet50")).maps}
+    assert notes["out"] == "size of input"
+
+
+def test_size_only_edges_and_crops_are_marked():
+    graph, report = graph_and_report("deeplabv3_resnet50")
+    d = layout(graph, report)
+    size = {(e.src, e.dst) for e in d.edges if e.size_only}
+    assert ("input", "out") in size and ("input", "aux") in size
+    assert all(not e.size_only for e in d.edges if e.src != "input" and e.dst not in ("out", "aux")
+               and "interpolate" not in e.dst)
+    graph, report = graph_and_report("unet")
+    boxes = {b.id: b for b in layout(graph, report).boxes}
+    assert "crop 64→56" in boxes["cat4"].lines          # down4's 64×64 map cropped to up4's 56×56
+    assert "crop 568→392" in boxes["cat1"].lines

@@ -19,6 +19,9 @@ import math
 from dataclasses import dataclass, field
 
 from ..layers import fmt_shape
+from ..layers.activation import Activation
+from ..layers.misc import Dropout
+from ..layers.norm import BatchNorm
 from .fold import LANE, blocked, crossing_route, fold_rank, levels, spread
 from .graph import INPUT, Graph
 from .report import Report
@@ -48,6 +51,8 @@ class Box:
     output: bool = False        # nothing reads it: a network output
     train_only: bool = False
     layers: int = 1             # leaf layers inside (a block's count)
+    nodes: tuple[int, ...] = ()  # the graph's node indices it stands for (its rows of Report.layers)
+    row: str = ""               # the row of `analyze --depth` it belongs to (a block's name, or its first layer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,7 @@ class Edge:
     src: str
     dst: str
     points: tuple[tuple[float, float], ...]   # polyline, first point on src's border, last on dst's
+    size_only: bool = False     # dst takes only src's size (upsample `size_of`), no data
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +87,15 @@ class Diagram:
 @dataclass
 class _Unit:
     id: str
-    kind: str
-    first: int              # first node index (-1 for the input)
-    last: int
+    kind: str               # 'input', 'layer' (a layer and the BN/activations folded into it) or 'block'
+    nodes: list[int]        # node indices, ascending (empty for the input)
     group: int | None = None
+    row: str = ""           # the `analyze --depth` row it belongs to
+    times: int = 1          # identical instances of a repeat drawn once
+
+    @property
+    def first(self) -> int:
+        return self.nodes[0] if self.nodes else -1
 
 
 @dataclass
@@ -108,12 +119,13 @@ class _Layout:
 
 
 def layout(graph: Graph, report: Report, depth: int | None = None, color: str | None = None,
-           direction: str = "TB") -> Diagram:
-    """The diagram of `graph` (figures from its `report`): boxes and orthogonal edge polylines."""
+           direction: str = "TB", fold: bool = True) -> Diagram:
+    """The diagram of `graph` (figures from its `report`): boxes and orthogonal edge polylines. With `fold`,
+    a layer's batch norm and activations share its box (conv · BN · ReLU)."""
     if direction not in GAP:
         raise ValueError(f"direction must be TB or LR, got {direction!r}")
-    units, owner = _units(graph, depth)
-    pairs = _unit_edges(graph, owner)
+    units, owner = _units(graph, depth, fold)
+    pairs, size_only = _unit_edges(graph, owner)
     texts = [_lines(graph, report, u, color) for u in units]
     values = [_value(report, graph, u, color) for u in units] if color else [None] * len(units)
     sizes = []
@@ -134,9 +146,9 @@ def layout(graph: Graph, report: Report, depth: int | None = None, color: str | 
         v = values[i]
         shade = 0.0 if not v else 1.0 if top == lo else 0.1 + 0.9 * math.log(v / lo) / math.log(top / lo)
         boxes.append(Box(u.id, u.kind, _type(graph, u), tuple(texts[i]), x, y, w, h, v, shade,
-                         output=i in outputs, train_only=_train_only(graph, u),
-                         layers=u.last - u.first + 1 if u.kind != "input" else 0))
-    edges = [Edge(units[a].id, units[b].id, tuple(flip(*p) for p in pts)) for a, b, pts in routes]
+                         output=i in outputs, train_only=_train_only(graph, u), layers=len(u.nodes),
+                         nodes=tuple(u.nodes), row=u.row))
+    edges = [Edge(units[a].id, units[b].id, tuple(flip(*p) for p in pts), (a, b) in size_only) for a, b, pts in routes]
     width, height = flip(*extent)
     subtitle = _subtitle(graph, depth) + ("; U layout: the decoder rises on the right" if folded else "")
     return Diagram(graph.name, subtitle, direction, boxes, edges, width, height, _legend(color, lo, top), folded)
@@ -199,33 +211,149 @@ def _folded(sizes, pairs, units):
 
 
 # -- units and edges ------------------------------------------------------------------------------
-def _units(graph: Graph, depth: int | None) -> tuple[list[_Unit], dict[int, int]]:
-    """The input, then one unit per leaf layer or per block at `depth` (as `analyze --depth` rows)."""
-    units = [_Unit("input", "input", -1, -1)]
-    owner: dict[int, int] = {INPUT: 0}
-    by_group: dict[int, int] = {}
-    for i, node in enumerate(graph.nodes):
-        g = next((g for g in node.groups if graph.groups[g].level == depth), None) if depth else None
+def _units(graph: Graph, depth: int | None, fold: bool) -> tuple[list[_Unit], dict[int, int]]:
+    """The input, then one unit per leaf layer (with the BN/activations after it when folding) or per block
+    at `depth` (as `analyze --depth` rows); a residual block keeps its add and skip, a repeat of residual
+    blocks draws identical instances once (×N)."""
+    units = [_Unit("input", "input", [], row="input")]
+    consumers = _consumers(graph)
+    i = 0
+    while i < len(graph.nodes):
+        g = next((g for g in graph.nodes[i].groups if graph.groups[g].level == depth), None) if depth else None
         if g is None:
-            units.append(_Unit(node.name, "layer", i, i))
-            owner[i] = len(units) - 1
+            nodes = _chain(graph, i, consumers) if fold else [i]
+            units.append(_Unit(graph.nodes[i].name, "layer", nodes, row=graph.nodes[i].name))
+            i = nodes[-1] + 1
             continue
-        if g not in by_group:
-            grp = graph.groups[g]
-            units.append(_Unit(grp.name, "block", i, grp.last, g))
-            by_group[g] = len(units) - 1
-        owner[i] = by_group[g]
+        last = graph.groups[g].last
+        units += _block_units(graph, g, list(range(i, last + 1)), consumers)
+        i = last + 1
+    owner: dict[int, int] = {INPUT: 0}
+    for k, u in enumerate(units):
+        owner.update((n, k) for n in u.nodes)
     return units, owner
 
 
-def _unit_edges(graph: Graph, owner: dict[int, int]) -> list[tuple[int, int]]:
-    seen: dict[tuple[int, int], None] = {}
+def _consumers(graph: Graph) -> list[list[int]]:
+    out: list[list[int]] = [[] for _ in graph.nodes]
     for i, node in enumerate(graph.nodes):
         for s in node.inputs:
+            if s != INPUT:
+                out[s].append(i)
+    return out
+
+
+FOLLOWS = (BatchNorm, Activation, Dropout)     # drawn in the box of the layer before them
+
+
+def _chain(graph: Graph, i: int, consumers: list[list[int]]) -> list[int]:
+    """Node i and the batch norms, activations and dropouts that follow it one to one (conv · BN · ReLU)."""
+    nodes, outs = [i], set(graph.outputs)
+    while True:
+        j = nodes[-1]
+        k = j + 1
+        if (k >= len(graph.nodes) or not isinstance(graph.nodes[k].layer, FOLLOWS) or graph.nodes[k].inputs != [j]
+                or consumers[j] != [k] or j in outs or graph.nodes[k].groups != graph.nodes[i].groups
+                or graph.nodes[k].train_only != graph.nodes[i].train_only):
+            return nodes
+        nodes.append(k)
+
+
+def _block_units(graph: Graph, g: int, nodes: list[int], consumers) -> list[_Unit]:
+    """A block collapsed at its level: one unit, or (a residual) its paths and its add; a repeat of residual
+    blocks: each instance so, and consecutive identical instances as one (×N)."""
+    grp = graph.groups[g]
+    parts = instances(graph, g)
+    if not any(graph.nodes[n].layer.type == "add" for n in nodes):
+        return [_Unit(grp.name, "block", nodes, g, row=grp.name)]
+    if grp.type != "repeat" or not parts:
+        return _residual_units(graph, grp.name, g, nodes, consumers, grp.name)
+    out: list[_Unit] = []
+    sig, run, ids = None, "", []
+    for c in parts:
+        part = graph.groups[c]
+        inst = list(range(part.first, part.last + 1))
+        here = _residual_units(graph, part.name, c, inst, consumers, grp.name)
+        mine = _signature(graph, inst)
+        if mine == sig:
+            for u, v, first_id in zip(out[-len(here):], here, ids):
+                u.nodes += v.nodes
+                u.times += 1
+                u.id = f"{run}–{part.name.rsplit('.', 1)[-1]}{first_id[len(run):]}"   # layer1.1–3 body
+        else:
+            out += here
+            run, ids = part.name, [u.id for u in here]
+        sig = mine
+    return out
+
+
+def instances(graph: Graph, g: int) -> list[int]:
+    """A repeat's instances (the groups one level below it that tile it), else []."""
+    grp = graph.groups[g]
+    if grp.type != "repeat":
+        return []
+    parts = [c for c in range(g + 1, len(graph.groups)) if graph.groups[c].level == grp.level + 1
+             and grp.first <= graph.groups[c].first <= grp.last]
+    tiles = parts and parts[0] and graph.groups[parts[0]].first == grp.first and graph.groups[parts[-1]].last == grp.last
+    return parts if tiles else []
+
+
+def _residual_units(graph: Graph, name: str, g: int, nodes: list[int], consumers, row: str) -> list[_Unit]:
+    """A residual block's paths (connected runs of layers: the body, a projection) and each add with the
+    activations after it, in data order."""
+    merges, seen = [], set()
+    for n in nodes:
+        if graph.nodes[n].layer.type == "add" and n not in seen:
+            chain = [c for c in _chain(graph, n, consumers) if c <= nodes[-1]]
+            merges.append(chain)
+            seen.update(chain)
+    parent = {n: n for n in nodes if n not in seen}
+    def root(n):
+        while parent[n] != n:
+            n = parent[n]
+        return n
+    for n in parent:
+        for s in graph.nodes[n].inputs:
+            if s in parent:
+                parent[root(n)] = root(s)
+    paths: dict[int, list[int]] = {}
+    for n in parent:
+        paths.setdefault(root(n), []).append(n)
+    units = [_Unit(_path_name(graph, p, name), "block", p, g, row=row) for p in paths.values()]
+    units += [_Unit(graph.nodes[m[0]].name, "layer", m, g, row=row) for m in merges]
+    return sorted(units, key=lambda u: u.first)
+
+
+def _path_name(graph: Graph, nodes: list[int], block: str) -> str:
+    """The dotted prefix its layers share (layer1.0.downsample), or the block's name + ' body'."""
+    parts = [graph.nodes[n].name.split(".") for n in nodes]
+    common = []
+    for column in zip(*parts):
+        if len(set(column)) > 1:
+            break
+        common.append(column[0])
+    text = ".".join(common)
+    return text if len(nodes) > 1 and text != block and text.startswith(block + ".") else block + " body"
+
+
+def _signature(graph: Graph, nodes: list[int]) -> tuple:
+    """What makes two instances of a repeat draw alike: kinds, settings, shapes, wiring relative to the first."""
+    first = nodes[0]
+    return tuple((graph.nodes[n].layer.type, graph.nodes[n].layer.config(), graph.nodes[n].out_shape,
+                  tuple(s - first if s >= first else -1 for s in graph.nodes[n].inputs)) for n in nodes)
+
+
+def _unit_edges(graph: Graph, owner: dict[int, int]) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
+    """Edges between units in data order (a repeat's instances drawn once drop their loop back), and those
+    that carry only a size (an upsample's `size_of`)."""
+    seen: dict[tuple[int, int], bool] = {}
+    for i, node in enumerate(graph.nodes):
+        used = node.layer.rf_inputs or len(node.inputs)
+        for k, s in enumerate(node.inputs):
             a, b = owner[s], owner[i]
-            if a != b:
-                seen[(a, b)] = None
-    return list(seen)
+            if a < b:
+                seen[(a, b)] = seen.get((a, b), True) and k >= used
+    return list(seen), {p for p, size in seen.items() if size}
 
 
 def _rank(L: _Layout, pairs: list[tuple[int, int]]) -> None:
@@ -432,33 +560,52 @@ def _type(graph: Graph, u: _Unit) -> str:
 
 
 def _train_only(graph: Graph, u: _Unit) -> bool:
-    return u.kind != "input" and all(graph.nodes[i].train_only for i in range(u.first, u.last + 1))
+    return u.kind != "input" and all(graph.nodes[i].train_only for i in u.nodes)
+
+
+SHORT = {"batchnorm": "BN", "batchnorm1d": "BN", "batchnorm2d": "BN", "batchnorm3d": "BN", "relu": "ReLU",
+         "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "gelu": "GELU", "silu": "SiLU", "hardswish": "hardswish"}
 
 
 def _lines(graph: Graph, report: Report, u: _Unit, color: str | None) -> list[str]:
     if u.kind == "input":
         return ["input", fmt_shape(graph.input)]
+    rows = [report.layers[i] for i in u.nodes]
     if u.kind == "block":
         grp = graph.groups[u.group]
-        rows = report.layers[u.first:u.last + 1]
-        lines = [_name(grp.name), f"[{grp.type}] {len(rows)} layers", fmt_shape(grp.out_shape),
+        parts = instances(graph, u.group)
+        what = f"{graph.groups[parts[0]].type} ×{len(parts)}" if parts and u.id == grp.name else grp.type
+        times = f"×{u.times} · " if u.times > 1 else ""
+        lines = [_name(u.id), f"[{what}] {times}{len(rows)} layers", fmt_shape(graph.nodes[u.nodes[-1]].out_shape),
                  f"params {short(sum(r.params for r in rows))} · MACs {short(sum(r.macs for r in rows))}"]
     else:
-        node, row = graph.nodes[u.first], report.layers[u.first]
-        title = _name(node.name)
+        node, row = graph.nodes[u.first], rows[0]
+        title = _name(u.id) + (f" ×{u.times}" if u.times > 1 else "")
         detail = f"{row.type} {row.config}".strip()
         # `relu1` needs no second line saying `relu`
-        same = detail == title or (not row.config and title.split(".")[-1].rstrip("0123456789") == row.type)
-        lines = [title] + ([] if same else [detail]) + [fmt_shape(node.out_shape)]
+        folded = rows[1:len(rows) // u.times]          # a repeat's instances drawn once: one instance's
+        same = not folded and (detail == title or (not row.config and title.split(".")[-1].rstrip("0123456789") == row.type))
+        detail = " · ".join(([] if same else [detail]) + [SHORT.get(r.type, r.type) for r in folded])
+        lines = [title] + ([detail] if detail else []) + _crop(node) + [fmt_shape(graph.nodes[u.nodes[-1]].out_shape)]
     if color and not (u.kind == "block" and color in ("macs", "params")):
         lines.append(_figure(color, _value(report, graph, u, color)))
     return lines
 
 
+def _crop(node) -> list[str]:
+    """What a copy-and-crop concat cuts: 'crop 64→56' per larger input (H×W where they differ)."""
+    if node.layer.type != "concat" or not getattr(node.layer, "crop", None):
+        return []
+    side = lambda s: str(s[0]) if len(set(s)) == 1 else "×".join(map(str, s))   # noqa: E731
+    out = tuple(node.out_shape[1:])
+    return [f"crop {side(tuple(s[1:]))}→{side(out)}" for s in dict.fromkeys(tuple(s) for s in node.in_shapes)
+            if tuple(s[1:]) != out]
+
+
 def _value(report: Report, graph: Graph, u: _Unit, color: str) -> float | None:
     if u.kind == "input":
         return None
-    rows = report.layers[u.first:u.last + 1]
+    rows = [report.layers[i] for i in u.nodes]
     if color == "rf":
         return float(rows[-1].rf.size)
     if color == "memory":

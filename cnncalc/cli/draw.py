@@ -39,12 +39,19 @@ def draw_cmd(
     direction: str = typer.Option("TB", "--direction", metavar="TB|LR", help="Top to bottom or left to right."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
                                         help="Override the input: 3x64x64, 64x48 (H×W) or 64."),
+    style: str = typer.Option("graph", "--style", "-s", metavar="graph|maps",
+                              help="graph: boxes and arrows; maps: the course's feature-map figure (C@H×W stacks)."),
+    unfold: bool = typer.Option(False, "--unfold", help="One box per layer (default: conv · BN · ReLU in one box)."),
 ):
-    """Draw the network: one box per layer (or per block with --depth), arrows in data order.
+    """Draw the network: boxes and arrows in data order (a layer with its BN and activation in one box,
+    a block with --depth), or the course's feature-map figure with --style maps. The HTML page zooms,
+    pans, searches and shows every figure of a box on hover.
 
     Examples:
 
       cnncalc draw lenet5 -o lenet5.svg
+
+      cnncalc draw vgg16 --style maps -o vgg16.svg
 
       cnncalc draw resnet50 --depth 1 --color macs -o resnet50.html
 
@@ -57,19 +64,33 @@ def draw_cmd(
     from ..errors import CnncalcError
     check_choice(color, COLORS, "--color")
     check_choice(direction.upper(), ("TB", "LR"), "--direction")
+    check_choice(style, ("graph", "maps"), "--style")
     if output and not output.lower().endswith((".svg", ".html", ".htm")):
         raise CnncalcError(f"--output {output}: expected a file name ending in .svg or .html")
     graph = load(arch, input)
-    diagram = layout(graph, report_of(graph), depth, color, direction.upper())
-    if output and output.lower().endswith((".html", ".htm")):
-        from ..render.html import diagram_page
-        text = diagram_page(diagram)
+    html = bool(output) and output.lower().endswith((".html", ".htm"))
+    if style == "maps":
+        from ..analysis.maps import maps
+        from ..render.maps import render_maps
+        figure = maps(graph)
+        text = render_maps(figure, standalone=not html)
+        what = f"{len(figure.maps)} maps"
+        if html:
+            from ..render.html import page
+            text = page(figure.title, text)
     else:
-        from ..render.svg import render_svg
-        text = render_svg(diagram)
+        report = report_of(graph)
+        diagram = layout(graph, report, depth, color, direction.upper(), fold=not unfold)
+        what = f"{len(diagram.boxes) - 1} boxes, {len(diagram.edges)} arrows"
+        if html:
+            from ..render.html import diagram_page
+            text = diagram_page(diagram, report)
+        else:
+            from ..render.svg import render_svg
+            text = render_svg(diagram)
     if output:
         write_atomic(output, text, inputs=[resolve(arch)])
-        print(f"wrote {output} ({len(diagram.boxes) - 1} boxes, {len(diagram.edges)} arrows)", file=sys.stderr)
+        print(f"wrote {output} ({what})", file=sys.stderr)
     else:
         sys.stdout.write(text)
 

@@ -7,6 +7,7 @@ tests/test_browser.py reads it back from a headless browser.
 """
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from html import escape
 
@@ -26,11 +27,24 @@ th{background:#f2f2f2;text-align:left;position:sticky;top:0}
 table.sortable th{cursor:pointer} table.sortable th:hover{background:#e4e4e4}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.block td{font-weight:bold;background:#f4f8fd}
-tr.hit td{background:#ffe9a8}
+tr.hit td{background:#ffe9a8} tr.selected td{background:#fff3c9;outline:1px solid #e0b84a}
 .side{display:flex;gap:18px;align-items:flex-start}
 .side > div{flex:1 1 0;min-width:380px;overflow-x:auto}
 input.filter{margin:6px 0;padding:4px 8px;width:320px}
 .charts svg{display:block;margin:8px 0}
+.viewer{position:relative;border:1px solid #ccc;background:#fff}
+.viewer .tools{display:flex;gap:6px;align-items:center;padding:4px 6px;border-bottom:1px solid #ddd;background:#f7f7f7;font-size:13px}
+.viewer .tools button{min-width:30px;padding:2px 8px;cursor:pointer}
+.viewer .tools input{padding:3px 6px;width:220px}
+.viewer .stage{height:78vh;overflow:hidden;cursor:grab;outline:none;touch-action:none}
+.viewer .stage:focus{box-shadow:inset 0 0 0 2px #9cc3f0}
+.viewer .stage svg.diagram{display:block;width:100%;height:100%}
+.viewer .minimap{position:absolute;right:8px;top:42px;width:110px;height:220px;border:1px solid #999;background:rgba(255,255,255,.92);cursor:pointer}
+.viewer .minimap svg{width:100%;height:100%;display:block}
+.card{position:fixed;z-index:10;background:#fffef5;border:1px solid #b9a;box-shadow:0 2px 8px rgba(0,0,0,.2);padding:6px 8px;font-size:12px;max-width:640px;pointer-events:none}
+.card table{font-size:12px} .card td,.card th{padding:1px 6px}
+g.box.found rect{stroke:#e67e22;stroke-width:3}
+.error{background:#fdecea;color:#8a1c12;border:1px solid #e6a39c;padding:6px 10px;font-family:monospace;white-space:pre-wrap}
 """
 
 HEAD_JS = """window.__cnncalcErrors=[];
@@ -47,10 +61,54 @@ document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventL
 document.querySelectorAll('input.filter').forEach(function(inp){inp.addEventListener('input',function(){
  var q=inp.value.toLowerCase(),t=document.getElementById(inp.dataset.table);
  Array.from(t.tBodies[0].rows).forEach(function(r){r.style.display=r.textContent.toLowerCase().indexOf(q)>=0?'':'none'})})});
-document.querySelectorAll('svg.diagram g.box').forEach(function(g){g.style.cursor='pointer';g.addEventListener('click',function(){
- var host=g.closest('.netcol')||document,row=Array.from(host.querySelectorAll('table.sortable tbody tr')).find(function(r){return r.cells[0].textContent===g.dataset.name});
- if(!row)return;var d=row.closest('details');if(d)d.open=true;row.style.display='';row.scrollIntoView({block:'center'});
- row.classList.add('hit');setTimeout(function(){row.classList.remove('hit')},1500)})});
+function cnncalcView(v){
+ var stage=v.querySelector('.stage'),svg=stage.querySelector('svg.diagram');if(!svg||v.dataset.ready)return;v.dataset.ready='1';
+ var full=svg.viewBox.baseVal,W=full.width,H=full.height,vb={x:0,y:0,w:W,h:H};svg.removeAttribute('width');svg.removeAttribute('height');
+ var data=JSON.parse((v.querySelector('script.boxdata')||{}).textContent||'{}'),card=v.querySelector('.card'),mini=null,lens=null;
+ function set(b){vb=b;svg.setAttribute('viewBox',b.x+' '+b.y+' '+b.w+' '+b.h);v.dataset.view=JSON.stringify(b);if(lens){lens.setAttribute('x',b.x);lens.setAttribute('y',b.y);lens.setAttribute('width',b.w);lens.setAttribute('height',b.h)}}
+ function fit(){set({x:0,y:0,w:W,h:H})}
+ function pt(cx,cy){var p=svg.createSVGPoint();p.x=cx;p.y=cy;return p.matrixTransform(svg.getScreenCTM().inverse())}
+ function zoom(f,cx,cy){var r=stage.getBoundingClientRect();if(cx===undefined){cx=r.left+r.width/2;cy=r.top+r.height/2}
+  var p=pt(cx,cy),w=Math.min(Math.max(vb.w*f,40),W*4),k=w/vb.w;set({x:p.x-(p.x-vb.x)*k,y:p.y-(p.y-vb.y)*k,w:w,h:vb.h*k})}
+ function pan(dx,dy){var s=1/svg.getScreenCTM().a;set({x:vb.x-dx*s,y:vb.y-dy*s,w:vb.w,h:vb.h})}
+ function centre(p,scale){var r=stage.getBoundingClientRect(),w=r.width*scale,h=r.height*scale;set({x:p.x-w/2,y:p.y-h/2,w:w,h:h})}
+ v.cnncalc={fit:fit,zoom:zoom,pan:pan,set:set,get:function(){return vb}};
+ v.querySelectorAll('button[data-act]').forEach(function(b){b.addEventListener('click',function(){var a=b.dataset.act;if(a==='fit')fit();else zoom(a==='in'?1/1.25:1.25)})});
+ stage.addEventListener('wheel',function(e){e.preventDefault();zoom(Math.exp(e.deltaY*0.0015),e.clientX,e.clientY)},{passive:false});
+ var drag=null;stage.addEventListener('pointerdown',function(e){drag={x:e.clientX,y:e.clientY,moved:0};stage.focus()});
+ window.addEventListener('pointermove',function(e){if(!drag)return;var dx=e.clientX-drag.x,dy=e.clientY-drag.y;drag.moved+=Math.abs(dx)+Math.abs(dy);drag.x=e.clientX;drag.y=e.clientY;if(drag.moved>3)pan(dx,dy)});
+ window.addEventListener('pointerup',function(){setTimeout(function(){drag=null},0)});
+ stage.addEventListener('keydown',function(e){var k=e.key,r=stage.getBoundingClientRect();
+  if(k==='+'||k==='=')zoom(1/1.25);else if(k==='-'||k==='_')zoom(1.25);else if(k==='0')fit();
+  else if(k==='ArrowLeft')pan(r.width/5,0);else if(k==='ArrowRight')pan(-r.width/5,0);else if(k==='ArrowUp')pan(0,r.height/5);else if(k==='ArrowDown')pan(0,-r.height/5);else return;e.preventDefault()});
+ var find=v.querySelector('input.find');if(find)find.addEventListener('change',function(){var t=find.value.trim().toLowerCase();if(!t)return;
+  var gs=Array.from(svg.querySelectorAll('g.box')),g=gs.find(function(g){return g.dataset.name.toLowerCase()===t})||gs.find(function(g){return g.dataset.name.toLowerCase().indexOf(t)>=0});
+  svg.querySelectorAll('g.box.found').forEach(function(x){x.classList.remove('found')});if(!g){find.setCustomValidity('no such layer');find.reportValidity();return}
+  find.setCustomValidity('');g.classList.add('found');var r=g.querySelector('rect').getBoundingClientRect();centre(pt(r.left+r.width/2,r.top+r.height/2),1)});
+ function cell(tr,tag,text){var c=document.createElement(tag);c.textContent=text;tr.appendChild(c)}
+ svg.querySelectorAll('g.box').forEach(function(g){var d=data[g.dataset.name];g.style.cursor='pointer';
+  g.addEventListener('mouseenter',function(e){if(!d||!card)return;card.textContent='';var h=document.createElement('b');h.textContent=g.dataset.name;card.appendChild(h);
+   var t=document.createElement('table'),tr=document.createElement('tr');d.head.forEach(function(x){cell(tr,'th',x)});t.appendChild(tr);
+   d.rows.forEach(function(r){var tr=document.createElement('tr');r.forEach(function(x){cell(tr,'td',x)});t.appendChild(tr)});card.appendChild(t);
+   if(d.more){var m=document.createElement('div');m.textContent=d.more;card.appendChild(m)}card.hidden=false;move(e)});
+  g.addEventListener('mousemove',move);g.addEventListener('mouseleave',function(){if(card)card.hidden=true});
+  g.addEventListener('click',function(){if(drag&&drag.moved>3)return;var host=v.closest('.netcol')||document,name=g.dataset.row||g.dataset.name,
+   row=Array.from(host.querySelectorAll('table.sortable tbody tr')).find(function(r){return r.cells[0].textContent===name});
+   host.querySelectorAll('tr.selected').forEach(function(r){r.classList.remove('selected')});
+   if(!row)return;var dd=row.closest('details');if(dd)dd.open=true;row.style.display='';row.classList.add('selected','hit');
+   row.scrollIntoView({block:'center'});setTimeout(function(){row.classList.remove('hit')},1500)})});
+ function move(e){if(!card||card.hidden)return;var x=e.clientX+14,y=e.clientY+14,w=card.offsetWidth,h=card.offsetHeight;
+  if(x+w>window.innerWidth)x=Math.max(0,e.clientX-w-14);if(y+h>window.innerHeight)y=Math.max(0,e.clientY-h-14);card.style.left=x+'px';card.style.top=y+'px'}
+ if(H>2*window.innerHeight){var ns='http://www.w3.org/2000/svg';mini=document.createElement('div');mini.className='minimap';
+  var ms=document.createElementNS(ns,'svg');ms.setAttribute('viewBox','0 0 '+W+' '+H);ms.setAttribute('preserveAspectRatio','xMidYMid meet');
+  var u=document.createElementNS(ns,'use');u.setAttribute('href','#'+svg.dataset.root);ms.appendChild(u);
+  lens=document.createElementNS(ns,'rect');lens.setAttribute('fill','rgba(66,133,244,.18)');lens.setAttribute('stroke','#1a73e8');lens.setAttribute('stroke-width',W/110*2);
+  ms.appendChild(lens);mini.appendChild(ms);v.appendChild(mini);
+  function jump(e){var p=ms.createSVGPoint();p.x=e.clientX;p.y=e.clientY;p=p.matrixTransform(ms.getScreenCTM().inverse());set({x:p.x-vb.w/2,y:p.y-vb.h/2,w:vb.w,h:vb.h})}
+  var down=false;mini.addEventListener('pointerdown',function(e){down=true;jump(e)});mini.addEventListener('pointermove',function(e){if(down)jump(e)});window.addEventListener('pointerup',function(){down=false})}
+ var keep=v.dataset.keep;if(keep){set(JSON.parse(keep))}else fit()}
+function cnncalcInit(root){root.querySelectorAll('.viewer').forEach(cnncalcView)}
+cnncalcInit(document);
 window.addEventListener('load',function(){var out={diagrams:[],errors:window.__cnncalcErrors};
  document.querySelectorAll('svg.diagram').forEach(function(svg){
   var boxes=Array.from(svg.querySelectorAll('g.box')),rs=boxes.map(function(g){return g.querySelector('rect').getBoundingClientRect()}),ov=0,spill=0;
@@ -74,9 +132,39 @@ def page(title: str, body: str) -> str:
             f'<pre id="cnncalc-selfcheck" hidden></pre>\n<script>{BODY_JS}</script>\n</body></html>\n')
 
 
-def diagram_page(diagram: Diagram) -> str:
-    """`cnncalc draw -o net.html`: the diagram alone."""
-    return page(diagram.title, f"<h1>{q(diagram.title)}</h1>\n<div class=\"scroll\">{render_svg(diagram, 'd0', False)}</div>")
+def diagram_page(diagram: Diagram, report: Report) -> str:
+    """`cnncalc draw -o net.html`: the diagram alone, navigable."""
+    return page(diagram.title, f"<h1>{q(diagram.title)}</h1>\n{viewer(diagram, report, 'd0')}")
+
+
+CARD_HEAD = ("layer", "type", "k/s p", "input", "output", "params", "MACs", "FLOPs", "RF /j", "notes")
+CARD_ROWS = 12      # a box's layers listed on its card; the table has the rest
+
+
+def viewer(diagram: Diagram, report: Report, uid: str) -> str:
+    """The diagram in a pan-and-zoom frame: +/−/fit buttons, a search box, a minimap for tall graphs, and per
+    box the figures its hover card shows (JSON, every character that could close the script escaped)."""
+    data = {}
+    for b in diagram.boxes:
+        rows = [report.layers[n] for n in b.nodes]
+        data[b.id] = {"head": CARD_HEAD, "rows": [
+            [r.name, r.type, r.config, f"{len(r.inputs)} inputs" if r.inputs else shape(r.input), shape(r.output),
+             f"{r.params:,}", human(r.macs), human(r.flops), rf_text(r.rf), "; ".join(r.notes)] for r in rows[:CARD_ROWS]],
+            "more": f"… and {len(rows) - CARD_ROWS} more layers (the table lists them)" if len(rows) > CARD_ROWS else ""}
+        if b.kind == "input":
+            data[b.id]["rows"] = [["input", "", "", "", shape(report.input), "", "", "", "", ""]]
+    blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    names = "".join(f'<option value="{q(b.id)}">' for b in diagram.boxes)
+    return (f'<div class="viewer" id="{uid}-view"><div class="tools">'
+            '<button type="button" data-act="in" title="zoom in (+)">+</button>'
+            '<button type="button" data-act="out" title="zoom out (−)">−</button>'
+            '<button type="button" data-act="fit" title="the whole network (0)">fit</button>'
+            f'<input class="find" list="{uid}-names" placeholder="find a layer (Enter)" aria-label="find a layer">'
+            f'<datalist id="{uid}-names">{names}</datalist>'
+            '<span class="muted">wheel or +/−: zoom · drag or arrows: pan · 0: fit · hover a box: its figures · '
+            'click: its table row</span></div>'
+            f'<div class="stage" tabindex="0">{render_svg(diagram, uid, False)}</div>'
+            f'<div class="card" hidden></div><script type="application/json" class="boxdata">{blob}</script></div>')
 
 
 def num_cell(v: int | float | None, unit: str = "") -> str:
@@ -162,7 +250,7 @@ def report_page(report: Report, diagram: Diagram, stages, depth: int | None = No
             '<a href="#layers">layers</a></nav>'
             + f'<h2 id="totals">Totals</h2>{totals_table(report)}'
             + (f"<p>misaligned paths:</p><ul>{misaligned}</ul>" if misaligned else "")
-            + f'<h2 id="diagram">Diagram</h2><div class="scroll">{render_svg(diagram, "d0", False)}</div>'
+            + f'<h2 id="diagram">Diagram</h2>{viewer(diagram, report, "d0")}'
             + f'<h2 id="charts">Charts</h2>{chart_section(report, stages)}'
             + f'<h2 id="layers">Layers</h2>{layer_table(report, depth, "layers0")}')
     return page(f"{report.name} — cnncalc", body)
@@ -180,7 +268,7 @@ def compare_page(comparison, items) -> str:
     cols = []
     for k, (report, diagram, stages) in enumerate(items):
         cols.append(f'<div class="netcol">{header(report)}{totals_table(report)}<h2>Diagram</h2>'
-                    f'<div class="scroll">{render_svg(diagram, f"d{k}", False)}</div>'
+                    f'{viewer(diagram, report, f"d{k}")}'
                     f"<details><summary>charts</summary>{chart_section(report, stages)}</details>"
                     f"<details><summary>layers</summary>{layer_table(report, None, f'layers{k}')}</details></div>")
     body = (f"<h1>{q(' vs '.join(r.title for r in comparison.rows))}</h1>{conventions(items[0][0])}"
