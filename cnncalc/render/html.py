@@ -111,10 +111,11 @@ function cnncalcInit(root){root.querySelectorAll('.viewer').forEach(cnncalcView)
 cnncalcInit(document);
 window.addEventListener('load',function(){var out={diagrams:[],errors:window.__cnncalcErrors};
  document.querySelectorAll('svg.diagram').forEach(function(svg){
-  var boxes=Array.from(svg.querySelectorAll('g.box')),rs=boxes.map(function(g){return g.querySelector('rect').getBoundingClientRect()}),ov=0,spill=0;
+  var bb=function(e){var b=e.getBBox();return {left:b.x,top:b.y,right:b.x+b.width,bottom:b.y+b.height,width:b.width,height:b.height}};
+  var boxes=Array.from(svg.querySelectorAll('g.box')),rs=boxes.map(function(g){return bb(g.querySelector('rect'))}),ov=0,spill=0;
   for(var i=0;i<rs.length;i++){for(var j=i+1;j<rs.length;j++){var a=rs[i],b=rs[j];
    if(a.left<b.right-0.5&&b.left<a.right-0.5&&a.top<b.bottom-0.5&&b.top<a.bottom-0.5)ov++}}
-  boxes.forEach(function(g,k){g.querySelectorAll('text').forEach(function(t){var r=t.getBoundingClientRect();
+  boxes.forEach(function(g,k){g.querySelectorAll('text').forEach(function(t){var r=bb(t);
    if(r.right>rs[k].right+0.5||r.left<rs[k].left-0.5||r.bottom>rs[k].bottom+0.5||r.top<rs[k].top-0.5)spill++})});
   out.diagrams.push({boxes:rs.length,overlaps:ov,overflowing_text:spill,empty:rs.filter(function(r){return r.width<1||r.height<1}).length})});
  document.getElementById('cnncalc-selfcheck').textContent=JSON.stringify(out)});

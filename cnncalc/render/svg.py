@@ -106,7 +106,7 @@ def render_svg(diagram: Diagram, uid: str = "d", standalone: bool = True) -> str
     head = '<?xml version="1.0" encoding="UTF-8"?>\n' if standalone else ""
     shaded = diagram.legend is not None
     out = [f'{head}<svg xmlns="http://www.w3.org/2000/svg" class="diagram" data-root="{uid}-all" '
-           f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}" '
+           f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}" text-rendering="geometricPrecision" '
            f'font-size="{FONT_SIZE}">',
            f'<defs><marker id="{uid}-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
            f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>',
