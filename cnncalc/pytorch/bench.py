@@ -1,68 +1,49 @@
-"""`cnncalc bench`: time every conv and linear layer alone, and the whole model, against a measured roofline.
+"""`cnncalc bench`: time every conv and linear layer, and the whole forward, against a roofline no layer exceeds.
 
-Each conv/linear layer is built alone (`layer.torch_module(in_shapes)`) at its input shape, batch, dtype,
-device and memory format, and its forward is timed under `torch.inference_mode()`: warm-up runs are
-discarded, then `repeat` runs are kept and reported as median, quartiles and min/max.
+Every layer is timed in a stated, reproducible state (`BenchReport.state`):
 
-- CPU: `time.perf_counter_ns()` around each call (CPU kernels are synchronous; the thread count is shown).
-- CUDA: a pair of CUDA events around each call, `torch.backends.cudnn.benchmark = True`, and
-  `torch.cuda.synchronize()` before any event is read.
+- **warm** (the default): what the user's model sees in an inference loop. The whole network is built
+  (`cnncalc.pytorch.build`) and runs its warm-up and timed forward passes first; then each conv/linear layer —
+  the network's own module — is timed alone on the input it received in that forward, in the allocator state
+  the network's forwards left (glibc's free lists and dynamic mmap threshold as a real loop has them).
+- **isolated** (`--isolated`): each layer alone in a fresh process (`bench_worker`), on a random input of its
+  shape: the clean state of a process that has run nothing else, as `torch.utils.benchmark.Timer` sees a
+  layer in a new interpreter.
 
-The roofline is measured in the same run, never taken from a data sheet: peak compute is a large
-square matmul of the same dtype (2·n³ FLOPs), memory bandwidth a large tensor copy (bytes read +
-written), each timed before and after the layers and taken from its fastest run (a capacity: other
-processes can only slow a run down). A layer's arithmetic intensity is its FLOPs (the static report's,
-× batch) per byte of input + weights + output at that dtype; its roof is min(peak, intensity ×
-bandwidth), and the report gives the achieved GFLOP/s (FLOPs / median time) as a fraction of both.
+The roofline probes (pytorch/roofline.py) run after the layers, so they cannot change the layer timings.
+Clocks: `time.perf_counter_ns()` around each call on the CPU (kernels are synchronous; the thread count is
+shown), a pair of CUDA events around each call on CUDA, with cuDNN's algorithm search on or off as asked
+(`torch.backends.cudnn.benchmark`). Warm-up runs are discarded; the kept runs give median, quartiles, min/max.
 
 torch is imported only inside these functions: `import cnncalc` never imports it.
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
-import statistics
-import time
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Callable, Literal, Optional
 
 from pydantic import BaseModel
 
 from ..errors import CnncalcError
 from ..layers import numel
+from .roofline import DTYPE_BYTES, DTYPES, Roof, bandwidth_probes, best, compute_probes
+from .timing import Timing, make_timer, summarize
 
-DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
-DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
 DEVICES = ("cpu", "cuda")
-
-# Roofline probes: grow the matmul until one run lasts this long (seconds), up to the cap.
-MATMUL_TARGET_S = {"cpu": 0.05, "cuda": 0.005}
-MATMUL_MAX_N = {"cpu": 4096, "cuda": 16384}
-COPY_BYTES = {"cpu": 256 << 20, "cuda": 1 << 30}   # per buffer: far larger than any cache
+STATES = {
+    "warm": "each layer timed alone on its own input right after the whole network's warm forward passes "
+            "(the allocator state of an inference loop)",
+    "isolated": "each layer timed alone in a fresh process that has run nothing else (the clean state)",
+}
+WORKER_TIMEOUT_S = 600
 
 
 # -- results --------------------------------------------------------------------------------------
-class Timing(BaseModel):
-    """Wall times of the kept runs (warm-up discarded), in milliseconds."""
-    runs: int
-    median_ms: float
-    q1_ms: float
-    q3_ms: float
-    min_ms: float
-    max_ms: float
-
-
-class Probe(BaseModel):
-    """A roofline probe: peak compute (GFLOP/s, matmul) or memory bandwidth (GB/s, copy).
-
-    `value`, the roof, comes from the fastest run: a capacity is what the machine can do, and other
-    processes can only slow a run down. `median` shows how much the runs were disturbed."""
-    what: str
-    work: float          # FLOPs (matmul) or bytes read + written (copy) per run
-    time: Timing
-    value: float         # work / fastest run, in GFLOP/s or GB/s — used for the roofline
-    median: float        # work / median run
-
-
 class LayerBench(BaseModel):
     name: str
     type: str
@@ -76,8 +57,8 @@ class LayerBench(BaseModel):
     gflops: float        # flops / median time
     roof_gflops: float   # min(peak, intensity × bandwidth)
     bound: Literal["compute", "memory"]
-    frac_peak: float     # gflops / peak
-    frac_roof: float     # gflops / roof_gflops
+    frac_peak: float     # gflops / peak (≤ 1: the peak is at least every layer's own rate)
+    frac_roof: float     # gflops / roof_gflops (≤ 1 likewise)
     share: float         # median time / sum of all layers' median times
 
 
@@ -90,13 +71,16 @@ class BenchReport(BaseModel):
     device_name: str
     dtype: str
     channels_last: bool
+    state: Literal["warm", "isolated"]
+    state_note: str                  # what the state means, for the report header
+    cudnn_benchmark: bool | None = None   # CUDA: cuDNN's algorithm search on (True) or off
     threads: int | None = None       # torch CPU threads (CPU runs)
     load_avg: float | None = None    # 1-minute load average when the run started (CPU runs)
     torch: str
     warmup: int
     repeat: int
-    peak: Probe
-    bandwidth: Probe
+    peak: Roof                       # GFLOP/s
+    bandwidth: Roof                  # GB/s
     ridge: float                     # peak / bandwidth: FLOP/B where layers turn compute-bound
     layers: list[LayerBench]
     layers_ms: float                 # sum of the layers' median times
@@ -112,44 +96,6 @@ def _torch():
     except ImportError:
         raise CnncalcError('bench needs PyTorch: pip install "cnncalc[torch]"') from None
     return torch
-
-
-def summarize(times_s: list[float]) -> Timing:
-    ms = sorted(t * 1e3 for t in times_s)
-    if len(ms) >= 2:
-        q1, _, q3 = statistics.quantiles(ms, n=4, method="inclusive")
-    else:
-        q1 = q3 = ms[0]
-    return Timing(runs=len(ms), median_ms=statistics.median(ms), q1_ms=q1, q3_ms=q3, min_ms=ms[0], max_ms=ms[-1])
-
-
-def make_timer(torch, device: str) -> Callable[[Callable[[], Any], int, int], list[float]]:
-    """timer(fn, warmup, repeat) → seconds per kept run; synchronized before any clock is read."""
-    if device == "cuda":
-        def timer(fn, warmup, repeat):
-            for _ in range(warmup):
-                fn()
-            torch.cuda.synchronize()
-            events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
-                      for _ in range(repeat)]
-            for start, end in events:
-                start.record()
-                fn()
-                end.record()
-            torch.cuda.synchronize()
-            return [start.elapsed_time(end) / 1e3 for start, end in events]
-        return timer
-
-    def timer(fn, warmup, repeat):
-        for _ in range(warmup):
-            fn()
-        out = []
-        for _ in range(repeat):
-            t0 = time.perf_counter_ns()
-            fn()
-            out.append((time.perf_counter_ns() - t0) / 1e9)
-        return out
-    return timer
 
 
 def check_setup(torch, device: str, dtype: str) -> None:
@@ -170,44 +116,6 @@ def check_setup(torch, device: str, dtype: str) -> None:
                            f"in {DTYPES[dtype]} here ({first}); try --dtype fp32") from None
 
 
-def probe(what: str, work: float, times: list[float]) -> Probe:
-    t = summarize(times)
-    return Probe(what=what, work=work, time=t, value=work / (t.min_ms / 1e3) / 1e9,
-                 median=work / (t.median_ms / 1e3) / 1e9)
-
-
-def matmul_size(torch, device: str, dtype: str, timer) -> int:
-    """n for the peak probe: doubled from 256 until one n×n @ n×n product lasts long enough."""
-    tdt = getattr(torch, DTYPES[dtype])
-    n = 256
-    while n < MATMUL_MAX_N[device]:
-        a = torch.randn(n, n, device=device, dtype=tdt)
-        c = torch.empty(n, n, device=device, dtype=tdt)
-        if min(timer(lambda: torch.mm(a, a, out=c), 1, 2)) >= MATMUL_TARGET_S[device]:
-            break
-        n *= 2
-    return n
-
-
-def time_matmul(torch, device: str, dtype: str, n: int, timer, warmup: int, repeat: int) -> list[float]:
-    """Peak compute: an n×n @ n×n matmul, 2·n³ FLOPs, into a preallocated output (no page faults timed)."""
-    tdt = getattr(torch, DTYPES[dtype])
-    a = torch.randn(n, n, device=device, dtype=tdt)
-    b = torch.randn(n, n, device=device, dtype=tdt)
-    c = torch.empty(n, n, device=device, dtype=tdt)
-    return timer(lambda: torch.mm(a, b, out=c), max(warmup, 1), max(repeat, 5))
-
-
-def time_copy(torch, device: str, dtype: str, timer, warmup: int, repeat: int) -> tuple[int, list[float]]:
-    """Memory bandwidth: dst.copy_(src) of a buffer far larger than any cache; (buffer bytes, times)."""
-    tdt = getattr(torch, DTYPES[dtype])
-    count = COPY_BYTES[device] // DTYPE_BYTES[dtype]
-    src = torch.randn(count, device=device, dtype=tdt)
-    dst = torch.empty_like(src)
-    times = timer(lambda: dst.copy_(src), max(warmup, 1), max(repeat, 5))
-    return count * DTYPE_BYTES[dtype], times
-
-
 def _cpu_name() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
@@ -219,20 +127,12 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine() or "CPU"
 
 
-def _prepare(torch, module, x, device, tdt, channels_last):
-    module = module.eval().to(device=device, dtype=tdt)
-    if channels_last:
-        module = module.to(memory_format=torch.channels_last)
-        if x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-    return module, x
-
-
 def bench(spec: Any, *, input: str | tuple | list | None = None, device: str = "cpu", dtype: str = "fp32",
           batch: int = 1, channels_last: bool = False, repeat: int = 10, warmup: int = 2,
-          model: bool = True, progress: Optional[Callable[[int, int], None]] = None) -> BenchReport:
-    """Time every conv/linear layer alone and the whole forward; see the module docstring.
-    `progress(done, total)` is called after each timed step (probes, layers, the whole forward)."""
+          model: bool = True, isolated: bool = False, cudnn_benchmark: bool = True,
+          progress: Optional[Callable[[int, int], None]] = None) -> BenchReport:
+    """Time every conv/linear layer in the state asked for, and the whole forward; see the module docstring.
+    `progress(done, total)` is called after each timed step (the network, each layer, the probes)."""
     from ..analysis.analyze import load, report_of
     from .memory import refuse_if_too_big
 
@@ -253,7 +153,6 @@ def bench(spec: Any, *, input: str | tuple | list | None = None, device: str = "
     if device != "cpu":
         refuse_if_too_big(graph, batch, device, "bench", DTYPE_BYTES[dtype], DTYPE_BYTES[dtype])
     tdt = getattr(torch, DTYPES[dtype])
-    size = DTYPE_BYTES[dtype]
     timer = make_timer(torch, device)
     notes: list[str] = []
     load_avg = os.getloadavg()[0] if device == "cpu" and hasattr(os, "getloadavg") else None
@@ -262,58 +161,53 @@ def bench(spec: Any, *, input: str | tuple | list | None = None, device: str = "
                      f"{os.cpu_count()} CPUs): other processes compete for the cores, so times are noisier "
                      "and slower than on an idle machine")
     if device == "cuda":
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = cudnn_benchmark
         device_name = torch.cuda.get_device_name()
         if dtype == "fp32" and torch.backends.cudnn.allow_tf32 != torch.backends.cuda.matmul.allow_tf32:
             notes.append(f"fp32 on CUDA: convolutions may use TF32 (cudnn.allow_tf32="
-                         f"{torch.backends.cudnn.allow_tf32}) but the peak matmul and linear layers not "
-                         f"(matmul.allow_tf32={torch.backends.cuda.matmul.allow_tf32}): conv fractions can pass 100%")
+                         f"{torch.backends.cudnn.allow_tf32}) but the GEMM probes and linear layers not "
+                         f"(matmul.allow_tf32={torch.backends.cuda.matmul.allow_tf32})")
     else:
         device_name = _cpu_name()
 
-    steps = sum(nd.layer.weight_layer for nd in graph.nodes) + 2 + model
-    tick = (lambda: progress(next(done), steps)) if progress else (lambda: None)
+    weighted = [(i, node, row) for i, (node, row) in enumerate(zip(graph.nodes, static.layers))
+                if node.layer.weight_layer]
+    steps = len(weighted) + 2
     done = iter(range(1, steps + 1))
+    tick = (lambda: progress(next(done), steps)) if progress else (lambda: None)
+    threads = torch.get_num_threads() if device == "cpu" else None
+    setup = dict(batch=batch, device=device, dtype=dtype, channels_last=channels_last, warmup=warmup,
+                 repeat=repeat, threads=threads, cudnn_benchmark=cudnn_benchmark)
     with torch.inference_mode():
-        # the roofline probes run before and after the layers: a machine busy with other work
-        # during one of the two stretches still shows its capacity in the other
-        n = matmul_size(torch, device, dtype, timer)
-        mm_times = time_matmul(torch, device, dtype, n, timer, warmup, repeat)
-        nbytes, copy_times = time_copy(torch, device, dtype, timer, warmup, repeat)
+        if isolated:       # the workers first: nothing this process does can reach their state anyway
+            times = []
+            for _, node, _ in weighted:
+                times.append(_time_in_fresh_process(node, setup))
+                tick()
+            model_t, model_note, _ = _run_network(torch, graph, weighted, setup, timer)
+        else:
+            model_t, model_note, inputs = _run_network(torch, graph, weighted, setup, timer)
+            times = []
+            for i, node, _ in weighted:
+                mod, args = inputs.get(i) or _alone(torch, node, setup)
+                times.append(_time(timer, node, lambda: mod(*args), setup))
+                tick()
         tick()
-        rows = []
-        for node, row in zip(graph.nodes, static.layers):
-            if not node.layer.weight_layer:
-                continue
-            x = torch.randn(batch, *node.in_shapes[0], device=device, dtype=tdt)
-            mod, x = _prepare(torch, node.layer.torch_module(node.in_shapes), x, device, tdt, channels_last)
-            try:
-                times = timer(lambda: mod(x), warmup, repeat)
-            except RuntimeError as e:
-                raise CnncalcError(f"{node.name}: torch failed on input {batch}×"
-                                   f"{'×'.join(map(str, node.in_shapes[0]))} {dtype} {device}: "
-                                   f"{str(e).strip().splitlines()[0]}") from None
-            in_el = batch * numel(node.in_shapes[0])
-            out_el = batch * numel(node.out_shape)
-            moved = (in_el + row.params + out_el) * size
-            rows.append((node, row, summarize(times), moved))
-            del mod, x
-            tick()
-        model_t, model_note = None, ""
-        if model:
-            model_t, model_note = _bench_model(torch, graph, batch, device, tdt, channels_last, timer, warmup, repeat)
-            tick()
-        mm_times += time_matmul(torch, device, dtype, n, timer, warmup, repeat)
-        copy_times += time_copy(torch, device, dtype, timer, warmup, repeat)[1]
+        peak_probes = compute_probes(torch, device, dtype, channels_last, timer, repeat)
+        bw_probes = bandwidth_probes(torch, device, dtype, timer, repeat)
         tick()
-    peak = probe(f"matmul {n}×{n}×{n} {dtype}", 2.0 * n ** 3, mm_times)
-    bw = probe(f"copy {nbytes >> 20} MiB {dtype}", 2.0 * nbytes, copy_times)
-
-    total = sum(t.median_ms for _, _, t, _ in rows)
+    rows = []
+    for (i, node, row), t in zip(weighted, times):
+        t = summarize(t)
+        moved = (batch * numel(node.in_shapes[0]) + row.params + batch * numel(node.out_shape)) * DTYPE_BYTES[dtype]
+        rows.append((node, row, t, moved, row.flops / (t.median_ms / 1e3) / 1e9))
+    peak = best(peak_probes, [(node.name, g) for node, _, _, _, g in rows], "GFLOP/s",
+                "the fastest of GEMMs of three shapes and convolutions at four shapes, run after the layers")
+    bw = best(bw_probes, [(node.name, moved / (t.median_ms / 1e3) / 1e9) for node, _, t, moved, _ in rows], "GB/s",
+              "the fastest of copies from cache-sized to far larger than any cache, run after the layers")
+    total = sum(t.median_ms for _, _, t, _, _ in rows)
     layers = []
-    for node, row, t, moved in rows:
-        secs = t.median_ms / 1e3
-        gflops = row.flops / secs / 1e9
+    for node, row, t, moved, gflops in rows:
         intensity = row.flops / moved
         mem_roof = intensity * bw.value
         roof = min(peak.value, mem_roof)
@@ -324,42 +218,80 @@ def bench(spec: Any, *, input: str | tuple | list | None = None, device: str = "
             frac_roof=gflops / roof, share=t.median_ms / total if total else 0.0))
     if not layers:
         notes.append("no conv or linear layers: nothing to time per layer")
-    notes += roof_notes(layers, peak)
     return BenchReport(
         name=static.name, file=static.file, input=static.input, batch=batch, device=device,
         device_name=device_name, dtype=dtype, channels_last=channels_last,
-        threads=torch.get_num_threads() if device == "cpu" else None, load_avg=load_avg,
+        state="isolated" if isolated else "warm", state_note=STATES["isolated" if isolated else "warm"],
+        cudnn_benchmark=cudnn_benchmark if device == "cuda" else None, threads=threads, load_avg=load_avg,
         torch=torch.__version__, warmup=warmup, repeat=repeat, peak=peak, bandwidth=bw,
-        ridge=peak.value / bw.value, layers=layers, layers_ms=total, model=model_t, model_note=model_note,
-        notes=notes)
+        ridge=peak.value / bw.value, layers=layers, layers_ms=total, model=model_t if model else None,
+        model_note=model_note if model else "not measured (model=False)", notes=notes)
 
 
-def roof_notes(layers: list[LayerBench], peak: Probe) -> list[str]:
-    """Say why a layer can pass 100% of its roof, rather than leave a puzzling figure unexplained."""
-    notes = []
-    for bound, why in (
-            ("memory", "timed alone and repeated, their inputs and weights stay in cache, while the bandwidth "
-                       "roof is a copy far larger than any cache"),
-            ("compute", f"their kernels run faster than the {peak.what} probe that sets the peak")):
-        over = [lb.name for lb in layers if lb.bound == bound and lb.frac_roof > 1]
-        if over:
-            names = ", ".join(over[:4]) + (f" and {len(over) - 4} more" if len(over) > 4 else "")
-            notes.append(f"{len(over)} {bound}-bound layer{'s' if len(over) > 1 else ''} above 100% of the roof "
-                         f"({names}): {why if len(over) > 1 else why.replace('their', 'its')}")
-    return notes
+def _prepare(torch, module, args, setup):
+    tdt = getattr(torch, DTYPES[setup["dtype"]])
+    module = module.eval().to(device=setup["device"], dtype=tdt)
+    if setup["channels_last"]:
+        module = module.to(memory_format=torch.channels_last)
+        args = [a.contiguous(memory_format=torch.channels_last) if a.dim() == 4 else a for a in args]
+    return module, args
 
 
-def _bench_model(torch, graph, batch, device, tdt, channels_last, timer, warmup, repeat):
-    """Whole forward through cnncalc.pytorch.build.build(graph); (None, reason) when it cannot run."""
+def _alone(torch, node, setup):
+    """A layer's own module and a random input of its shape (when the whole network could not be built)."""
+    tdt = getattr(torch, DTYPES[setup["dtype"]])
+    xs = [torch.randn(setup["batch"], *s, device=setup["device"], dtype=tdt) for s in node.in_shapes]
+    return _prepare(torch, node.layer.torch_module(node.in_shapes), xs, setup)
+
+
+def _time(timer, node, fn, setup) -> list[float]:
+    try:
+        return timer(fn, setup["warmup"], setup["repeat"])
+    except RuntimeError as e:
+        raise CnncalcError(f"{node.name}: torch failed on input {setup['batch']}×"
+                           f"{'×'.join(map(str, node.in_shapes[0]))} {setup['dtype']} {setup['device']}: "
+                           f"{str(e).strip().splitlines()[0]}") from None
+
+
+def _run_network(torch, graph, weighted, setup, timer):
+    """The whole forward through cnncalc.pytorch.build, warm-up and timed runs: (timing, note, inputs) with
+    each weight layer's module and the arguments it received in the first forward; (None, why, {}) when the
+    network cannot be built or run here."""
     try:
         from .build import build
-    except ImportError as e:
-        return None, f"not measured: cnncalc.pytorch.build is not available ({e})"
-    try:
         net = build(graph)
-        x = torch.randn(batch, *graph.input, device=device, dtype=tdt)
-        net, x = _prepare(torch, net, x, device, tdt, channels_last)
-        times = timer(lambda: net(x), warmup, repeat)
-    except (RuntimeError, NotImplementedError, CnncalcError) as e:
-        return None, f"not measured: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}"
-    return summarize(times), ""
+        x = torch.randn(setup["batch"], *graph.input, device=setup["device"], dtype=getattr(torch, DTYPES[setup["dtype"]]))
+        net, (x,) = _prepare(torch, net, [x], setup)
+        inputs, hooks = {}, []
+
+        def keep(i):
+            def hook(module, args):
+                inputs.setdefault(i, (module, args))
+            return hook
+        for i, _, _ in weighted:
+            hooks.append(net._modules[net.node_keys[i]].register_forward_pre_hook(keep(i)))
+        net(x)
+        for h in hooks:
+            h.remove()
+        times = timer(lambda: net(x), setup["warmup"], setup["repeat"])
+    except (RuntimeError, NotImplementedError, ImportError, CnncalcError) as e:
+        return None, f"not measured: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}", {}
+    return summarize(times), "", inputs
+
+
+def _time_in_fresh_process(node, setup) -> list[float]:
+    """One layer timed by `bench_worker` in a new interpreter (the clean state)."""
+    req = dict(setup, layer=node.layer.model_dump(mode="json"), in_shapes=[list(s) for s in node.in_shapes])
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    try:
+        res = subprocess.run([sys.executable, "-m", "cnncalc.pytorch.bench_worker"], input=json.dumps(req),
+                             capture_output=True, text=True, env=env, timeout=WORKER_TIMEOUT_S)
+        out = json.loads(res.stdout)
+    except (subprocess.TimeoutExpired, json.JSONDecodeError, OSError) as e:
+        raise CnncalcError(f"{node.name}: the isolated worker failed ({type(e).__name__})") from None
+    if "error" in out:
+        raise CnncalcError(f"{node.name}: torch failed on input {setup['batch']}×"
+                           f"{'×'.join(map(str, node.in_shapes[0]))} {setup['dtype']} {setup['device']} "
+                           f"in its own process: {out['error']}")
+    return out["times"]

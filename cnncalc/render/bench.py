@@ -1,6 +1,7 @@
 """Output of `cnncalc bench`: the per-layer Rich table and the bar chart of where the time goes."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.text import Text
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -74,16 +75,17 @@ def print_bench(r, console) -> None:
     console.print(f"[bold]{r.name}[/bold]  input {shape(r.input)}  batch {r.batch}  {r.dtype}  "
                   f"{'channels-last  ' if r.channels_last else ''}on {r.device} ({where})")
     console.print(f"[dim]torch {r.torch}; inference_mode; {r.warmup} warm-up run{'' if r.warmup == 1 else 's'} discarded, median of {r.repeat} "
-                  f"(spread = min–max); {'CUDA events, cudnn.benchmark' if r.device == 'cuda' else 'perf_counter_ns'}"
-                  "[/dim]")
-    for label, p, unit in (("peak compute", r.peak, "GFLOP/s"), ("memory bandwidth", r.bandwidth, "GB/s")):
-        console.print(f"{label}: [bold]{p.value:,.1f} {unit}[/bold] in the fastest of {p.time.runs} runs of "
-                      f"{p.what}, before and after the layers ({_ms(p.time.min_ms)} ms; median run "
-                      f"{_ms(p.time.median_ms)} ms = {p.median:,.1f} {unit})")
+                  f"(spread = min–max); {'CUDA events' if r.device == 'cuda' else 'perf_counter_ns'}"
+                  + (f", cudnn.benchmark {'on' if r.cudnn_benchmark else 'off'}" if r.cudnn_benchmark is not None else "")
+                  + "[/dim]")
+    console.print(f"state: [bold]{r.state}[/bold] — {escape(r.state_note)}")
+    for label, roof in (("peak compute", r.peak), ("memory bandwidth", r.bandwidth)):
+        console.print(f"{label}: [bold]{roof.value:,.1f} {roof.unit}[/bold], set by {escape(roof.source)}; "
+                      f"{roof.how}")
     console.print(f"ridge point: {r.ridge:.1f} FLOP/B — below it a layer's roof is intensity × bandwidth "
-                  "(memory-bound, m), above it the peak (compute-bound, c)")
+                  "(memory-bound, m), above it the peak (compute-bound, c); no layer exceeds either roof")
 
-    console.print("[italic]conv and linear layers, each alone (times in ms)[/italic]")
+    console.print(f"[italic]conv and linear layers, each alone, {r.state} (times in ms)[/italic]")
     console.print(fit(bench_columns(r), console.width))
     console.print("[dim]roof: c = compute-bound (peak), m = memory-bound (intensity × bandwidth)[/dim]")
     for note in r.notes:
