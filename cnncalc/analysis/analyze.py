@@ -160,6 +160,9 @@ def report_of(graph: Graph, batch: int = 1) -> Report:
             notes = notes + [misaligned[idx]]
         if node.train_only:
             notes = notes + ["training only: not in the inference totals"]
+        if node.shares is not None:  # its parameters are counted once, at their first use
+            params, buffers = 0, 0
+            notes = notes + [f"shares {names[node.shares]}"]
         # plain dicts, validated once as a whole Report in pydantic-core (the hot loop on 100k-layer nets)
         rows.append(dict(
             name=node.name, type=node.layer.type, input=list(node.in_shapes[0]), output=list(node.out_shape),

@@ -24,6 +24,14 @@ class Node:
     path: str                 # YAML path (layers[4].branches[1][0])
     groups: tuple[int, ...] = ()  # indices into Graph.groups, outermost first
     train_only: bool = False  # runs only in training (an auxiliary classifier): not in inference totals
+    shares: int | None = None  # the node whose parameters it reuses (`share:`): they count at that node only
+
+    def own_params(self) -> int:
+        """Its parameters as the totals count them: none where it reuses another node's."""
+        return 0 if self.shares is not None else self.layer.params(self.in_shapes, self.out_shape)
+
+    def own_buffers(self) -> int:
+        return 0 if self.shares is not None else self.layer.buffers(self.in_shapes, self.out_shape)
 
 
 @dataclass(slots=True)

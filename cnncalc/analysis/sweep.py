@@ -94,6 +94,7 @@ class Sweeper:
         self.names = [nd.name for nd in nodes]
         self.inputs = [nd.inputs for nd in nodes]
         self.skip = [nd.train_only for nd in nodes]
+        self.owned = [nd.shares is None for nd in nodes]  # a node reusing another's parameters counts none
         canon: dict = {}  # equal layers share a key (the builder makes a new `add` per residual)
         self.keys = [_canonical(canon, nd.layer) for nd in nodes]
         self.outputs = graph.output_nodes
@@ -171,8 +172,10 @@ class Sweeper:
         uneven = [Uneven(layer=self.names[i], leftover=list(figs[i][5]))
                   for i in compress(range(len(figs)), map(itemgetter(5), figs))]
         outputs = [list(outs[o]) for o in self.outputs] if len(self.outputs) > 1 else []
-        return SweepRow(input=list(shape), output=list(outs[self.outputs[0]]), outputs=outputs, params=sum(map(itemgetter(1), figs)),
-                        buffers=sum(map(itemgetter(2), figs)), macs=macs, flops=2 * macs,
+        owned = list(compress(figs, self.owned))
+        return SweepRow(input=list(shape), output=list(outs[self.outputs[0]]), outputs=outputs,
+                        params=sum(map(itemgetter(1), owned)), buffers=sum(map(itemgetter(2), owned)),
+                        macs=macs, flops=2 * macs,
                         other_ops=sum(map(itemgetter(4), run)), activations=acts, activation_bytes=acts * BYTES_FP32,
                         peak_activations=peak, peak_bytes=peak * BYTES_FP32, rf=rf, covers=full,
                         first_covering=first, uneven=uneven,
@@ -287,7 +290,7 @@ def reshape(graph: Graph, shape: Shape) -> Graph | Collapse:
     outs = got[0]
     shape_of = lambda i: shape if i == INPUT else outs[i]  # noqa: E731
     nodes = [Node(nd.name, nd.layer, nd.inputs, [shape_of(i) for i in nd.inputs], out, nd.line, nd.path, nd.groups,
-                  nd.train_only) for nd, out in zip(graph.nodes, outs)]
+                  nd.train_only, nd.shares) for nd, out in zip(graph.nodes, outs)]
     groups = [Group(g.name, g.type, g.level, g.input, shape_of(g.input), g.first, g.last, shape_of(g.last))
               for g in graph.groups]
     return Graph(graph.name, graph.source, shape, graph.file, nodes, groups, outputs=graph.outputs, rules=graph.rules,

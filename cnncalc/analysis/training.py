@@ -189,10 +189,14 @@ def backward_peak(graph: Graph, cfg: TrainConfig, keys: list[list[tuple]], rg: l
         key = INPUT if o == INPUT else owners[o]
         held[key] = output_bytes(graph, key, cfg.batch, act)
     events = [(i, n, size) for key, (i, size) in first_savers(keys).items() if key not in held]
+    grad_from = list(range(n))  # a shared parameter's gradient exists from the backward of its last use on
+    for j, nd in enumerate(graph.nodes):
+        if nd.shares is not None:
+            grad_from[nd.shares] = max(grad_from[nd.shares], j)
     for j, nd in enumerate(graph.nodes):
         if rg[j] and owners[j] == j and last[j] > j:       # a sink's gradient is an expanded scalar
             events.append((j, last[j], output_bytes(graph, j, cfg.batch, act)))
-        events.append((0, j, nd.layer.params(nd.in_shapes, nd.out_shape) * act))  # its gradient, from its backward on
+        events.append((0, grad_from[j], nd.own_params() * act))  # its gradient, from its backward on
     return running_max(n, events, sum(held.values()))
 
 
@@ -215,8 +219,8 @@ def step_memory(graph: Graph, cfg: TrainConfig) -> Memory:
     rg = requires_grad(graph)
     keys = saved_keys(graph, cfg, rg)
     act = cfg.bytes_of("act")
-    params = sum(nd.layer.params(nd.in_shapes, nd.out_shape) for nd in graph.nodes)
-    buffers = sum(nd.layer.buffers(nd.in_shapes, nd.out_shape) for nd in graph.nodes)
+    params = sum(nd.own_params() for nd in graph.nodes)    # shared parameters: one copy, one gradient, one state
+    buffers = sum(nd.own_buffers() for nd in graph.nodes)
     fixed = (params + buffers) * act + optimizer_bytes(params, cfg)
     # the optimizer step: every gradient, and (Adam's foreach kernels on CUDA) one fp32 temporary per parameter
     step = params * act + (params * FP32 if OPTIMIZER_STATES[cfg.optimizer] == 2 else 0)

@@ -7,10 +7,11 @@ from pydantic import model_validator
 
 from ..analysis import formulas as f
 from ..errors import LayerError
+from .reparam import Reparametrised
 from .base import Layer, check_in_channels, Pad, Pair, PosInt, RFStep, Saved, Shape, axis_letters, axis_notes, fmt_pair, fmt_shape, n
 
 
-class Conv(Layer):
+class Conv(Reparametrised, Layer):
     kinds = ("conv", "conv1d", "conv2d", "conv3d")
     weight_layer = True
     needs_map = True
@@ -25,6 +26,8 @@ class Conv(Layer):
     groups: PosInt = 1
     bias: bool = True
     in_channels: Optional[PosInt] = None
+    weight_norm: bool = False
+    spectral_norm: bool = False
 
     @model_validator(mode="after")
     def _check(self):
@@ -61,11 +64,17 @@ class Conv(Layer):
     def weights(self, ins) -> int:
         return f.conv_weights_nd(self.kernel, ins[0][0], self.filters, self.groups)
 
+    def weight_shape(self, ins):
+        return (self.filters, ins[0][0] // self.groups) + self.kernel
+
     def biases(self, ins, out):
         return self.filters if self.bias else 0
 
     def params(self, ins, out):
-        return self.weights(ins) + self.biases(ins, out)
+        return self.weights(ins) + self.biases(ins, out) + self.norm_params(ins)
+
+    def buffers(self, ins, out):
+        return self.norm_buffers(ins)
 
     def macs(self, ins, out):
         return f.conv_macs_nd(self.kernel, ins[0][0], self.filters, out[1:], self.groups)
@@ -105,7 +114,7 @@ class Conv(Layer):
         notes += axis_notes("floor", left, "floor drops {n} input {axes}")
         if not self.bias:
             notes.append("no bias")
-        return notes
+        return notes + self.norm_notes()
 
     def explain(self, ins, out):
         c_in, sizes = ins[0][0], ins[0][1:]
@@ -120,11 +129,13 @@ class Conv(Layer):
         per_group = c_in // self.groups
         kk = "·".join(map(str, self.kernel)) + f"·{per_group}"
         gnote = f"  (C_in/groups = {c_in}/{self.groups} = {per_group})" if self.groups > 1 else ""
+        plain = self.weights(ins) + self.biases(ins, out)
         if self.bias:
-            lines.append(f"params: ({kk} + 1)·{self.filters} = {n(self.params(ins, out))}"
+            lines.append(f"params: ({kk} + 1)·{self.filters} = {n(plain)}"
                          f"  (weights {n(self.weights(ins))} + biases {self.filters}){gnote}")
         else:
-            lines.append(f"params: {kk}·{self.filters} = {n(self.params(ins, out))}  (no bias){gnote}")
+            lines.append(f"params: {kk}·{self.filters} = {n(plain)}  (no bias){gnote}")
+        lines += self.norm_explain(ins)
         macs = self.macs(ins, out)
         letters = axis_letters(len(sizes)).lower() if len(sizes) > 1 else ""
         ks = "·".join(f"k_{a}" for a in letters) or "k"
@@ -140,7 +151,8 @@ class Conv(Layer):
         from torch import nn
         padding = "same" if self.padding == "same" else tuple(p for p, _ in self.pads())
         cls = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[len(ins[0]) - 2]
-        return cls(ins[0][0], self.filters, self.kernel, self.stride, padding, self.dilation, self.groups, self.bias)
+        return self.reparametrise(cls(ins[0][0], self.filters, self.kernel, self.stride, padding, self.dilation,
+                                      self.groups, self.bias))
 
 
 def out_formula(size: int, k: int, s: int, pb: int, pa: int, d: int, ceil: bool) -> str:

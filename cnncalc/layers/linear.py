@@ -2,20 +2,29 @@
 from __future__ import annotations
 
 from ..analysis import formulas as f
+from .reparam import Reparametrised
 from .base import Layer, PosInt, RFStep, Saved, fmt_shape, n, numel
 
 
-class Linear(Layer):
+class Linear(Reparametrised, Layer):
     kinds = ("linear",)
     weight_layer = True
     out: PosInt
     bias: bool = True
+    weight_norm: bool = False
+    spectral_norm: bool = False
 
     def output_shape(self, ins):
         return (self.out,)
 
+    def weight_shape(self, ins):
+        return (self.out, numel(ins[0]))
+
     def params(self, ins, out):
-        return f.linear_params(numel(ins[0]), self.out, self.bias)
+        return f.linear_params(numel(ins[0]), self.out, self.bias) + self.norm_params(ins)
+
+    def buffers(self, ins, out):
+        return self.norm_buffers(ins)
 
     def biases(self, ins, out):
         return self.out if self.bias else 0
@@ -40,16 +49,18 @@ class Linear(Layer):
 
     def notes(self, ins, out):
         notes = [f"flattens {fmt_shape(ins[0])} → {numel(ins[0]):,}"] if len(ins[0]) >= 2 else []
-        return notes + ([] if self.bias else ["no bias"])
+        return notes + ([] if self.bias else ["no bias"]) + self.norm_notes()
 
     def explain(self, ins, out):
         n_in = numel(ins[0])
         src = f"{'·'.join(map(str, ins[0]))} = {n(n_in)}" if len(ins[0]) >= 2 else n(n_in)
         lines = [f"N_in = {src}, N_out = {self.out}"]
+        plain = f.linear_params(n_in, self.out, self.bias)
         if self.bias:
-            lines.append(f"params: (N_in + 1)·N_out = ({n(n_in)} + 1)·{n(self.out)} = {n(self.params(ins, out))}")
+            lines.append(f"params: (N_in + 1)·N_out = ({n(n_in)} + 1)·{n(self.out)} = {n(plain)}")
         else:
-            lines.append(f"params: N_in·N_out = {n(n_in)}·{n(self.out)} = {n(self.params(ins, out))}  (no bias)")
+            lines.append(f"params: N_in·N_out = {n(n_in)}·{n(self.out)} = {n(plain)}  (no bias)")
+        lines += self.norm_explain(ins)
         macs = self.macs(ins, out)
         lines.append(f"MACs: N_in·N_out = {n(macs)}")
         lines.append(f"FLOPs: 2·N_in·N_out = {n(2 * macs)}  (per output: {n(n_in)} multiplications + "
@@ -58,5 +69,5 @@ class Linear(Layer):
 
     def torch_module(self, ins):
         from torch import nn
-        lin = nn.Linear(numel(ins[0]), self.out, self.bias)
+        lin = self.reparametrise(nn.Linear(numel(ins[0]), self.out, self.bias))
         return nn.Sequential(nn.Flatten(), lin) if len(ins[0]) != 1 else lin

@@ -3,17 +3,27 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from pydantic import BeforeValidator, PositiveFloat, WithJsonSchema
+from pydantic import BeforeValidator, PositiveFloat, WithJsonSchema, model_validator
 
 from ..errors import LayerError
 from .base import RANK_NAMES, Layer, PosInt, Saved, alias_rank, fmt_shape, n, numel
 
 
 class BatchNorm(Layer):
-    """Batch normalisation over the channels of a vector or a 1-, 2- or 3-D map (BatchNorm1d/2d/3d)."""
+    """Batch normalisation over the channels of a vector or a 1-, 2- or 3-D map (BatchNorm1d/2d/3d).
+
+    `frozen: true` is torchvision's FrozenBatchNorm2d (detection backbones): γ, β and the running statistics
+    are all buffers, 4 per channel, none trainable, and no num_batches_tracked."""
     kinds = ("batchnorm", "batchnorm1d", "batchnorm2d", "batchnorm3d")
     eps: PositiveFloat = 1e-5
     affine: bool = True
+    frozen: bool = False
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.frozen and not self.affine:
+            raise ValueError("frozen: true keeps γ and β as buffers; with affine: false there are none to freeze")
+        return self
 
     def check_input(self, ins):
         # PyTorch's BatchNorm1d takes a vector (N, C) or a 1-D map (N, C, L); 2d and 3d one rank each
@@ -24,22 +34,33 @@ class BatchNorm(Layer):
             raise LayerError(f"{self.type} needs a {want}, got {got}")
 
     def params(self, ins, out):
-        return 2 * ins[0][0] if self.affine else 0  # γ and β per channel
+        return 2 * ins[0][0] if self.affine and not self.frozen else 0  # γ and β per channel
 
     def buffers(self, ins, out):
+        if self.frozen:
+            return 4 * ins[0][0]  # γ, β, running mean and variance per channel
         return 2 * ins[0][0] + 1  # running mean and variance per channel + PyTorch's num_batches_tracked
 
     def other_ops(self, ins, out):
         return 2 * numel(out)  # inference: one multiply and one add per element (folded scale/shift)
 
     def saved(self, ins, out, batch, grads):
+        c = ins[0][0]
+        if self.frozen:  # x·scale + shift with fixed statistics: the product keeps its scale (C values)
+            return [Saved("new", c)] if grads[0] else []
         # training: its input and the batch statistics (save_mean, save_invstd: C each, fp32), besides
         # γ and the running stats, which are parameters and buffers
-        c = ins[0][0]
         return [Saved("in0"), Saved("new", c, "fp32"), Saved("new", c, "fp32")]
+
+    def notes(self, ins, out):
+        return ["frozen: γ, β as buffers"] if self.frozen else []
 
     def explain(self, ins, out):
         c = ins[0][0]
+        if self.frozen:
+            return [f"output: same shape {'×'.join(map(str, out))}", "params: 0 (frozen)",
+                    f"buffers (not trainable): 4·C = 4·{c} = {4 * c} (γ, β, running mean, running var)",
+                    f"other ops: 2 per element = {n(self.other_ops(ins, out))}"]
         return [f"output: same shape {'×'.join(map(str, out))}",
                 f"params: 2·C = 2·{c} = {2 * c} (γ, β)" if self.affine else "params: 0 (affine: false)",
                 f"buffers (not trainable): 2·C + 1 = {2 * c + 1} (running mean, running var, num_batches_tracked)",
@@ -47,6 +68,9 @@ class BatchNorm(Layer):
 
     def torch_module(self, ins):
         from torch import nn
+        if self.frozen:
+            from ..pytorch.ops import FrozenBatchNorm
+            return FrozenBatchNorm(ins[0][0], len(ins[0]) - 1, self.eps)
         cls = (nn.BatchNorm1d, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)[len(ins[0]) - 1]
         return cls(ins[0][0], eps=self.eps, affine=self.affine)
 

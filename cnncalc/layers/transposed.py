@@ -1,16 +1,17 @@
 """conv_transpose: the transposed ("fractionally strided") convolution of U-Net, DCGAN and FCN decoders."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import ClassVar, Optional
 
 from pydantic import model_validator
 
 from ..analysis import formulas as f
 from ..errors import LayerError
+from .reparam import Reparametrised
 from .base import Layer, check_in_channels, Pad, Pair, PosInt, RFStep, Saved, axis_letters, fmt_pair, fmt_shape, n
 
 
-class ConvTranspose(Layer):
+class ConvTranspose(Reparametrised, Layer):
     """Every input element scatters its kernel into the output: the gradient of a conv with the same fields.
 
     MACs are counted over input positions (each input element times each kernel tap), which is what the
@@ -31,6 +32,9 @@ class ConvTranspose(Layer):
     groups: PosInt = 1
     bias: bool = True
     in_channels: Optional[PosInt] = None
+    weight_norm: bool = False
+    spectral_norm: bool = False
+    spectral_dim: ClassVar[int] = 1  # torch's spectral_norm normalises a transposed conv's weight along dim 1
 
     @model_validator(mode="after")
     def _check(self):
@@ -61,8 +65,14 @@ class ConvTranspose(Layer):
     def biases(self, ins, out):
         return self.filters if self.bias else 0
 
+    def weight_shape(self, ins):
+        return (ins[0][0], self.filters // self.groups) + self.kernel
+
     def params(self, ins, out):
-        return self.weights(ins) + self.biases(ins, out)
+        return self.weights(ins) + self.biases(ins, out) + self.norm_params(ins)
+
+    def buffers(self, ins, out):
+        return self.norm_buffers(ins)
 
     def macs(self, ins, out):
         return f.conv_transpose_macs(self.kernel, ins[0][0], self.filters, ins[0][1:], self.groups)
@@ -93,7 +103,7 @@ class ConvTranspose(Layer):
         return s + (f" g{self.groups}" if self.groups != 1 else "")
 
     def notes(self, ins, out):
-        return ["MACs over input positions"] + ([] if self.bias else ["no bias"])
+        return ["MACs over input positions"] + ([] if self.bias else ["no bias"]) + self.norm_notes()
 
     def output_size_macs(self, ins, out) -> int:
         """What counting it like a conv over the output positions would give."""
@@ -114,7 +124,9 @@ class ConvTranspose(Layer):
         per_group = self.filters // self.groups
         kk = "·".join(map(str, self.kernel))
         lines.append(f"params: {c_in}·{per_group}·{kk}{' + ' + str(self.filters) if self.bias else ''} = "
-                     f"{n(self.params(ins, out))}  (C_in·(C_out/groups)·Πk{' + C_out biases' if self.bias else ', no bias'})")
+                     f"{n(self.weights(ins) + self.biases(ins, out))}  "
+                     f"(C_in·(C_out/groups)·Πk{' + C_out biases' if self.bias else ', no bias'})")
+        lines += self.norm_explain(ins)
         macs = self.macs(ins, out)
         lines.append(f"MACs: {c_in}·{per_group}·{kk}·{'·'.join(map(str, sizes))} = {n(macs)}  "
                      "(C_in·(C_out/groups)·Πk·Π n_in: every input element times every kernel tap, the scatter "
@@ -127,5 +139,5 @@ class ConvTranspose(Layer):
     def torch_module(self, ins):
         from torch import nn
         cls = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)[len(ins[0]) - 2]
-        return cls(ins[0][0], self.filters, self.kernel, self.stride, self.padding, self.output_padding,
-                   self.groups, self.bias, self.dilation)
+        return self.reparametrise(cls(ins[0][0], self.filters, self.kernel, self.stride, self.padding,
+                                      self.output_padding, self.groups, self.bias, self.dilation))

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..analysis.graph import INPUT, Graph
+from .ops import Reuse
 
 # attributes a Network sets on itself besides its node modules (names must not collide with them)
 _OWN_ATTRS = ("graph_name", "input_shape", "node_names", "node_keys", "node_inputs", "node_train_only", "_release",
@@ -83,7 +84,11 @@ class Network(nn.Module):
         self._release = self.releases(last_uses(graph), set(self.output_nodes))
         self._release_eval = self.releases(last_uses(graph, inference=True), set(self.output_nodes))
         for node, key in zip(graph.nodes, self.node_keys):
-            self.add_module(key, node.layer.torch_module(list(node.in_shapes)))
+            if node.shares is not None:  # `share:` one module, applied again here
+                owner = self.node_keys[node.shares]
+                self.add_module(key, Reuse(self._modules[owner], owner))
+            else:
+                self.add_module(key, node.layer.torch_module(list(node.in_shapes)))
 
     @staticmethod
     def releases(last: list[int], kept: set[int]) -> list[list[int]]:

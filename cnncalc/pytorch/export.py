@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from .. import __version__
 from . import ops as torch_ops
@@ -33,6 +34,10 @@ def class_name(graph: Graph) -> str:
     return name if name and not name[0].isdigit() else "Net" + name
 
 
+# torch's parametrization classes → the function of torch.nn.utils.parametrizations that registers them
+REPARAMETRISATIONS = {"_WeightNorm": "weight_norm", "_SpectralNorm": "spectral_norm"}
+
+
 def _simple(v: Any) -> Any:
     """(3, 3) → 3: a tuple of equal values is written as one value, as PyTorch accepts it."""
     if isinstance(v, tuple) and v and all(x == v[0] for x in v) and not isinstance(v[0], tuple):
@@ -40,12 +45,18 @@ def _simple(v: Any) -> Any:
     return v
 
 
-def module_code(m: nn.Module) -> str:
+def module_code(m: nn.Module, cls: type | None = None) -> str:
     """`nn.Conv2d(3, 64, kernel_size=3, padding=1)` for a torch.nn module: required arguments
-    positionally, others by keyword where they differ from the constructor's default."""
+    positionally, others by keyword where they differ from the constructor's default (`cls`: the class whose
+    constructor to write, for a parametrized module)."""
     if isinstance(m, nn.Sequential):
         return "nn.Sequential(" + ", ".join(module_code(c) for c in m) + ")"
-    cls = type(m)
+    if cls is None and parametrize.is_parametrized(m):  # weight_norm / spectral_norm: the plain module, wrapped
+        code = module_code(m, type(m).__bases__[0])
+        for p in m.parametrizations.weight:
+            code = f"nn.utils.parametrizations.{REPARAMETRISATIONS[type(p).__name__]}({code})"
+        return code
+    cls = cls or type(m)
     if cls.__name__ in torch_ops.EXPORTED and cls.__module__ == torch_ops.__name__:
         return f"{cls.__name__}({', '.join(repr(a) for a in m.args)})"
     if getattr(nn, cls.__name__, None) is not cls:
@@ -96,6 +107,8 @@ def inline_code(m: nn.Module, args: list[str], in_shapes=None) -> str | None:
         how = f"value={m.value!r}" if m.mode == "constant" and m.value else (
             "" if m.mode == "constant" else f"mode={m.mode!r}")
         return f"nn.functional.pad({args[0]}, {m.pad!r}{', ' + how if how else ''})"
+    if isinstance(m, torch_ops.Reuse):  # `share:` the same module, called again
+        return f"self.{m.key}({', '.join(args)})"
     if isinstance(m, torch_ops.Add):
         return " + ".join(args)
     if isinstance(m, getattr(torch_ops, "Mul", ())):

@@ -17,8 +17,7 @@ from ..layers import numel
 
 def needed_bytes(graph: Graph, batch: int, param_bytes: int = 4, act_bytes: int = 4) -> int:
     """A lower bound of the bytes a forward pass of `graph` at `batch` allocates."""
-    weights = sum(n.layer.params(n.in_shapes, n.out_shape) + n.layer.buffers(n.in_shapes, n.out_shape)
-                  for n in graph.nodes)
+    weights = sum(n.own_params() + n.own_buffers() for n in graph.nodes)
     largest = max((sum(numel(s) for s in n.in_shapes) + numel(n.out_shape) for n in graph.nodes),
                   default=numel(graph.input))
     return weights * param_bytes + batch * largest * act_bytes

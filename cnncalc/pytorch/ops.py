@@ -54,9 +54,26 @@ class Slice(nn.Module):
         return f"start={self.start}, end={self.end}"
 
 
+class Reuse(nn.Module):
+    """A later use of another node's module (`share:`): it calls that module's forward and holds nothing of
+    its own, so the shared parameters are registered (and counted) once, at their first use. The module is
+    kept in a tuple, not as a submodule, and called through `forward`, so hooks on it see only its own use."""
+
+    def __init__(self, target: nn.Module, key: str):
+        super().__init__()
+        self._target = (target,)
+        self.key = key  # the attribute name of the module it reuses
+
+    def forward(self, *xs):
+        return self._target[0].forward(*xs)
+
+    def extra_repr(self):
+        return f"reuses {self.key}"
+
+
 # Modules with weights that torch.nn lacks: `cnncalc export` copies their source into the exported
 # file and calls them with `args` (their constructor's arguments), so the code stays standalone.
-EXPORTED = ("TableConv", "Subsample", "RBF", "LayerNorm2d", "Scale", "L2Norm")
+EXPORTED = ("TableConv", "Subsample", "RBF", "LayerNorm2d", "Scale", "L2Norm", "FrozenBatchNorm")
 
 
 class TableConv(nn.Module):
@@ -175,3 +192,19 @@ class L2Norm(nn.Module):
     def forward(self, x):
         y = nn.functional.normalize(x, dim=1, eps=self.eps)
         return y if self.weight is None else y * self.weight
+
+
+class FrozenBatchNorm(nn.Module):
+    """Batch norm with fixed statistics and affine terms, all buffers (torchvision's FrozenBatchNorm2d, any rank)."""
+
+    def __init__(self, channels: int, rank: int = 2, eps: float = 1e-5):
+        super().__init__()
+        self.args = (channels, rank, eps)
+        self.shape, self.eps = (channels,) + (1,) * rank, eps
+        for name, value in (("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0), ("running_var", 1.0)):
+            self.register_buffer(name, torch.full((channels,), value))
+
+    def forward(self, x):
+        scale = self.weight * (self.running_var + self.eps).rsqrt()
+        shift = self.bias - self.running_mean * scale
+        return x * scale.reshape(self.shape) + shift.reshape(self.shape)

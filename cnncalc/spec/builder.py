@@ -19,7 +19,7 @@ from .expr import substitute, substitute_all
 from .files import MAX_SIZE
 from ..analysis.graph import INPUT, Graph, Node
 from ..layers import REGISTRY, Layer, Shape, fmt_shape
-from ..layers.base import FIELD_SYNONYMS, SYNONYMS
+from ..layers.base import FIELD_SYNONYMS, SYNONYMS, fmt_pair
 from .outputs import resolve_outputs
 from .composites import Composites, first_in  # noqa: F401
 from .scope import Scope
@@ -219,14 +219,55 @@ class Builder(Composites):
         sc.local[base] = cur
         return cur
 
+    def shared(self, item, sc: Scope, cur: int) -> int:
+        """`share: NAME`: the layer (or block instance) reuses the parameters of the earlier one named NAME."""
+        target = self.scalar(item, "share", sc)
+        line = line_of(item, "share")
+        if not isinstance(target, str) or not target:
+            raise self.err(f"share: expected the name of an earlier layer or block instance, got {target!r}",
+                           line, sc.path)
+        if any(k in item for k in STRUCT):
+            raise self.err("share: goes on a layer or a block instance, not on branches or a residual", line, sc.path)
+        first = len(self.graph.nodes)
+        out = self.one(without(item, "share", sc.line), sc, cur)
+        if item.get("type") in self.blocks:
+            old = self.instance(target, item["type"], sc, line)
+        else:
+            old = [self.named(target, item, "share", sc)]
+        self.share_params(old, list(range(first, len(self.graph.nodes))), line, sc.path)
+        return out
+
+    def instance(self, target: str, kind: str, sc: Scope, line) -> list[int]:
+        """The nodes of the earlier instance of block `kind` named `target` (here, or by its full name)."""
+        for name in (sc.prefix + target, target):
+            for grp in self.graph.groups:
+                if grp.name == name and grp.type == kind:
+                    return list(range(grp.first, grp.last + 1))
+        instances = [g.name for g in self.graph.groups if g.type == kind]
+        raise self.err(f"share: no earlier instance of block {kind!r} named {target!r}{suggest(target, instances)}",
+                       line, sc.path)
+
+    def share_params(self, old: list[int], new: list[int], line, path: str) -> None:
+        """Link each new node with parameters to its counterpart in `old`; both must hold the same parameters."""
+        nodes = self.graph.nodes
+        if len(old) != len(new):
+            raise self.err(f"share: {nodes[new[-1]].name} has {len(new)} layers, {nodes[old[-1]].name} has "
+                           f"{len(old)}", line, path)
+        for o, k in zip(old, new):
+            a, b = nodes[o], nodes[k]
+            why = share_mismatch(a, b)
+            if why:
+                raise self.err(f"share: {b.name} cannot reuse the parameters of {a.name}: {why}", line, path)
+            if a.layer.params(a.in_shapes, a.out_shape) or a.layer.buffers(a.in_shapes, a.out_shape):
+                b.shares = o if a.shares is None else a.shares
+
     def train_only_item(self, item, sc: Scope, cur: int) -> int:
         """`train_only: true`: the layers (an auxiliary classifier) count in params but run only in training,
         so their MACs stay out of the inference totals; nothing that runs at inference may read them."""
         flag = item["train_only"]
         if not isinstance(flag, bool):
             raise self.err(f"train_only: expected true or false, got {flag!r}", line_of(item, "train_only"), sc.path)
-        rest = LMap((k, v) for k, v in item.items() if k != "train_only")
-        rest.line, rest.key_lines = sc.line, getattr(item, "key_lines", {})
+        rest = without(item, "train_only", sc.line)
         self.training_only += flag
         try:
             return self.item(rest, sc, cur)
@@ -234,6 +275,8 @@ class Builder(Composites):
             self.training_only -= flag
 
     def one(self, item, sc: Scope, cur: int) -> int:
+        if "share" in item:
+            return self.shared(item, sc, cur)
         path, line = sc.path, sc.line
         if "type" in item and not isinstance(item["type"], str):
             raise self.err(f"type: expected a layer kind or block name such as conv, got {item['type']!r}",
@@ -440,6 +483,34 @@ def unknown_kind(kind: str, blocks: list[str]) -> str:
     hint = suggest(kind, list(REGISTRY) + blocks)
     return f"unknown layer kind {kind!r}{hint}; layer kinds: {', '.join(sorted(REGISTRY))}" + (
         f"; blocks: {', '.join(blocks)}" if blocks else "")
+
+
+def without(item, key: str, line) -> LMap:
+    """The item less one key, keeping its lines for errors."""
+    rest = LMap((k, v) for k, v in item.items() if k != key)
+    rest.line, rest.key_lines = line, getattr(item, "key_lines", {})
+    return rest
+
+
+def share_mismatch(a: Node, b: Node) -> str:
+    """Why node `b` cannot reuse node `a`'s parameters ('' when it can): another kind, config or input."""
+    if type(a.layer) is not type(b.layer):
+        return f"{b.layer.type} here, {a.layer.type} there"
+    fields = [k for k in type(a.layer).model_fields if k != "type" and getattr(a.layer, k) != getattr(b.layer, k)]
+    if fields:
+        return "; ".join(f"{k} {_shown(getattr(b.layer, k))} here, {_shown(getattr(a.layer, k))} there"
+                         for k in fields)
+    ca, cb = [s[0] for s in a.in_shapes], [s[0] for s in b.in_shapes]
+    if ca != cb:
+        return f"{', '.join(map(str, cb))} input channels here, {', '.join(map(str, ca))} there"
+    pa, pb = a.layer.params(a.in_shapes, a.out_shape), b.layer.params(b.in_shapes, b.out_shape)
+    if pa != pb:
+        return f"{pb:,} params here, {pa:,} there (input {fmt_shape(b.in_shapes[0])} vs {fmt_shape(a.in_shapes[0])})"
+    return ""
+
+
+def _shown(v) -> str:
+    return fmt_pair(v) if isinstance(v, tuple) and v and all(isinstance(x, int) for x in v) else repr(v)
 
 
 def _freeze(fields: dict):

@@ -85,6 +85,12 @@ FIELD_DOCS: dict[str, str] = {
     "num_parameters": "prelu: learnable slopes, 1 (shared) or one per input channel.",
     "l2norm.scale": "false (none), or the initial value of a learnable per-channel scale (SSD: 20): C params.",
     "l2norm.eps": "Lower bound of the length divided by (F.normalize's eps).",
+    "weight_norm": "Weight normalisation (torch.nn.utils.parametrizations.weight_norm): the weight as a direction v "
+                   "and a magnitude g, one per slice along the weight's dim 0 (+ that many params).",
+    "spectral_norm": "Spectral normalisation (torch.nn.utils.parametrizations.spectral_norm): the power "
+                     "iteration's vectors u and v are buffers.",
+    "frozen": "batchnorm: torchvision's FrozenBatchNorm2d, γ and β fixed: all four per-channel tensors are "
+              "buffers, no params.",
 }
 
 STRUCTURE_DOCS = {
@@ -93,6 +99,8 @@ STRUCTURE_DOCS = {
               "A merge (concat, add, mul) needs it.",
     "repeat": "Repeat this item N times (named name.0 … name.N-1); 0 removes it.",
     "train_only": "Runs only in training (an auxiliary classifier): counted in params, not in the inference work.",
+    "share": "Reuse the parameters of the earlier layer (or block instance) of this name: one module applied "
+             "again; its params count once, its MACs at every use.",
 }
 
 
@@ -183,6 +191,7 @@ STRUCTURE_TYPES = {
     "inputs": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
     "repeat": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]},
     "train_only": {"type": "boolean", "default": False},
+    "share": {"type": "string"},
 }
 
 
