@@ -434,3 +434,44 @@ def test_size_only_edges_and_crops_are_marked():
     boxes = {b.id: b for b in layout(graph, report).boxes}
     assert "crop 64→56" in boxes["cat4"].lines          # down4's 64×64 map cropped to up4's 56×56
     assert "crop 568→392" in boxes["cat1"].lines
+
+
+# -- the report's charts ---------------------------------------------------------------------------
+def test_stages_are_resolution_levels():
+    """U-Net (unpadded): the convs that shrink 572 → 568 stay at their level; 5 levels down, 4 up, not one stage
+    per conv size. Every layer counted once: the stages' sums are the totals."""
+    from cnncalc.analysis.breakdown import levels
+    graph, report = graph_and_report("unet")
+    stages = levels(graph, report)
+    assert [s.resolution.split(":")[0] for s in stages] == ["full size", "1/2", "1/4", "1/8", "1/16",
+                                                           "↑ 1/8", "↑ 1/4", "↑ 1/2", "↑ full size"]
+    assert stages[0].resolution == "full size: 570×570…568×568" and stages[1].layers == 5   # pool1, 2 × (conv, relu)
+    assert sum(s.macs for s in stages) == report.totals.macs and sum(s.layers for s in stages) == len(report.layers)
+    graph, report = graph_and_report("resnet50")
+    assert [s.resolution for s in levels(graph, report)] == [
+        "1/2: 112×112", "1/4: 56×56", "1/8: 28×28", "1/16: 14×14", "1/32: 7×7", "global (1×1)", "vector"]
+
+
+def test_charts_follow_depth_and_title_their_axes():
+    from cnncalc.analysis.breakdown import levels, rows
+    from cnncalc.render.html import chart_section
+    graph, report = graph_and_report("resnet50")
+    assert len(rows(report, 1)) == len(list(rows_at_depth(report, 1))) == 10
+    layer1 = next(r for r in rows(report, 1) if r.name == "layer1")
+    assert layer1.macs == next(b.macs for b in report.blocks if b.name == "layer1")
+    html = chart_section(report, levels(graph, report), 1)
+    assert html.count("<rect x=") - html.count('width="10" height="8"') >= 3 * 10     # 10 columns per chart
+    assert html.count("<circle") == 10                                                # 10 RF points, not 174
+    for title in ("MACs (multiply-adds)", "parameters", "bytes", "receptive field (input pixels)",
+                  "blocks at level 1 and layers, in data order"):
+        assert title in html
+
+
+def test_headings_name_every_output_and_compare_pages_chart_the_networks(tmp_path):
+    res = runner.invoke(app, ["analyze", "deeplabv3_resnet50", "--html", str(tmp_path / "d.html")])
+    assert res.exit_code == 0, res.output
+    assert "outputs out 21×520×520, aux 21×520×520" in (tmp_path / "d.html").read_text()
+    res = runner.invoke(app, ["compare", "lenet5", "alexnet", "--html", str(tmp_path / "c.html")])
+    text = (tmp_path / "c.html").read_text()
+    assert res.exit_code == 0 and "the networks side by side" in text
+    assert "<title>LeNet-5 params: 61.71 k</title>" in text        # 61,706 parameters

@@ -98,10 +98,10 @@ def draw_cmd(
 def write_html_report(graph, report, depth, path: str, arch: str) -> None:
     """`analyze --html`: diagram (collapsed at `depth`), totals, charts and the layer table in one file."""
     from ..analysis.analyze import resolve
-    from ..analysis.compare import stages
+    from ..analysis.breakdown import levels
     from ..analysis.layout import layout
     from ..render.html import report_page
-    write_atomic(path, report_page(report, layout(graph, report, depth), stages(report), depth),
+    write_atomic(path, report_page(report, layout(graph, report, depth), levels(graph, report), depth),
                  inputs=[resolve(arch)], option="--html")
     print(f"wrote {path}", file=sys.stderr)
 
@@ -109,13 +109,13 @@ def write_html_report(graph, report, depth, path: str, arch: str) -> None:
 def write_html_compare(comparison, archs, input, batch, path: str) -> None:
     """`compare --html`: every network's totals and diagram side by side."""
     from ..analysis.analyze import load, report_of, resolve
-    from ..analysis.compare import stages
+    from ..analysis.breakdown import levels
     from ..analysis.layout import layout
     from ..render.html import compare_page
     items = []
     for arch in archs:
         graph = load(arch, input)
         report = report_of(graph, batch)
-        items.append((report, layout(graph, report), stages(report)))
+        items.append((report, layout(graph, report), levels(graph, report)))
     write_atomic(path, compare_page(comparison, items), inputs=[resolve(a) for a in archs], option="--html")
     print(f"wrote {path}", file=sys.stderr)

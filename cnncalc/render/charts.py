@@ -14,9 +14,15 @@ def q(text) -> str:
     return escape(str(text), quote=True)
 
 
+def y_title(text: str, height: float) -> str:
+    """The value axis' title, written upwards beside the axis."""
+    return (f'<text transform="translate(12,{20 + height / 2:.0f}) rotate(-90)" text-anchor="middle" '
+            f'fill="#333">{q(text)}</text>')
+
+
 def columns(title: str, names: list[str], values: list[float], unit: str = "", color: str = "#4e79a7",
-            height: int = 150) -> str:
-    """One column per layer (hover shows the layer and its figure)."""
+            height: int = 150, axis: str = "", xaxis: str = "layers in data order") -> str:
+    """One column per layer or block (hover shows its name and figure); `axis`: the value axis' title."""
     n = max(len(values), 1)
     step = max(3.0, min(14.0, 900 / n))
     width = AXIS + n * step + 10
@@ -25,19 +31,21 @@ def columns(title: str, names: list[str], values: list[float], unit: str = "", c
            f'<text x="{AXIS}" y="12" font-weight="bold">{q(title)}</text>',
            f'<text x="{AXIS - 4}" y="26" text-anchor="end">{q(human(top, unit))}</text>',
            f'<text x="{AXIS - 4}" y="{height + 20}" text-anchor="end">0</text>',
-           f'<line x1="{AXIS}" y1="{height + 20}" x2="{width - 6:.0f}" y2="{height + 20}" stroke="#999"/>']
+           f'<line x1="{AXIS}" y1="{height + 20}" x2="{width - 6:.0f}" y2="{height + 20}" stroke="#999"/>',
+           f'<line x1="{AXIS}" y1="20" x2="{AXIS}" y2="{height + 20}" stroke="#999"/>', y_title(axis or title, height)]
     for i, (name, v) in enumerate(zip(names, values)):
         h = (height - 4) * v / top
         out.append(f'<rect x="{AXIS + i * step:.1f}" y="{height + 20 - h:.1f}" width="{max(step - 1, 1):.1f}" '
                    f'height="{h:.1f}" fill="{color}"><title>{q(name)}: {q(human(v, unit))}</title></rect>')
-    out.append(f'<text x="{AXIS}" y="{height + 32}" fill="#555">layers in data order (hover a column)</text></svg>')
+    out.append(f'<text x="{AXIS}" y="{height + 32}" fill="#555">{q(xaxis)} (hover a column)</text></svg>')
     return "".join(out)
 
 
-def bars(title: str, labels: list[str], series: list[tuple[str, list[float], str]]) -> str:
-    """Horizontal bars per label (a stage), one bar per series, each scaled to its own largest value."""
-    row_h, bar_h, label_w, bar_w = 14 * len(series) + 8, 12, 90, 320
-    height = 24 + row_h * len(labels) + 8
+def bars(title: str, labels: list[str], series: list[tuple[str, list[float], str]], label_w: int = 90) -> str:
+    """Horizontal bars per label (a stage, a network), one bar per series, each scaled to its own largest
+    value (the figure is written at the end of every bar)."""
+    row_h, bar_h, bar_w = 14 * len(series) + 8, 12, 320
+    height = 24 + row_h * len(labels) + 22
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{label_w + bar_w + 150}" height="{height}" {FONT}>',
            f'<text x="4" y="12" font-weight="bold">{q(title)}</text>']
     for k, (name, values, color) in enumerate(series):
@@ -53,11 +61,13 @@ def bars(title: str, labels: list[str], series: list[tuple[str, list[float], str
             out.append(f'<rect x="{label_w}" y="{y0 + 14 * k}" width="{w:.1f}" height="{bar_h}" fill="{color}">'
                        f'<title>{q(label)} {q(name)}: {q(human(values[i], unit))}</title></rect>'
                        f'<text x="{label_w + w + 4:.1f}" y="{y0 + 14 * k + 10}">{q(human(values[i], unit))}</text>')
-    out.append("</svg>")
+    out.append(f'<text x="{label_w}" y="{height - 6}" fill="#555">each series scaled to its own largest value; '
+               'activation memory in bytes at fp32</text></svg>')
     return "".join(out)
 
 
-def rf_line(names: list[str], sizes: list[int], input_size: int, height: int = 180) -> str:
+def rf_line(names: list[str], sizes: list[float], input_size: int, height: int = 180,
+            xaxis: str = "layers in data order") -> str:
     """Receptive-field size per layer, with the input size as a dashed line."""
     n = max(len(sizes), 1)
     step = max(3.0, min(14.0, 900 / n))
@@ -72,9 +82,11 @@ def rf_line(names: list[str], sizes: list[int], input_size: int, height: int = 1
            f'<text x="{AXIS - 4}" y="{y(input_size) + 4:.1f}" text-anchor="end" fill="#e15759">input {input_size}</text>',
            f'<text x="{AXIS - 4}" y="{y(top / 1.08) + 4:.1f}" text-anchor="end">{max(sizes, default=0)}</text>',
            f'<line x1="{AXIS}" y1="{height + 20}" x2="{width - 6:.0f}" y2="{height + 20}" stroke="#999"/>',
+           f'<line x1="{AXIS}" y1="20" x2="{AXIS}" y2="{height + 20}" stroke="#999"/>',
+           y_title("receptive field (input pixels)", height),
            f'<polyline points="{pts}" fill="none" stroke="#4e79a7" stroke-width="1.5"/>']
     for i, (name, v) in enumerate(zip(names, sizes)):
         out.append(f'<circle cx="{AXIS + (i + 0.5) * step:.1f}" cy="{y(v):.1f}" r="2" fill="#4e79a7">'
-                   f'<title>{q(name)}: RF {v}</title></circle>')
-    out.append(f'<text x="{AXIS}" y="{height + 34}" fill="#555">layers in data order (hover a point)</text></svg>')
+                   f'<title>{q(name)}: RF {v:g}</title></circle>')
+    out.append(f'<text x="{AXIS}" y="{height + 34}" fill="#555">{q(xaxis)} (hover a point)</text></svg>')
     return "".join(out)

@@ -13,6 +13,7 @@ from html import escape
 
 from ..analysis.layout import Diagram
 from ..analysis.report import Report
+from ..analysis import breakdown
 from . import charts
 from .svg import render_svg
 from .tables import human, rf_text, rows_at_depth, shape
@@ -214,27 +215,40 @@ def layer_table(report: Report, depth: int | None, tid: str) -> str:
             "field size / effective stride (H axis, or H×W where they differ).</p>")
 
 
-def chart_section(report: Report, stages) -> str:
-    rows = report.layers
+def chart_section(report: Report, stages, depth: int | None = None) -> str:
+    """Per layer (or per block at `depth`) MACs, params, activation memory and receptive field; per
+    resolution level (`stages`, cnncalc.analysis.breakdown.levels) the three sums."""
+    rows = breakdown.rows(report, depth)
     names = [r.name for r in rows]
-    parts = [charts.columns("MACs per layer", names, [r.macs for r in rows]),
-             charts.columns("params per layer", names, [r.params for r in rows], color="#59a14f"),
-             charts.columns("activation memory per layer (fp32)", names, [4 * r.activations for r in rows], "B",
-                            color="#f28e2b")]
+    xaxis = f"blocks at level {depth} and layers, in data order" if depth else "layers in data order"
+    parts = [charts.columns("MACs per layer" + (" or block" if depth else ""), names, [r.macs for r in rows],
+                            axis="MACs (multiply-adds)", xaxis=xaxis),
+             charts.columns("params per layer" + (" or block" if depth else ""), names, [r.params for r in rows],
+                            color="#59a14f", axis="parameters", xaxis=xaxis),
+             charts.columns("activation memory per layer" + (" or block" if depth else "") + " (fp32)", names,
+                            [4 * r.activations for r in rows], "B", color="#f28e2b", axis="bytes", xaxis=xaxis)]
     if stages:
         labels = [s.resolution for s in stages]
-        parts.append(charts.bars("per stage (layers grouped by output resolution)", labels, [
-            ("MACs", [s.macs for s in stages], "#4e79a7"), ("params", [s.params for s in stages], "#59a14f"),
-            ("activation memory", [4 * s.activations for s in stages], "#f28e2b")]))
+        parts.append(charts.bars("per stage (resolution level: halvings below the input, the map sizes it spans)",
+                                 labels, [("MACs", [s.macs for s in stages], "#4e79a7"),
+                                          ("params", [s.params for s in stages], "#59a14f"),
+                                          ("activation memory", [4 * s.activations for s in stages], "#f28e2b")],
+                                 label_w=max(90, 7 * max(len(t) for t in labels) + 10)))
     spatial = report.input[1:] if len(report.input) > 1 else [1]
-    # a field after a transposed conv or an upsampling may be a fraction, written "11/2"
-    parts.append(charts.rf_line(names, [float(Fraction(r.rf.size)) for r in rows], spatial[0]))
+    parts.append(charts.rf_line(names, [r.rf for r in rows], spatial[0], xaxis=xaxis))
     return '<div class="charts">' + "".join(parts) + "</div>"
+
+
+def outputs_text(report: Report) -> str:
+    """'output 1000', or every output by name: 'outputs out 21×520×520, aux 21×520×520'."""
+    if not report.outputs:
+        return f"output {shape(report.output)}"
+    return "outputs " + ", ".join(f"{o.name} {shape(o.output)}" for o in report.outputs)
 
 
 def header(report: Report) -> str:
     batch = f", batch {report.batch}" if report.batch != 1 else ""
-    return (f"<h1>{q(report.name)}</h1><p>input {q(shape(report.input))}{batch} → output {q(shape(report.output))}"
+    return (f"<h1>{q(report.name)}</h1><p>input {q(shape(report.input))}{batch} → {q(outputs_text(report))}"
             + (f" — {q(report.file)}" if report.file else "") + "</p>"
             + (f'<p class="muted">source: {q(report.source)}</p>' if report.source else ""))
 
@@ -252,7 +266,7 @@ def report_page(report: Report, diagram: Diagram, stages, depth: int | None = No
             + f'<h2 id="totals">Totals</h2>{totals_table(report)}'
             + (f"<p>misaligned paths:</p><ul>{misaligned}</ul>" if misaligned else "")
             + f'<h2 id="diagram">Diagram</h2>{viewer(diagram, report, "d0")}'
-            + f'<h2 id="charts">Charts</h2>{chart_section(report, stages)}'
+            + f'<h2 id="charts">Charts</h2>{chart_section(report, stages, depth)}'
             + f'<h2 id="layers">Layers</h2>{layer_table(report, depth, "layers0")}')
     return page(f"{report.name} — cnncalc", body)
 
@@ -272,8 +286,14 @@ def compare_page(comparison, items) -> str:
                     f'{viewer(diagram, report, f"d{k}")}'
                     f"<details><summary>charts</summary>{chart_section(report, stages)}</details>"
                     f"<details><summary>layers</summary>{layer_table(report, None, f'layers{k}')}</details></div>")
-    body = (f"<h1>{q(' vs '.join(r.title for r in comparison.rows))}</h1>{conventions(items[0][0])}"
+    names = [r.title for r in comparison.rows]
+    chart = charts.bars("the networks side by side", names, [
+        ("params", [r.params for r in comparison.rows], "#59a14f"), ("MACs", [r.macs for r in comparison.rows], "#4e79a7"),
+        ("activation memory", [r.activation_bytes for r in comparison.rows], "#f28e2b")],
+        label_w=max(90, 7 * max(len(t) for t in names) + 10))
+    body = (f"<h1>{q(' vs '.join(names))}</h1>{conventions(items[0][0])}"
             f'<h2>Side by side</h2><table class="sortable" id="summary"><thead><tr>{head}</tr></thead>'
             f'<tbody>{rows}</tbody></table><p class="muted">ratio: {q(comparison.metric)} against the first.</p>'
+            f'<div class="charts">{chart}</div>'
             f'<div class="side">{"".join(cols)}</div>')
     return page("compare — cnncalc", body)
