@@ -83,7 +83,7 @@ def test_imports_point_one_way(path):
 def test_pyproject_ships_every_subpackage():
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     listed = set(re.findall(r'"(cnncalc(?:\.\w+)?)"', text.split("packages = [", 1)[1].split("]", 1)[0]))
-    assert listed == {"cnncalc", "cnncalc.architectures"} | {f"cnncalc.{s}" for s in SUBPACKAGES}
+    assert listed == {"cnncalc", "cnncalc.architectures", "cnncalc.examples"} | {f"cnncalc.{s}" for s in SUBPACKAGES}
 
 
 def test_builtins_live_at_the_top_level():

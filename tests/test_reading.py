@@ -109,3 +109,83 @@ def test_names_and_sources_are_never_markup():
     print_report(cnncalc.analyze(spec), con)
     text = con.export_text()
     assert "[red]net[/red]" in text and "[bold]paper" in text
+
+
+# -- help that matches behaviour --------------------------------------------------------------------
+
+def help_of(*command: str) -> str:
+    res = runner.invoke(app, [*command, "-h"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def all_commands():
+    import typer.main
+    root = typer.main.get_command(app)
+    out = [((), root)]
+    for name, cmd in root.commands.items():
+        out.append(((name,), cmd))
+        out += [((name, sub), c) for sub, c in getattr(cmd, "commands", {}).items()]
+    return out
+
+
+def test_every_help_indents_its_examples_and_keeps_sentences_whole():
+    import inspect
+    for path, cmd in all_commands():
+        text = help_of(*path)
+        examples = [ln for ln in text.splitlines() if ln.strip().startswith("cnncalc ")]
+        assert examples, path                                        # `cnncalc -h` too has examples
+        assert all(ln.startswith("   cnncalc") for ln in examples), (path, examples)
+        for para in inspect.cleandoc(cmd.help or "").split("\n\n")[1:]:
+            # Typer keeps a paragraph's line breaks: a sentence broken in the source breaks mid-line
+            assert "\n" not in para or para.startswith(("\b", "  ")), (path, para[:60])
+
+
+def test_rf_help_points_where_the_tokens_are():
+    text = help_of("rf")
+    assert "below)" not in text and "above)" in text
+    assert text.index("Layer tokens") < text.index("--layer")
+
+
+def test_compare_keeps_the_order_given_and_says_so():
+    res = runner.invoke(app, ["compare", "resnet18", "vgg16", "--params", "--json"])
+    rows = __import__("json").loads(res.output)["rows"]
+    assert [r["name"] for r in rows] == ["resnet18", "vgg16"]         # not ranked
+    assert rows[1]["ratio"] == rows[1]["params"] / rows[0]["params"]
+    text = help_of("compare")
+    assert "Rank" not in text and "order given" in text
+
+
+def test_compare_explains_its_final_rf():
+    out = run("compare", "vgg16", "resnet18")
+    rep = cnncalc.analysis.compare.compare(["vgg16", "resnet18"])
+    vgg = rep.rows[0]
+    layer = next(r for r in cnncalc.analyze("vgg16").layers if r.name == vgg.final_rf_layer)
+    assert layer.rf.size == vgg.final_rf == 212 and layer.output[1:] == [7, 7]   # (((2·…)…) as `rf vgg16` shows
+    flat = " ".join(out.split())
+    assert f"vgg16 {vgg.final_rf_layer}" in flat and "last map larger than 1×1" in flat
+
+
+def test_check_help_first_example_runs_outside_the_clone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = next(ln.split()[1:] for ln in help_of("check").splitlines() if ln.strip().startswith("cnncalc "))
+    res = runner.invoke(app, first)
+    assert res.exit_code in (0, 1) and "answers right" in res.output, res.output
+    assert runner.invoke(app, ["check", "key"]).exit_code == 0        # the shipped key: every answer right
+    assert runner.invoke(app, ["check", "student"]).exit_code == 1    # the shipped slips
+    assert runner.invoke(app, ["check", "no_such_answers"]).exit_code == 2
+
+
+def test_sweep_says_what_plus_n_means():
+    res = runner.invoke(app, ["sweep", "resnet50", "--sizes", "64:96:32"], env={"COLUMNS": "200"})
+    assert "(+7 more)" in res.output and "(+N more) layers or merges" in res.output
+
+
+def test_misaligned_paths_say_whether_by_design():
+    for name in ("unet", "unet-same", "deeplabv3_resnet50", "yolov3_tiny"):
+        for m in cnncalc.analyze(name).misaligned:
+            assert "by design" in m and "upsampling or transposed conv" in m, m
+    spec = {"input": [4, 8, 8], "layers": [{"branches": [
+        [{"type": "conv", "filters": 4, "kernel": 3, "stride": 2, "padding": 1}], [{"type": "maxpool", "kernel": 2}]]}]}
+    [m] = cnncalc.analyze(spec).misaligned       # a 3×3/2 p1 conv beside a 2×2/2 pool: half a row off
+    assert "unusual" in m and "by design" not in m

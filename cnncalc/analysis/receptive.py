@@ -83,6 +83,7 @@ def propagate(inputs: list[list[int]], steps: list, spatial: dict[int, tuple], n
         bad_axes.pop(idx, None)
     if first is None:
         first = next(((Axis(),) * len(s) for s in steps if s is not None), START)
+    regrid = regridded(inputs, steps)
     for idx in range(start, len(steps)):
         ins = [first if i == INPUT else states[i] for i in inputs[idx]]
         if idx in spatial:
@@ -97,7 +98,8 @@ def propagate(inputs: list[list[int]], steps: list, spatial: dict[int, tuple], n
                 srcs = [names[i] if i != INPUT else "input" for i in inputs[idx]]
                 desc = "; ".join(f"{nm}: r={s[0].r} j={s[0].j} P={s[0].P}" for nm, s in zip(srcs, ins))
                 letters = AXES.get(len(st), "HW")
-                misaligned[idx] = f"paths misaligned ({'/'.join(letters[a] for a in bad)}): {desc}"
+                misaligned[idx] = (f"paths misaligned ({'/'.join(letters[a] for a in bad)}): {desc}"
+                                   + why_misaligned([nm for nm, i in zip(srcs, inputs[idx]) if i != INPUT and regrid[i]]))
                 bad_axes[idx] = tuple(bad)
         else:
             st = ins[0]
@@ -105,6 +107,27 @@ def propagate(inputs: list[list[int]], steps: list, spatial: dict[int, tuple], n
         if step is not None:
             st = tuple(Axis(*f.rf_step(a.r, a.j, a.P, s.k, s.s, s.p)) for a, s in zip(st, step))
         states.append(st)
+
+
+def regridded(inputs: list[list[int]], steps: list) -> list[bool]:
+    """Per node: whether its value passed through an upsampling or a transposed conv (a fractional stride),
+    which puts its units between the input's, half a stride off an encoder path by design."""
+    out: list[bool] = []
+    for ins, step in zip(inputs, steps):
+        out.append(any(out[i] for i in ins if i != INPUT) or (step is not None and any(s.s < 1 for s in step)))
+    return out
+
+
+UNUSUAL = "unusual"   # the word that marks a misalignment no upsampling explains
+
+
+def why_misaligned(upsampled: list[str]) -> str:
+    """Said after the paths of a misaligned merge: expected where a path was upsampled, else unusual."""
+    if upsampled:
+        return (f" — by design: {', '.join(upsampled)} passed through an upsampling or transposed conv, which "
+                "shifts the grid (usual in U-Net, FPN, DeepLab, YOLO)")
+    return (f" — {UNUSUAL}: no path was upsampled, so the units of the paths sit at different input positions "
+            "(check each path's padding, stride and kernel size: an even kernel or one-sided padding shifts it)")
 
 
 def seen_positions(graph: Graph, states=None) -> list[tuple[int | None, ...]]:

@@ -23,7 +23,11 @@ plain_metavars()
 app = typer.Typer(
     cls=OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="Shapes, params, MACs/FLOPs and receptive fields of CNNs written as YAML — proved against PyTorch.",
+    help="Shapes, params, MACs/FLOPs and receptive fields of CNNs written as YAML — proved against PyTorch.\n\n"
+         "A built-in name (cnncalc list) works from any directory; every command's -h has examples.\n\n"
+         "Examples:\n\n  cnncalc analyze lenet5\n\n  cnncalc analyze vgg16 --explain conv1_1\n\n"
+         "  cnncalc rf -l conv3 -l conv3 -l conv3\n\n  cnncalc compare vgg16 googlenet --flops\n\n"
+         "  cnncalc check student",
 )
 
 

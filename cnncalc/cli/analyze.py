@@ -105,6 +105,8 @@ def first_sentence(text: str) -> str:
 def list_cmd(format: Optional[Format] = format_option("the list"), json: bool = JSON):
     """List the built-in architectures with their source and totals.
 
+    A built-in's name works from any directory: cnncalc analyze vgg16.
+
     Examples:
 
       cnncalc list

@@ -10,6 +10,7 @@ from .common import JSON, console, emit_json, guarded
 
 calc_app = typer.Typer(no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
                        help="Answer one exercise with its worked formula (conv, pool, fc, chain).\n\n"
+                            "Input sizes are H×W×C as the course writes them (--layout CHW for C×H×W).\n\n"
                             "Examples:\n\n  cnncalc calc conv --input 227 -k 11 -s 4 --filters 96 --channels 3\n\n"
                             "  cnncalc calc fc --in 9216 --out 4096")
 
@@ -48,6 +49,8 @@ def conv(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k", m
          channels: Optional[int] = CHANNELS, layout: str = LAYOUT, json: bool = JSON):
     """A convolution: output size, params (weights and biases), MACs, FLOPs, same padding.
 
+    Each figure with its worked formula, as the course writes it.
+
     Example:
 
       cnncalc calc conv --input 227 -k 11 -s 4 --filters 96 --channels 3
@@ -67,6 +70,8 @@ def pool(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k", m
          avg: bool = typer.Option(False, "--avg", help="Average instead of max pooling."),
          channels: Optional[int] = CHANNELS, layout: str = LAYOUT, json: bool = JSON):
     """A pooling layer: output size with floor (or --ceil), both roundings where they differ.
+
+    A pool has no params or MACs; the worked formula shows what happens to the remainder.
 
     Example:
 
@@ -88,6 +93,8 @@ def fc(n_in: str = typer.Option(..., "--in", metavar="N|MAP",
        bias: bool = typer.Option(True, "--bias/--no-bias", help="With a bias per output (the default) or none."),
        layout: str = LAYOUT, json: bool = JSON):
     """A fully connected layer: params (N_in + 1)·N_out, MACs N_in·N_out, FLOPs 2·N_in·N_out.
+
+    --in takes a count, or the map the layer flattens.
 
     Examples:
 
@@ -111,6 +118,8 @@ def chain(tokens: List[str] = typer.Argument(..., help="Layer tokens, e.g. conv1
           input: str = INPUT, channels: Optional[int] = CHANNELS, layout: str = LAYOUT,
           json: bool = JSON):
     """Several layers in a row, with the total (the Inception bottleneck).
+
+    Tokens as for rf -l, such as conv1f16 (a 1×1 conv with 16 filters) and conv5f32same.
 
     Example:
 

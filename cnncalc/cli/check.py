@@ -36,9 +36,13 @@ def check_cmd(
 
     Exit 0 when every answer is right, 1 when any is wrong, 2 when the file is malformed.
 
+    A name that is no file here, `student` or `key`, is one of the example answers files shipped with cnncalc (student.yaml makes the classic slips; key.yaml answers the course notes' exercises, all right).
+
     Examples:
 
-      cnncalc check examples/exam/key.yaml
+      cnncalc check student
+
+      cnncalc check key --json
 
       cnncalc check answers.yaml --format github --junit results.xml
     """

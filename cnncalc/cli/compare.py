@@ -13,10 +13,10 @@ from .common import JSON, Format, chosen, console, emit_columns, emit_json, form
 @guarded
 def compare_cmd(
     archs: List[str] = typer.Argument(..., metavar="ARCH...", help="Two or more YAML files or built-in names."),
-    params: bool = typer.Option(False, "--params", help="Rank by parameters."),
-    macs: bool = typer.Option(False, "--macs", help="Rank by MACs (the default)."),
-    flops: bool = typer.Option(False, "--flops", help="Rank by FLOPs."),
-    memory: bool = typer.Option(False, "--memory", help="Rank by activation memory."),
+    params: bool = typer.Option(False, "--params", help="Compare by parameters: the ratio column and the bars."),
+    macs: bool = typer.Option(False, "--macs", help="Compare by MACs (the default)."),
+    flops: bool = typer.Option(False, "--flops", help="Compare by FLOPs."),
+    memory: bool = typer.Option(False, "--memory", help="Compare by activation memory."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
                                         help="Override every input: 3x224x224, or 224."),
     batch: int = typer.Option(1, "--batch", "-b", min=1, max=MAX_SIZE, metavar="N", help="Batch size: scales MACs, FLOPs and "
@@ -29,7 +29,7 @@ def compare_cmd(
 ):
     """Params, MACs, FLOPs, activation memory, depth and final receptive field, side by side.
 
-    Give two or more architectures; the first is the reference of the ratio column.
+    Give two or more architectures: rows keep the order given, and the first is the reference of the ratio column (--params, --macs, --flops or --memory choose the figure it divides). final RF: the receptive field of the last map larger than 1×1; the layers after it (fully connected, global pooling) see the whole input.
 
     Examples:
 

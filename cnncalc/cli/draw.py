@@ -47,6 +47,8 @@ def draw_cmd(
     a block with --depth), or the course's feature-map figure with --style maps. The HTML page zooms,
     pans, searches and shows every figure of a box on hover.
 
+    SVG (or an HTML page with -o net.html), laid out in Python: boxes never overlap, skips run beside the boxes.
+
     Examples:
 
       cnncalc draw lenet5 -o lenet5.svg

@@ -14,7 +14,7 @@ def rf_cmd(
     arch: Optional[str] = typer.Argument(None, help="A YAML file or built-in name (or give --layer instead)."),
     layer: Optional[List[str]] = typer.Option(None, "--layer", "-l", metavar="TOKEN",
                                               help="One layer of an ad-hoc chain, repeated: conv3, conv5s2, "
-                                              "pool2, conv3d2 (tokens below)."),
+                                              "pool2, conv3d2 (the tokens are described above)."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
                                         help="Override the architecture's input: 3x64x64, 64x48 (H×W) or 64."),
     every: bool = typer.Option(False, "--all", "-a", help="Show every layer, also where the field does not change."),

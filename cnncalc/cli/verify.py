@@ -7,7 +7,6 @@ import typer
 
 from ..spec.files import MAX_SIZE
 
-from ..errors import CnncalcError
 from .common import JSON, chosen, console, emit_json, guarded
 
 
@@ -15,13 +14,13 @@ def import_torch_module(name: str):
     """Import cnncalc.pytorch.<name> (which imports torch); a one-line usage error when torch is missing."""
     import importlib
 
-    from ..pytorch import require_torch
+    from ..pytorch import require_torch, torch_missing
     require_torch(name)
     try:
         return importlib.import_module(f"cnncalc.pytorch.{name}")
     except ImportError as e:
         if (e.name or "").split(".")[0] == "torch":
-            raise CnncalcError(f"{name} needs PyTorch: pip install \"cnncalc[torch]\"") from None
+            raise torch_missing(name) from None
         raise
 
 
@@ -59,9 +58,7 @@ def verify_cmd(
 
       cnncalc verify resnet50 --rf
 
-    `--rf` is its own run (not part of a plain verify: on resnet50 it costs about as much as a few dozen
-    forward passes); it checks every spatial layer's field (size r, stride j, padding P, the positions
-    each unit really sees) against the input positions with a non-zero gradient.
+    `--rf` is its own run (not part of a plain verify: on resnet50 it costs about as much as a few dozen forward passes); it checks every spatial layer's field (size r, stride j, padding P, the positions each unit really sees) against the input positions with a non-zero gradient.
     """
     fmt = chosen(None, json)
     if train:

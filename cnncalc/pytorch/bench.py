@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from ..errors import CnncalcError
 from ..layers import numel
+from . import torch_missing
 from .roofline import DTYPE_BYTES, DTYPES, Roof, bandwidth_probes, best, compute_probes
 from .timing import Timing, make_timer, summarize
 
@@ -94,7 +95,7 @@ def _torch():
     try:
         import torch
     except ImportError:
-        raise CnncalcError('bench needs PyTorch: pip install "cnncalc[torch]"') from None
+        raise torch_missing("bench") from None
     return torch
 
 

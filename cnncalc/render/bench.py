@@ -72,7 +72,7 @@ def print_bench(r, console) -> None:
     where = f"{r.device_name}" + (f", {r.threads} torch threads" if r.threads else "")
     if r.load_avg is not None:
         where += f", load average {r.load_avg:.2f}"
-    console.print(f"[bold]{r.name}[/bold]  input {shape(r.input)}  batch {r.batch}  {r.dtype}  "
+    console.print(f"[bold]{escape(r.name)}[/bold]  input {shape(r.input)}  batch {r.batch}  {r.dtype}  "
                   f"{'channels-last  ' if r.channels_last else ''}on {r.device} ({where})")
     console.print(f"[dim]torch {r.torch}; inference_mode; {r.warmup} warm-up run{'' if r.warmup == 1 else 's'} discarded, median of {r.repeat} "
                   f"(spread = min–max); {'CUDA events' if r.device == 'cuda' else 'perf_counter_ns'}"

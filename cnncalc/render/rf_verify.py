@@ -1,6 +1,7 @@
 """Rich rendering of an RF verification (`cnncalc verify --rf`): formatting only."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich import box
 from rich.table import Table
 from rich.text import Text
@@ -39,7 +40,7 @@ def rf_verification_table(v) -> Table:
 
 def print_rf_verification(v, console) -> None:
     src = f", reduced from {shape(v.reduced_from)} to keep the oracle affordable" if v.reduced_from else ""
-    console.print(f"[bold]{v.name}[/bold]  receptive field against autograd, input {shape(v.input)}{src}\n"
+    console.print(f"[bold]{escape(v.name)}[/bold]  receptive field against autograd, input {shape(v.input)}{src}\n"
                   "[dim]the network made linear and monotone (positive weights, norms and activations as identity, "
                   "max pools as positive averages); a unit's field = the input positions with a non-zero "
                   "gradient. = : the same field as the row above, checked there[/dim]", highlight=False)

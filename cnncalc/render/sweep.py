@@ -2,6 +2,7 @@
 `cnncalc sizes`. Formats the SweepReport / SizesReport; computes nothing."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -13,11 +14,13 @@ from .tables import human
 
 LEGEND = ("act. = sum of every layer's output; peak = live activations, each tensor freed after its last "
           "reader (input included); both fp32. RF = field of the last feature map, ✓ = each of its units sees "
-          "the whole input. exact = no layer drops or implicitly pads rows, every crop centred.")
+          "the whole input. exact = no layer drops or implicitly pads rows, every crop centred; otherwise the first "
+          "layer that drops or pads rows, and (+N more) layers or merges that do too.")
 
 
 def uneven_text(row) -> str:
-    """'conv1 drops 1 (+7)': the first layer that does not fit its input evenly, and how many more."""
+    """'conv1 drops 1 (+7 more)': the first layer that does not fit its input evenly, and how many more
+    layers or merges do not (the legend says it)."""
     if not row.uneven:
         return f"{len(row.misaligned)} misaligned" if row.misaligned else ""
     u = row.uneven[0]
@@ -25,7 +28,7 @@ def uneven_text(row) -> str:
     word = "drops" if all(x > 0 for x in left) else "pads" if all(x < 0 for x in left) else "drops/pads"
     n = str(abs(left[0])) if len({abs(x) for x in left}) == 1 else "/".join(str(abs(x)) for x in u.leftover)
     more = len(row.uneven) - 1 + len(row.misaligned)
-    return f"{u.layer} {word} {n}" + (f" (+{more})" if more else "")
+    return f"{u.layer} {word} {n}" + (f" (+{more} more)" if more else "")
 
 
 def rf_cell(row) -> str:
@@ -106,7 +109,7 @@ def print_sweep(rep, console: Console) -> None:
         fixed.append(f"output {fmt_shape(ok[0].output)}")
     if ok and constant(rep.rows, "params") is not None:
         fixed.append(f"params {ok[0].params:,}")
-    console.print(f"[bold]{rep.name}[/bold]  {len(rep.rows)} input sizes (its own: {fmt_shape(rep.input)})"
+    console.print(f"[bold]{escape(rep.name)}[/bold]  {len(rep.rows)} input sizes (its own: {fmt_shape(rep.input)})"
                   + (f"; at every valid size: {', '.join(fixed)}" if fixed else ""), highlight=False)
     console.print(f"[dim]{LEGEND}[/dim]", highlight=False)
     console.print(fit(sweep_columns(rep), console.width))
@@ -115,7 +118,7 @@ def print_sweep(rep, console: Console) -> None:
 
 
 def print_sizes(rep, console: Console) -> None:
-    console.print(f"[bold]{rep.name}[/bold]  input sizes {rep.range[0]}…{rep.range[1]} (the architecture's own: "
+    console.print(f"[bold]{escape(rep.name)}[/bold]  input sizes {rep.range[0]}…{rep.range[1]} (the architecture's own: "
                   f"{fmt_shape(rep.input)})", highlight=False)
     console.print("[dim]valid = every layer has something to work on; exact = no layer drops or implicitly pads "
                   "rows, and every merge's inputs line up (equal sizes, or a centred crop)[/dim]", highlight=False)

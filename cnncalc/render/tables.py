@@ -1,10 +1,12 @@
 """Rich rendering of reports. Formatting only: every figure comes from the Report."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.console import Console
 from rich.text import Text
 
 from ..layers.base import fmt_shape
+from ..analysis.receptive import UNUSUAL
 from ..analysis.report import Report
 from .fit import Col, fit
 from .bench import bar
@@ -148,8 +150,8 @@ def print_report(report: Report, console: Console | None = None, depth: int | No
 
 def print_tail(report: Report, console: Console, stages=None) -> None:
     """What follows the totals: the misaligned merges, then where the work goes."""
-    for m in report.misaligned:
-        console.print(f"[yellow]misaligned:[/yellow] {m}", highlight=False)
+    for m in report.misaligned:   # the text says whether the shift is by design or unusual
+        print_prose(console, Text(m, style="yellow" if UNUSUAL in m else ""))
     if stages:
         print_work_chart(stages, console)
 
@@ -176,7 +178,7 @@ def print_work_chart(stages, console: Console) -> None:
 def print_explanation(items, console: Console | None = None) -> None:
     console = console or make_console()
     for title, lines in items:
-        console.print(f"[bold]{title}[/bold]", highlight=False)
+        console.print(f"[bold]{escape(title)}[/bold]", highlight=False)
         for line in lines:
             console.print(f"  {line}", highlight=False)
 
@@ -204,7 +206,7 @@ def print_rf(rep, console: Console | None = None, rows=None, hidden: int = 0) ->
     """The receptive-field table of `rows` (default: every layer of `rep`)."""
     console = console or make_console()
     rows = rep.layers if rows is None else rows
-    console.print(f"[bold]{rep.name}[/bold]  receptive field per layer (Araujo et al. 2019); input {shape(rep.input)}",
+    console.print(f"[bold]{escape(rep.name)}[/bold]  receptive field per layer (Araujo et al. 2019); input {shape(rep.input)}",
                   highlight=False)
     console.print(fit(rf_columns(rows), console.width))
     if hidden:
@@ -220,7 +222,8 @@ def print_rf(rep, console: Console | None = None, rows=None, hidden: int = 0) ->
                       + (", every unit sees the whole input" if r.covers else ""), highlight=False)
     for r in rows:
         if r.misaligned:
-            console.print(f"[yellow]{r.name}[/yellow]: {r.misaligned}", highlight=False)
+            print_prose(console, Text.assemble((r.name, "yellow" if UNUSUAL in r.misaligned else "bold"),
+                                               f": {r.misaligned}"))
 
 
 def chain_columns(rows) -> list[Col]:
@@ -302,6 +305,9 @@ def print_compare(rep, console: Console | None = None) -> None:
     console = console or make_console()
     console.print(f"compared by {METRIC_TITLE[rep.metric]} (ratio to the first); activations at fp32", highlight=False)
     console.print(fit(compare_columns(rep), console.width))
+    lasts = ", ".join(f"{r.name} {r.final_rf_layer}" for r in rep.rows if r.final_rf_layer)
+    print_prose(console, Text(f"final RF: the receptive field of the last map larger than 1×1 ({lasts}); the "
+                              "layers after it (fully connected, global pooling) see the whole input", style="dim"))
     top = max(getattr(r, rep.metric) for r in rep.rows) or 1
     label = max(len(r.name) for r in rep.rows)
     unit = 'B' if rep.metric == 'activation_bytes' else ''
@@ -313,7 +319,7 @@ def print_compare(rep, console: Console | None = None) -> None:
     if any(r.stages for r in rep.rows):
         metric = rep.metric if rep.metric != "activation_bytes" else "macs"
         for r in rep.rows:
-            console.print(f"\n[bold]{r.name}[/bold]: by resolution ({METRIC_TITLE[metric]})", highlight=False)
+            console.print(f"\n[bold]{escape(r.name)}[/bold]: by resolution ({METRIC_TITLE[metric]})", highlight=False)
             console.print(fit(stage_columns(r, metric), console.width))
 
 

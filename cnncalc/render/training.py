@@ -2,6 +2,7 @@
 Formatting only: every figure comes from the Report or the TrainVerification."""
 from __future__ import annotations
 
+from rich.markup import escape
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -83,7 +84,7 @@ def print_training(report, console: Console, depth: int | None = None, stages=No
 
 
 def print_train_verification(v, console: Console) -> None:
-    console.print(f"[bold]{v.name}[/bold]  input {shape(v.input)}  --train, {v.optimizer}, torch {v.torch_version}, "
+    console.print(f"[bold]{escape(v.name)}[/bold]  input {shape(v.input)}  --train, {v.optimizer}, torch {v.torch_version}, "
                   f"{v.device}\n[dim]backward MACs = FlopCounterMode's formulas / 2 per backward op, charged to the layer "
                   "that made its autograd node (grouped weight gradients ÷ groups); saved = distinct storages from saved_tensors_hooks; inference peak = live "
                   "storages tracked at dispatch[/dim]", highlight=False)
