@@ -5,7 +5,9 @@ invented timings (a bench run): what is tested with them is the layout, not a me
 """
 from __future__ import annotations
 
-from cnncalc.pytorch.bench import BenchReport, LayerBench, Probe, Timing
+from cnncalc.pytorch.bench import BenchReport, LayerBench
+from cnncalc.pytorch.roofline import Probe, Roof
+from cnncalc.pytorch.timing import Timing
 from cnncalc.pytorch.verify import LayerCheck, Verification, VerifyTotals
 from util import report
 
@@ -32,6 +34,8 @@ def bench_report(name: str) -> BenchReport:
     peak = Probe(what="matmul 2048×2048×2048 fp32", work=2.0 * 2048 ** 3, time=timing(120.0), value=143.2,
                  median=140.0)
     bw = Probe(what="copy 256 MiB fp32", work=2.0 * (256 << 20), time=timing(40.0), value=13.4, median=12.9)
+    peak = Roof(value=peak.value, unit="GFLOP/s", source=peak.what, probes=[peak], how="a saved probe")
+    bw = Roof(value=bw.value, unit="GB/s", source=bw.what, probes=[bw], how="a saved probe")
     layers = []
     for i, x in enumerate(x for x in r.layers if x.type in ("conv", "linear")):
         ms = 0.01 + (i % 7) * 3.3 + x.flops / 40e9 * 1e3
@@ -43,5 +47,5 @@ def bench_report(name: str) -> BenchReport:
                                  frac_roof=gflops / 143.2, share=0.01))
     total = sum(lb.time.median_ms for lb in layers)
     return BenchReport(name=r.name, input=r.input, batch=1, device="cpu", device_name="a saved CPU", dtype="fp32",
-                       channels_last=False, threads=2, torch="saved", warmup=2, repeat=5, peak=peak, bandwidth=bw,
+                       channels_last=False, state="warm", state_note="saved", threads=2, torch="saved", warmup=2, repeat=5, peak=peak, bandwidth=bw,
                        ridge=143.2 / 13.4, layers=layers, layers_ms=total, model=timing(total * 1.1))
