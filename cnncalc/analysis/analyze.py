@@ -13,7 +13,8 @@ from .graph import INPUT, Graph
 from ..layers import numel
 from .receptive import Axis, receptive_fields, rf_fields
 from .report import Report
-from ..spec.builder import build_graph, override_input, parse_shape
+from ..spec.builder import build_graph, parse_shape
+from ..spec.order import parse_layout
 from ..spec.yamlio import load_file
 
 BYTES_FP32 = 4
@@ -75,8 +76,9 @@ def display_name(spec, path: Path) -> str:
 
 
 @gc_paused
-def load(spec: Any, input: str | tuple | list | None = None) -> Graph:
-    """Build the Graph of a path, a built-in name or a parsed dict; `input` overrides its input."""
+def load(spec: Any, input: str | tuple | list | None = None, layout: str | None = None) -> Graph:
+    """Build the Graph of a path, a built-in name or a parsed dict; `input` overrides its input: a tuple
+    channels first, or text as `--input` takes it (channels first, or channels last with layout="HWC")."""
     if isinstance(spec, Graph):
         return spec
     file = None
@@ -86,14 +88,13 @@ def load(spec: Any, input: str | tuple | list | None = None) -> Graph:
         path = resolve(spec)
         file = display_name(spec, path)
         doc = load_file(path)
-    shape = None
-    if input is not None:
-        if isinstance(input, str):
-            base = parse_shape(doc.get("input", [1]) if isinstance(doc, dict) else [1])
-            shape = override_input(base, input)
-        else:
-            shape = parse_shape(list(input))
-    return build_graph(doc, file, shape)
+    if layout is not None:
+        layout = parse_layout(layout, "--layout")
+        if not isinstance(input, str):
+            raise SpecError(f"--layout {layout}: it says how --input is written; give --input too (a file says "
+                            "its own with `layout:`)")
+    shape = None if input is None or isinstance(input, str) else parse_shape(list(input))
+    return build_graph(doc, file, shape, input if isinstance(input, str) else None, layout)
 
 
 def rf_model(*st: Axis) -> dict:
@@ -108,14 +109,15 @@ def layer_figures(layer, ins, out) -> tuple:
 
 @gc_paused
 def analyze(spec: Any, *, input: str | tuple | list | None = None, batch: int = 1, train: Any = None,
-            memory: bool = False, fit: int | None = None) -> Report:
+            memory: bool = False, fit: int | None = None, layout: str | None = None) -> Report:
     """Analyze an architecture (path, built-in name, parsed dict or Graph) and return its Report.
 
     `train` (True, or a training.TrainConfig: dtype, optimizer) adds backward MACs and training memory;
-    `memory` adds the peak live activations of inference; `fit` (bytes) the largest batch that fits."""
+    `memory` adds the peak live activations of inference; `fit` (bytes) the largest batch that fits;
+    `layout="HWC"` reads a full `input` text channels last (224x224x3)."""
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise SpecError(f"batch must be a whole number ≥ 1, got {batch!r}")
-    graph = load(spec, input)
+    graph = load(spec, input, layout)
     report = report_of(graph, batch)
     if train or fit is not None:
         from .training import TrainConfig

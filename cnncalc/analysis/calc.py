@@ -16,6 +16,7 @@ from ..errors import SpecError
 from .explain import explain
 from ..layers import REGISTRY
 from ..spec.builder import parse_shape
+from ..spec.order import in_order, parse_layout
 from ..spec.files import MAX_SIZE
 
 TOKEN_HELP = """Layer tokens: KIND K then any of sS (stride), pP (padding), dD (dilation), gG (groups),
@@ -114,8 +115,9 @@ class CalcResult(BaseModel):
     notes: list[str]
 
 
-def read_input(text: str, channels: int | None, layout: str) -> tuple[int, ...]:
-    """`227` (with --channels), `227x227x3` (HWC, the course's way) or `3x227x227` with --layout CHW."""
+def read_input(text: str, channels: int | None, layout: str | None = None) -> tuple[int, ...]:
+    """`227` (with --channels), `227x227x3` (HWC, the course's way) or `3x227x227` with --layout CHW;
+    `3x227x227` without --layout is refused as ambiguous (spec/order.py)."""
     if len(re.findall(r"\d", text)) > 30:
         raise SpecError(f"--input: numbers too large (sizes are at most {MAX_SIZE:,})")
     if re.fullmatch(r"\s*\d+\s*", text):
@@ -130,10 +132,11 @@ def read_input(text: str, channels: int | None, layout: str) -> tuple[int, ...]:
         return (channels,) + parts
     if len(parts) != 3:
         raise SpecError("--input: expected N, HxW or HxWxC")
-    if layout.upper() == "HWC":
-        parts = (parts[2], parts[0], parts[1])
-    elif layout.upper() != "CHW":
-        raise SpecError(f"--layout: expected HWC or CHW, got {layout!r}")
+    try:
+        parts = in_order(parts, None if layout is None else parse_layout(layout, "--layout"), "HWC", flag=True)
+    except SpecError as e:
+        raise SpecError(e.message if e.message.startswith("--layout") else
+                        f"--input {'x'.join(map(str, parts))}: {e.message}") from None
     if channels is not None and channels != parts[0]:
         raise SpecError(f"--channels {channels} contradicts the input's {parts[0]} channels")
     return parts

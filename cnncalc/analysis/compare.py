@@ -73,10 +73,10 @@ def ancestors(graph: Graph, out: int) -> list[int]:
 
 
 def compare(names: list[str], metric: str = "macs", input: str | None = None, batch: int = 1,
-            with_stages: bool = False) -> CompareReport:
+            with_stages: bool = False, layout: str | None = None) -> CompareReport:
     rows = []
     for name in names:
-        graph = load(name, input)
+        graph = load(name, input, layout)
         rep = analyze(graph, batch=batch)
         rf, rf_layer = final_rf(rep, graph)
         t = rep.totals

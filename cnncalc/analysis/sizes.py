@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from ..errors import SpecError
 from ..layers import Shape, fmt_shape
 from ..spec.files import MAX_SIZE
+from ..spec.order import in_order
 from .sweep import Sweeper, load_for_sweep
 
 MAX_SIZES = 5_000   # sizes in one sweep or one `sizes` range (a few milliseconds each at most)
@@ -51,16 +52,20 @@ def values(part: str, what: str) -> list[int]:
     return out
 
 
-def shapes_of(specs: list[str], base: Shape, *, channels: bool = True, what: str = "--input") -> list[Shape]:
+def shapes_of(specs: list[str], base: Shape, *, channels: bool = True, what: str = "--input",
+              layout: str | None = None) -> list[Shape]:
     """Every input shape the specs name, in order. With `channels` a spec of two or more parts starts with
     C (`3x{64..512..32}`, `3x{64..128..32}x{96..160..32}`); one part (`{64..512..32}`), or any spec
     without `channels`, gives the spatial sizes and keeps the architecture's channels. The last part
-    fills the remaining spatial axes: `3x{64..512..32}` is square, `3x16x{112..224..16}` is D=16, H=W."""
+    fills the remaining spatial axes: `3x{64..512..32}` is square, `3x16x{112..224..16}` is D=16, H=W.
+    A spec with every axis is channels first unless `layout` is HWC, and refused where its order is ambiguous."""
     rank = len(base) - 1
     out: list[Shape] = []
     for spec in specs:
         parts = re.split(r"\s*[x×]\s*", spec.strip())
         lists = [values(p, what) for p in parts]
+        if channels and rank and len(lists) == rank + 1:
+            lists = full_order(lists, layout, f"{what} {spec}")
         c = [base[0]]
         if channels and len(parts) > 1 or rank == 0:
             c, lists = lists[0], lists[1:]
@@ -77,6 +82,16 @@ def shapes_of(specs: list[str], base: Shape, *, channels: bool = True, what: str
         for combo in itertools.product(c, *lists):
             out.append(tuple(combo[:-1]) + (combo[-1],) * tied if rank else (combo[0],))
     return out
+
+
+def full_order(lists: list[list[int]], layout: str | None, what: str) -> list[list[int]]:
+    """The value lists of a spec that names every axis, channels first (spec/order.py's rule on each size)."""
+    try:
+        for combo in itertools.product(*lists):
+            in_order(combo, layout, "CHW", flag=True)
+    except SpecError as e:
+        raise SpecError(f"{what}: {e.message}") from None
+    return lists[-1:] + lists[:-1] if layout == "HWC" else lists
 
 
 # -- cnncalc sizes ---------------------------------------------------------------------------

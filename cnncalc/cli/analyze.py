@@ -7,7 +7,7 @@ import typer
 
 from ..spec.files import MAX_SIZE
 
-from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 ARCH_HELP = "A YAML file, or a built-in name (`cnncalc list`)."
 INPUT_HELP = "Override the input: 3x64x64, 64x48 (H×W) or 64."
@@ -17,6 +17,7 @@ INPUT_HELP = "Override the input: 3x64x64, 64x48 (H×W) or 64."
 def analyze_cmd(
     arch: str = typer.Argument(..., help=ARCH_HELP),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help=INPUT_HELP),
+    layout: Optional[str] = LAYOUT,
     batch: int = typer.Option(1, "--batch", "-b", min=1, max=MAX_SIZE, metavar="N",
                               help="Batch size: scales MACs, FLOPs and activations."),
     format: Optional[Format] = format_option("the per-layer table"),
@@ -58,7 +59,7 @@ def analyze_cmd(
     from ..analysis.analyze import load, report_of, with_memory, with_training
 
     fmt = chosen(format, json)
-    graph = load(arch, input)
+    graph = load(arch, input, layout)
     if explain:
         from ..analysis.explain import explain as explain_fn
         from ..render.tables import print_explanation

@@ -7,7 +7,7 @@ import typer
 
 from ..spec.files import MAX_SIZE
 
-from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded, input_shape
 
 
 @guarded
@@ -25,6 +25,7 @@ def bench_cmd(
                                          help="CUDA: let cuDNN search for the fastest algorithm per shape."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
                                         help="Override the input: 3x64x64, 64x48 or 64."),
+    layout: Optional[str] = LAYOUT,
     format: Optional[Format] = format_option("the per-layer timings"),
     json: bool = JSON,
 ):
@@ -46,7 +47,7 @@ def bench_cmd(
     fmt = chosen(format, json)
     bench = import_torch_module("bench")
     with progress_bar("bench: timing", wanted(fmt)) as progress:
-        report = bench.bench(arch, input=input, device=device.lower(), dtype=dtype.lower(), batch=batch,
+        report = bench.bench(arch, input=input_shape(arch, input, layout), device=device.lower(), dtype=dtype.lower(), batch=batch,
                              channels_last=channels_last, repeat=repeat, warmup=warmup, isolated=isolated,
                              cudnn_benchmark=cudnn_benchmark, progress=progress)
     if fmt == "json":

@@ -16,7 +16,8 @@ calc_app = typer.Typer(no_args_is_help=True, context_settings={"help_option_name
 
 INPUT = typer.Option(..., "--input", "-i", metavar="SHAPE", help="227 (with --channels), 227x227x3 (H×W×C) or, with --layout CHW, 3x227x227.")
 CHANNELS = typer.Option(None, "--channels", "-c", metavar="C", help="Input channels, when --input gives only the size.")
-LAYOUT = typer.Option("HWC", "--layout", metavar="HWC|CHW", help="How a three-part --input is written: HWC (the course) or CHW.")
+LAYOUT = typer.Option(None, "--layout", metavar="HWC|CHW", help="How a three-part --input is written: HWC (the "
+                      "course's way, the default) or CHW.")
 
 
 def _show(res, json: bool):
@@ -46,7 +47,7 @@ def conv(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k", m
          dilation: int = typer.Option(1, "--dilation", "-d", metavar="D", help="Dilation."),
          groups: int = typer.Option(1, "--groups", "-g", metavar="G", help="Groups (C_in for depthwise)."),
          bias: bool = typer.Option(True, "--bias/--no-bias", help="With a bias per filter (the default) or none."),
-         channels: Optional[int] = CHANNELS, layout: str = LAYOUT, json: bool = JSON):
+         channels: Optional[int] = CHANNELS, layout: Optional[str] = LAYOUT, json: bool = JSON):
     """A convolution: output size, params (weights and biases), MACs, FLOPs, same padding.
 
     Each figure with its worked formula, as the course writes it.
@@ -68,7 +69,7 @@ def pool(input: str = INPUT, kernel: int = typer.Option(..., "--kernel", "-k", m
          padding: int = typer.Option(0, "--padding", "-p", metavar="P", help="Padding on each side."),
          ceil: bool = typer.Option(False, "--ceil", help="Round the output size up (ceil_mode)."),
          avg: bool = typer.Option(False, "--avg", help="Average instead of max pooling."),
-         channels: Optional[int] = CHANNELS, layout: str = LAYOUT, json: bool = JSON):
+         channels: Optional[int] = CHANNELS, layout: Optional[str] = LAYOUT, json: bool = JSON):
     """A pooling layer: output size with floor (or --ceil), both roundings where they differ.
 
     A pool has no params or MACs; the worked formula shows what happens to the remainder.
@@ -91,7 +92,7 @@ def fc(n_in: str = typer.Option(..., "--in", metavar="N|MAP",
                                 help="Input neurons N_in, or a map it flattens: 6x6x256 (H×W×C; --layout CHW)."),
        n_out: int = typer.Option(..., "--out", metavar="N", help="Output neurons N_out."),
        bias: bool = typer.Option(True, "--bias/--no-bias", help="With a bias per output (the default) or none."),
-       layout: str = LAYOUT, json: bool = JSON):
+       layout: Optional[str] = LAYOUT, json: bool = JSON):
     """A fully connected layer: params (N_in + 1)·N_out, MACs N_in·N_out, FLOPs 2·N_in·N_out.
 
     --in takes a count, or the map the layer flattens.
@@ -115,7 +116,7 @@ def fc(n_in: str = typer.Option(..., "--in", metavar="N|MAP",
 @calc_app.command("chain")
 @guarded
 def chain(tokens: List[str] = typer.Argument(..., help="Layer tokens, e.g. conv1f16 conv5f32same."),
-          input: str = INPUT, channels: Optional[int] = CHANNELS, layout: str = LAYOUT,
+          input: str = INPUT, channels: Optional[int] = CHANNELS, layout: Optional[str] = LAYOUT,
           json: bool = JSON):
     """Several layers in a row, with the total (the Inception bottleneck).
 

@@ -163,6 +163,17 @@ def format_option(what: str = "the table"):
 
 
 JSON = typer.Option(False, "--json", help="Same as --format json.")
+LAYOUT = typer.Option(None, "--layout", metavar="HWC|CHW", help="How a full --input is written: CHW (channels "
+                      "first, the default: 3x224x224) or HWC (224x224x3).")
+
+
+def input_shape(arch: str, input: str | None, layout: str | None):
+    """--input (with --layout) resolved against the architecture, channels first, for the commands that
+    hand it on (verify, bench, export); its errors name the flag."""
+    if input is None and layout is None:
+        return None
+    from ..analysis.analyze import load
+    return tuple(load(arch, input, layout).input)
 
 
 def chosen(format, json: bool) -> str:

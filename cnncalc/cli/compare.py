@@ -7,7 +7,7 @@ import typer
 
 from ..spec.files import MAX_SIZE
 
-from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
 @guarded
@@ -19,6 +19,7 @@ def compare_cmd(
     memory: bool = typer.Option(False, "--memory", help="Compare by activation memory."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
                                         help="Override every input: 3x224x224, or 224."),
+    layout: Optional[str] = LAYOUT,
     batch: int = typer.Option(1, "--batch", "-b", min=1, max=MAX_SIZE, metavar="N", help="Batch size: scales MACs, FLOPs and "
                               "activations."),
     stages: bool = typer.Option(False, "--stages", help="Add a breakdown by output resolution."),
@@ -48,10 +49,10 @@ def compare_cmd(
                                      ("activation_bytes", memory)) if on]
     if len(chosen_metric) > 1:
         raise CnncalcError("choose one of --params, --macs, --flops, --memory")
-    rep = compare(archs, chosen_metric[0] if chosen_metric else "macs", input, batch, stages)
+    rep = compare(archs, chosen_metric[0] if chosen_metric else "macs", input, batch, stages, layout)
     if html:
         from .draw import write_html_compare
-        write_html_compare(rep, archs, input, batch, html)
+        write_html_compare(rep, archs, input, layout, batch, html)
         return
     if fmt == "json":
         emit_json(rep)

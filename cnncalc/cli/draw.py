@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from .common import guarded
+from .common import LAYOUT, guarded
 
 COLORS = ("macs", "params", "memory", "rf")
 
@@ -42,6 +42,7 @@ def draw_cmd(
     style: str = typer.Option("graph", "--style", "-s", metavar="graph|maps",
                               help="graph: boxes and arrows; maps: the course's feature-map figure (C@H×W stacks)."),
     unfold: bool = typer.Option(False, "--unfold", help="One box per layer (default: conv · BN · ReLU in one box)."),
+    order: Optional[str] = LAYOUT,
 ):
     """Draw the network: boxes and arrows in data order (a layer with its BN and activation in one box,
     a block with --depth), or the course's feature-map figure with --style maps. The HTML page zooms,
@@ -69,7 +70,7 @@ def draw_cmd(
     check_choice(style, ("graph", "maps"), "--style")
     if output and not output.lower().endswith((".svg", ".html", ".htm")):
         raise CnncalcError(f"--output {output}: expected a file name ending in .svg or .html")
-    graph = load(arch, input)
+    graph = load(arch, input, order)
     html = bool(output) and output.lower().endswith((".html", ".htm"))
     if style == "maps":
         from ..analysis.maps import maps
@@ -108,7 +109,7 @@ def write_html_report(graph, report, depth, path: str, arch: str) -> None:
     print(f"wrote {path}", file=sys.stderr)
 
 
-def write_html_compare(comparison, archs, input, batch, path: str) -> None:
+def write_html_compare(comparison, archs, input, order, batch, path: str) -> None:
     """`compare --html`: every network's totals and diagram side by side."""
     from ..analysis.analyze import load, report_of, resolve
     from ..analysis.breakdown import levels
@@ -116,7 +117,7 @@ def write_html_compare(comparison, archs, input, batch, path: str) -> None:
     from ..render.html import compare_page
     items = []
     for arch in archs:
-        graph = load(arch, input)
+        graph = load(arch, input, order)
         report = report_of(graph, batch)
         items.append((report, layout(graph, report), levels(graph, report)))
     write_atomic(path, compare_page(comparison, items), inputs=[resolve(a) for a in archs], option="--html")

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import CnncalcError
-from .common import guarded
+from .common import LAYOUT, guarded, input_shape
 from .verify import import_torch_module
 
 
@@ -18,6 +18,7 @@ def export_cmd(
     torch: bool = typer.Option(False, "--torch", help="Write PyTorch code (an nn.Module class and a __main__ "
                                "that runs one forward pass)."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help="Override the input: 3x64x64, 64x48 (H×W) or 64."),
+    layout: Optional[str] = LAYOUT,
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write to this file instead of stdout."),
 ):
     """Print the architecture as standalone, readable PyTorch code (needs torch).
@@ -33,7 +34,7 @@ def export_cmd(
     if not torch:
         raise CnncalcError("export: choose a format: --torch (PyTorch code, the only one so far)")
     export = import_torch_module("export")
-    code = export.export_torch(arch, input)
+    code = export.export_torch(arch, input_shape(arch, input, layout))
     if output is None:
         print(code, end="")
         return

@@ -6,7 +6,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import CnncalcError
-from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
 @guarded
@@ -17,6 +17,7 @@ def rf_cmd(
                                               "pool2, conv3d2 (the tokens are described above)."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
                                         help="Override the architecture's input: 3x64x64, 64x48 (H×W) or 64."),
+    layout: Optional[str] = LAYOUT,
     every: bool = typer.Option(False, "--all", "-a", help="Show every layer, also where the field does not change."),
     depth: Optional[int] = typer.Option(None, "--depth", "-d", min=1, metavar="N",
                                         help="Collapse blocks below this nesting level into one row each."),
@@ -61,7 +62,7 @@ def rf_cmd(
         return
     from ..analysis.analyze import load
     from ..analysis.receptive import rf_report, rf_view
-    graph = load(arch, input)
+    graph = load(arch, input, layout)
     rep = rf_report(graph)
     if fmt == "json":
         emit_json(rep)

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import CnncalcError
-from .common import JSON, Format, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded
 
 
 @guarded
@@ -17,6 +17,7 @@ def sweep_cmd(
                                                help="More --input sizes (what the shell makes of 3x{64..512..32})."),
     input: Optional[List[str]] = typer.Option(None, "--input", "-i",
                                               help="C×sizes with ranges: 3x{64..512..32}, 3x{64..128..32}x{96..160..32}."),
+    layout: Optional[str] = LAYOUT,
     sizes: Optional[List[str]] = typer.Option(None, "--sizes", "-s",
                                               help="Spatial sizes, channels kept: 64:512:32, 64:128:32x96:160:32."),
     format: Optional[Format] = format_option("one row per size (csv: every figure)"),
@@ -36,12 +37,14 @@ def sweep_cmd(
     """
     from ..analysis.sizes import shapes_of
     from ..analysis.sweep import SweepReport, load_for_sweep, sweep_rows
+    from ..spec.order import parse_layout
 
     fmt = chosen(format, json)
     if not (input or sizes or more):
         raise CnncalcError("give the sizes: --input '3x{64..512..32}' or --sizes 64:512:32")
     graph = load_for_sweep(arch)
-    shapes = shapes_of(list(input or []) + list(more or []), graph.input)
+    layout = None if layout is None else parse_layout(layout, "--layout")
+    shapes = shapes_of(list(input or []) + list(more or []), graph.input, layout=layout)
     shapes += shapes_of(list(sizes or []), graph.input, channels=False, what="--sizes")
     report = SweepReport(name=graph.name, file=graph.file, input=list(graph.input),
                          rows=list(sweep_rows(graph, shapes)))

@@ -7,7 +7,7 @@ import typer
 
 from ..spec.files import MAX_SIZE
 
-from .common import JSON, chosen, console, emit_json, guarded
+from .common import JSON, LAYOUT, chosen, console, emit_json, guarded, input_shape
 
 
 def import_torch_module(name: str):
@@ -32,6 +32,7 @@ def verify_cmd(
     batch: int = typer.Option(1, "--batch", "-b", min=1, max=MAX_SIZE, metavar="N", help="Batch size of the random input."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
                                         help="Override the input: 3x64x64, 64x48 (H×W) or 64."),
+    layout: Optional[str] = LAYOUT,
     json: bool = JSON,
     seed: int = typer.Option(0, "--seed", metavar="N", help="Seed of the random weights and input."),
     rf: bool = typer.Option(False, "--rf", help="Prove the receptive fields instead: each spatial layer's field "
@@ -61,6 +62,7 @@ def verify_cmd(
     `--rf` is its own run (not part of a plain verify: on resnet50 it costs about as much as a few dozen forward passes); it checks every spatial layer's field (size r, stride j, padding P, the positions each unit really sees) against the input positions with a non-zero gradient.
     """
     fmt = chosen(None, json)
+    input = input_shape(arch, input, layout)
     if train:
         vt = import_torch_module("verify_train")
         batches = None if batch == 1 else (batch,)

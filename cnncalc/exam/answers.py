@@ -17,6 +17,7 @@ import yaml
 
 from ..errors import SpecError
 from ..spec.builtins import EXAMPLES_DIR, BuiltinNote, builtin_path
+from ..spec.order import in_order
 from ..spec.yamlio import LList, LMap, _Loader, line_of, load_file
 from .numbers import ParseError, parse_layout, parse_tolerance
 from .subject import Conventions, parse_conventions
@@ -116,12 +117,12 @@ class Ctx:
 @dataclass(frozen=True)
 class Settings:
     """What applies below where it is given: the shapes' layout, a tolerance, the course's conventions."""
-    layout: str = "HWC"
+    layout: Optional[str] = None     # as the file states it; None: not stated, HWC (the course's way) applies
     tolerance: Optional[Decimal] = None
     conventions: Conventions = Conventions()
 
     def ctx(self, group: str, path: str) -> Ctx:
-        return Ctx(group, path, self.layout, self.tolerance, self.conventions)
+        return Ctx(group, path, self.layout or "HWC", self.tolerance, self.conventions)
 
 
 class Reader:
@@ -132,6 +133,15 @@ class Reader:
 
     def err(self, msg: str, line: Optional[int], path: Optional[str]) -> SpecError:
         return SpecError(msg, file=self.file, line=line, path=path)
+
+    def input_shape(self, dims: tuple, layout: Optional[str], line, path: Optional[str], key: str = "",
+                    listed: bool = False) -> tuple:
+        """An input of 2–4 numbers channels first: H×W×C unless the file states `layout:`, refused where
+        the order is ambiguous (spec/order.py, one rule for the whole tool)."""
+        try:
+            return in_order(tuple(dims), layout, "HWC", flag=False, listed=listed)
+        except SpecError as e:
+            raise self.err(f"{key}: {e.message}" if key else e.message, line, path) from None
 
     def parsed(self, parse: Callable, value, line, path: Optional[str], *args, prefix: str = ""):
         """parse(value, *args); its ParseError becomes this file's error at line and path."""
@@ -169,7 +179,7 @@ class Reader:
             return default
         return self.parsed(parse, m[key], line_of(m, key), join(path, key))
 
-    def layout(self, m, default: str, path: Optional[str]) -> str:
+    def layout(self, m, default: Optional[str], path: Optional[str]) -> Optional[str]:
         return self.setting(m, "layout", parse_layout, default, path)
 
     def tolerance(self, m, default: Optional[Decimal], path: Optional[str]) -> Optional[Decimal]:

@@ -140,7 +140,7 @@ class Checker:
             self.q.question(name, q, qs, st)
 
     # -- networks --------------------------------------------------------------------
-    def load_arch(self, m, path: str, layout: str) -> Graph:
+    def load_arch(self, m, path: str, layout: str | None) -> Graph:
         value = m["architecture"]
         line = line_of(m, "architecture")
         where = path + "architecture"
@@ -181,18 +181,16 @@ class Checker:
         self.inputs.append(str(candidate))
         return str(candidate)
 
-    def input_override(self, m, path: str, layout: str):
+    def input_override(self, m, path: str, layout: str | None):
         value = m["input"]
         line = line_of(m, "input")
         if isinstance(value, int) and not isinstance(value, bool):
             return str(int(value))
-        shape = self.r.parsed(parse_shape, value, line, path + "input", layout)
-        if len(shape.dims) == 2:  # a 1-D map: L×C in the course's layout, C×L in PyTorch's
-            return shape.dims[::-1] if layout == "HWC" else shape.dims
-        if len(shape.dims) not in (3, 4):
-            raise self.r.err(f"expected {layout_text(layout)} (three numbers; two or four for a 1-D or 3-D map) "
-                             f"or one size, got {shape.text!r}", line, path + "input")
-        return shape.chw
+        shape = self.r.parsed(parse_shape, value, line, path + "input", layout or "HWC")
+        if len(shape.dims) not in (2, 3, 4):   # two: a 1-D map, L×C in the course's layout, C×L in PyTorch's
+            raise self.r.err(f"expected {layout_text(layout or 'HWC')} (three numbers; two or four for a 1-D or "
+                             f"3-D map) or one size, got {shape.text!r}", line, path + "input")
+        return self.r.input_shape(shape.dims, layout, line, path + "input", listed=isinstance(value, list))
 
     def network(self, label: str, m, path: str, st: Settings):
         graph = self.load_arch(m, path, st.layout)

@@ -86,11 +86,11 @@ class Questions:
         elif kind == "same_padding":
             self.padding_question(name, spec, answer, ctx, kline, kpath)
         else:
-            self.layer_question(name, kind, spec, answer, ctx, kline, kpath)
+            self.layer_question(name, kind, spec, answer, ctx, st.layout, kline, kpath)
 
-    def layer_question(self, name: str, kind: str, spec, answer, ctx: Ctx, line, path):
+    def layer_question(self, name: str, kind: str, spec, answer, ctx: Ctx, layout: str | None, line, path):
         """conv, pool, fc or net: built as a small architecture and graded like a network's layers."""
-        doc = question_spec(self.r, name, kind, spec, ctx.layout, line, path)
+        doc = question_spec(self.r, name, kind, spec, layout, line, path)
         graph = self.build(doc, line, path, inner=kind == "net")
         self.g.grade(question_subject(name, graph), QUESTION_KINDS[kind], answer, ctx)
 
@@ -187,23 +187,27 @@ def fields(r: Reader, kind: str, spec, line, path) -> LMap:
     return spec
 
 
-def shape_field(r: Reader, spec, key: str, layout: str, path: str, kind: str, need: int = 3) -> tuple:
+def shape_field(r: Reader, spec, key: str, layout: str | None, path: str, kind: str, need: int = 3) -> tuple:
+    """An input shape in the file's layout (None: not stated, H×W×C, refused where ambiguous), channels first."""
+    shown = layout or "HWC"
     if key not in spec:
-        raise r.err(f"{kind}: missing `{key}:` ({layout_text(layout)} such as 227x227x3)", own_line(spec), path)
-    shape = r.parsed(parse_shape, spec[key], line_of(spec, key), path, layout, prefix=f"{key}: ")
+        raise r.err(f"{kind}: missing `{key}:` ({layout_text(shown)} such as 227x227x3)", own_line(spec), path)
+    shape = r.parsed(parse_shape, spec[key], line_of(spec, key), path, shown, prefix=f"{key}: ")
     if need and len(shape.dims) != need:
-        raise r.err(f"{key}: expected {layout_text(layout)} (three numbers), got {shape.text!r}",
+        raise r.err(f"{key}: expected {layout_text(shown)} (three numbers), got {shape.text!r}",
                     line_of(spec, key), path)
+    if len(shape.dims) in (3, 4):
+        return r.input_shape(shape.dims, layout, line_of(spec, key), path, key, isinstance(spec[key], list))
     return shape.chw
 
 
-def question_spec(r: Reader, name: str, kind: str, spec, layout: str, line, path) -> dict:
+def question_spec(r: Reader, name: str, kind: str, spec, layout: str | None, line, path) -> dict:
     """A conv, pool, fc or net question as an architecture: {name, input, layers}."""
     spec = fields(r, kind, spec, line, path)
     if kind == "net":
         shape = shape_field(r, spec, "input", layout, path, kind, need=0)
         if len(shape) == 2:
-            raise r.err(f"input: expected {layout_text(layout)} or one number N", line_of(spec, "input"), path)
+            raise r.err(f"input: expected {layout_text(layout or 'HWC')} or one number N", line_of(spec, "input"), path)
         layers = spec.get("layers")
         if not isinstance(layers, list) or not layers:
             raise r.err("net: expected `layers:`, a list of layers in the architecture format",
@@ -236,7 +240,7 @@ def _pool_layer(r: Reader, layer: LMap, spec, path):
         layer.key_lines["ceil_mode"] = line_of(spec, "ceil")
 
 
-def _fc_layer(r: Reader, layer: LMap, spec, layout: str, line, path) -> tuple:
+def _fc_layer(r: Reader, layer: LMap, spec, layout: str | None, line, path) -> tuple:
     """Fill in the linear layer of an fc question; its input shape (N,)."""
     for key in ("in", "out"):
         if key not in spec:
@@ -245,8 +249,9 @@ def _fc_layer(r: Reader, layer: LMap, spec, layout: str, line, path) -> tuple:
     if isinstance(n_in, int) and not isinstance(n_in, bool):
         shape = (int(n_in),)
     else:
-        s = r.parsed(parse_shape, n_in, line_of(spec, "in"), path, layout, prefix="in: ")
-        shape = s.chw if len(s.dims) == 3 else (numel(s.dims),)   # a map: the layer flattens it itself
+        s = r.parsed(parse_shape, n_in, line_of(spec, "in"), path, layout or "HWC", prefix="in: ")
+        # a map: the layer flattens it itself
+        shape = r.input_shape(s.dims, layout, line_of(spec, "in"), path, "in", isinstance(n_in, list)) if len(s.dims) == 3 else (numel(s.dims),)
     layer.update({"name": "fc", "type": "linear", "out": spec["out"]})
     _copy(layer, spec, ("bias",))
     return shape

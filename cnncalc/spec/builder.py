@@ -20,12 +20,13 @@ from .files import MAX_SIZE
 from ..analysis.graph import INPUT, Graph, Node
 from ..layers import REGISTRY, Layer, Shape, fmt_shape
 from ..layers.base import FIELD_SYNONYMS, SYNONYMS, fmt_pair
+from .order import in_order, parse_layout
 from .outputs import resolve_outputs
 from .composites import Composites, first_in  # noqa: F401
 from .scope import Scope
 from .yamlio import LList, LMap, line_of, own_line
 
-TOP_KEYS = {"name", "source", "input", "defaults", "blocks", "layers", "outputs", "description", "figures", "format"}
+TOP_KEYS = {"name", "source", "input", "layout", "defaults", "blocks", "layers", "outputs", "description", "figures", "format"}
 DEFAULT_GROUPS = {"pool": ("maxpool", "avgpool")}
 STRUCT = ("branches", "residual")
 
@@ -53,9 +54,11 @@ def parse_shape(value: Any, what: str = "input") -> Shape:
     return tuple(value)
 
 
-def override_input(base: Shape, text: str) -> Shape:
+def override_input(base: Shape, text: str, layout: str | None = None) -> Shape:
     """`--input 64` keeps the channels and sets every spatial size to 64 (H = W = 64); fewer numbers than
-    the input has set the last spatial sizes (`64x48` on C×H×W or C×D×H×W sets H, W); a full shape sets all."""
+    the input has set the last spatial sizes (`64x48` on C×H×W or C×D×H×W sets H, W); a full shape sets all,
+    written channels first unless `layout` (--layout HWC) says otherwise — or refused where its order is
+    ambiguous (spec/order.py)."""
     if re.search(r"\d{19}", text):
         raise SpecError(f"--input {text[:40]}: a size larger than {MAX_SIZE:,}")
     parts = parse_shape(text, "--input")
@@ -63,7 +66,10 @@ def override_input(base: Shape, text: str) -> Shape:
         return (base[0],) + parts * (len(base) - 1)
     if 2 <= len(parts) < len(base):
         return base[:len(base) - len(parts)] + parts
-    return parts
+    try:
+        return in_order(parts, layout, "CHW", flag=True)
+    except SpecError as e:
+        raise SpecError(f"--input {'x'.join(map(str, parts))}: {e.message}") from None
 
 
 class Builder(Composites):
@@ -80,6 +86,19 @@ class Builder(Composites):
         self.estimate = Estimator({})
         self.times = 1          # how many times the item being built will be built (enclosing repeats)
         self.training_only = 0  # > 0 while building layers marked train_only
+
+    def file_input(self, doc) -> Shape:
+        """`input:`, channels first unless `layout: HWC` says it is written channels last."""
+        layout = None
+        if "layout" in doc:
+            try:
+                layout = parse_layout(doc["layout"], "layout")
+            except SpecError as e:
+                raise e.located(self.file, line_of(doc, "layout"))
+        try:
+            return in_order(parse_shape(doc["input"]), layout, "CHW", flag=False, listed=isinstance(doc["input"], list))
+        except SpecError as e:
+            raise e.located(self.file, line_of(doc, "input"), "input")
 
     # -- errors --------------------------------------------------------------------
     def err(self, msg: str, line: int | None, path: str) -> SpecError:
@@ -103,10 +122,7 @@ class Builder(Composites):
         for key in ("input", "layers"):
             if key not in doc:
                 raise self.err(f"missing top-level key {key!r}", own_line(doc), None)
-        try:
-            shape = self.input_override or parse_shape(doc["input"])
-        except SpecError as e:
-            raise e.located(self.file, line_of(doc, "input"), "input")
+        shape = self.input_override or self.file_input(doc)
         name = doc.get("name", Path(self.file).stem if self.file else "network")
         printable(str(name), self.err("", line_of(doc, "name"), "name"))
         self.graph = Graph(name=str(name), source=str(doc.get("source", "")), input=shape, file=self.file, doc=doc)
@@ -537,8 +553,25 @@ def _kind(x) -> str:
             int: "a number", float: "a number", bool: "true/false", type(None): "nothing"}.get(type(x), type(x).__name__)
 
 
-def build_graph(doc, file: str | None = None, input_shape: Shape | None = None) -> Graph:
+def build_graph(doc, file: str | None = None, input_shape: Shape | None = None, input_text: str | None = None,
+                layout: str | None = None) -> Graph:
+    """The Graph of a parsed file; `input_shape` (C-first) or `input_text` (--input as written, in `layout`)
+    overrides its input. An error the override causes names --input, not the file's line."""
+    if input_text is not None and isinstance(doc, dict) and "input" in doc:
+        input_shape = override_input(Builder(doc, file).file_input(doc), input_text, layout)  # names --input
     try:
         return Builder(doc, file, input_shape).build()
     except CnncalcError as e:
+        if input_text is not None and e.file is not None and not _fails(doc, file):
+            raise CnncalcError(f"--input {input_text[:40]}: {e.path}: {e.message}" if e.path else
+                               f"--input {input_text[:40]}: {e.message}") from None
         raise e.located(file)
+
+
+def _fails(doc, file) -> bool:
+    """Whether the file fails on its own input too (then its error is the file's, not the flag's)."""
+    try:
+        Builder(doc, file).build()
+    except CnncalcError:
+        return True
+    return False

@@ -258,6 +258,7 @@ TOP_DOCS = {
     "figures": "Published figures the architecture reproduces (params, MACs), for the reader.",
     "format": "The version of this format (1).",
     "outputs": "The layers the network returns (default: the last layer); every layer must reach one.",
+    "layout": "How `input:` is written: CHW (channels first, the default: [3, 224, 224]) or HWC ([224, 224, 3]).",
 }
 
 
@@ -281,7 +282,8 @@ def architecture_schema() -> dict:
         "additionalProperties": False,
         "properties": {
             **{k: {"type": "string", "description": d} for k, d in TOP_DOCS.items() if k not in ("outputs",
-                                                                                                  "format")},
+                                                                                                  "format", "layout")},
+            "layout": {"description": TOP_DOCS["layout"], "enum": ["CHW", "HWC", "chw", "hwc"]},
             "format": {"description": TOP_DOCS["format"], "type": ["integer", "string"]},
             "input": SHAPE,
             "layers": {"$ref": "#/$defs/layers"},
