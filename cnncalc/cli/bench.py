@@ -45,9 +45,10 @@ def bench_cmd(
     from .verify import import_torch_module
 
     fmt = chosen(format, json)
+    shape = input_shape(arch, input, layout)
     bench = import_torch_module("bench")
     with progress_bar("bench: timing", wanted(fmt)) as progress:
-        report = bench.bench(arch, input=input_shape(arch, input, layout), device=device.lower(), dtype=dtype.lower(), batch=batch,
+        report = bench.bench(arch, input=shape, device=device.lower(), dtype=dtype.lower(), batch=batch,
                              channels_last=channels_last, repeat=repeat, warmup=warmup, isolated=isolated,
                              cudnn_benchmark=cudnn_benchmark, progress=progress)
     if fmt == "json":
