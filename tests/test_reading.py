@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from typer.testing import CliRunner
 
 import cnncalc
@@ -189,3 +191,60 @@ def test_misaligned_paths_say_whether_by_design():
         [{"type": "conv", "filters": 4, "kernel": 3, "stride": 2, "padding": 1}], [{"type": "maxpool", "kernel": 2}]]}]}
     [m] = cnncalc.analyze(spec).misaligned       # a 3×3/2 p1 conv beside a 2×2/2 pool: half a row off
     assert "unusual" in m and "by design" not in m
+
+
+# -- the Python API -----------------------------------------------------------------------------------
+
+def test_a_report_shows_as_its_table_in_a_notebook_and_a_console():
+    from html.parser import HTMLParser
+
+    from rich.console import Console
+    report = cnncalc.analyze("lenet5")
+    con = Console(width=100, record=True, file=open("/dev/null", "w"), color_system=None)
+    con.print(report)
+    text = con.export_text()
+    for row in report.layers:
+        assert re.search(rf"^{re.escape(row.name)}\s", text, re.M), row.name
+    assert f"{report.totals.params:,}" in text and "where the work goes" in text
+
+    cells = []
+
+    class Cells(HTMLParser):
+        def handle_data(self, data):
+            cells.append(data)
+    html = report._repr_html_()
+    Cells().feed(html)
+    assert [r.name for r in report.layers] == [c for c in cells if c in {r.name for r in report.layers}]
+    assert f"{report.totals.macs:,}" in " ".join(cells) and "<script" not in html
+
+    spec = {"name": "<b>net</b>", "input": [1, 8, 8], "layers": [{"name": "<i>", "type": "conv", "filters": 2,
+                                                                   "kernel": 3}]}
+    html = cnncalc.analyze(spec)._repr_html_()
+    assert "<b>net" not in html and "&lt;b&gt;net" in html and "<i>" not in html
+
+    class Printer:
+        def text(self, t):
+            self.out = t
+    p = Printer()
+    report._repr_pretty_(p, False)                       # IPython in a terminal
+    assert "C1" in p.out and "61,706" in p.out and "LayerRow(" not in p.out
+
+
+def test_check_and_verify_have_real_signatures_and_docstrings():
+    import inspect
+    assert list(inspect.signature(cnncalc.check).parameters) == ["source", "base_dir", "root"]
+    assert list(inspect.signature(cnncalc.verify).parameters) == ["spec", "input", "batch", "device", "seed"]
+    for fn in (cnncalc.check, cnncalc.verify):
+        assert "Returns" in fn.__doc__ and ">>>" in fn.__doc__
+    with pytest.warns(UserWarning, match="example answers"):
+        assert cnncalc.check("key").ok and not cnncalc.check("student").ok
+
+
+def test_exported_code_never_embeds_an_absolute_path(tmp_path):
+    from cnncalc.pytorch.export import export_torch
+    net = tmp_path / "secret_dir" / "net.yaml"
+    net.parent.mkdir()
+    net.write_text("name: n\ninput: [1, 8, 8]\nlayers:\n  - {type: conv, filters: 2, kernel: 3}\n", encoding="utf-8")
+    code = export_torch(str(net))
+    assert "from net.yaml" in code and str(tmp_path) not in code and "secret_dir" not in code
+    assert "cnncalc/architectures" not in export_torch("lenet5")

@@ -172,8 +172,25 @@ class NamedOutput(BaseModel):
     output: list[int] = Field(description=f"its shape {SHAPE}")
 
 
+# How a Report shows itself in a terminal or a notebook: set by the package root to render/'s table (analysis
+# never imports render), keyed 'rich' (report, width → renderable), 'html' (→ an HTML fragment), 'text' (→ str)
+DISPLAY: dict = {}
+
+
 class Report(OmitsOneOutput):
-    """What `cnncalc analyze --json` prints: every leaf layer, every block and the totals."""
+    """What `cnncalc analyze --json` prints: every leaf layer, every block and the totals.
+
+    In a notebook or Rich's console it shows as `cnncalc analyze` prints it: the table and the totals."""
+
+    def __rich_console__(self, console, options):
+        yield DISPLAY["rich"](self, options.max_width)
+
+    def _repr_html_(self) -> str:
+        return DISPLAY["html"](self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:   # IPython in a terminal
+        printer.text(DISPLAY["text"](self))
+
     name: str = Field(description="the architecture's name")
     source: str = Field("", description="where the architecture comes from (paper, release) and the figures it "
                                         "reproduces")

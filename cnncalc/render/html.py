@@ -194,7 +194,7 @@ def totals_table(report: Report) -> str:
 LAYER_COLUMNS = ("layer", "type", "k/s p", "input", "output", "params", "MACs", "FLOPs", "activations", "RF /j", "notes")
 
 
-def layer_table(report: Report, depth: int | None, tid: str) -> str:
+def layer_table(report: Report, depth: int | None, tid: str, interactive: bool = True) -> str:
     head = "".join(f"<th>{c}</th>" for c in LAYER_COLUMNS)
     rows = []
     for kind, r in rows_at_depth(report, depth):
@@ -209,10 +209,14 @@ def layer_table(report: Report, depth: int | None, tid: str) -> str:
                     f"<td>{q(shape(r.output))}</td>{num_cell(r.params)}{num_cell(r.macs)}{num_cell(r.flops)}"
                     f'{num_cell(r.activations)}<td data-v="{float(Fraction(r.rf.size)):g}">{q(rf_text(r.rf))}</td>'
                     f"<td>{q('; '.join(r.notes))}</td></tr>")
+    table = f'<table class="sortable" id="{tid}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    legend = ("Shapes C×H×W per sample; RF /j = receptive field size / effective stride (H axis, or H×W where they "
+              "differ).")
+    if not interactive:   # a notebook's output: no script runs there
+        return f'{table}<p class="muted">{legend}</p>'
     return (f'<input class="filter" id="filter-{tid}" data-table="{tid}" placeholder="filter layers (name, kind, note…)">'
-            f'<table class="sortable" id="{tid}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            '<p class="muted">Click a column to sort; type to filter; click a box in the diagram to find its row. Shapes C×H×W per sample; RF /j = receptive '
-            "field size / effective stride (H axis, or H×W where they differ).</p>")
+            f'{table}<p class="muted">Click a column to sort; type to filter; click a box in the diagram to find its '
+            f'row. {legend}</p>')
 
 
 def chart_section(report: Report, stages, depth: int | None = None) -> str:
@@ -255,6 +259,14 @@ def header(report: Report) -> str:
 
 def conventions(report: Report) -> str:
     return f'<p class="muted"><b>Conventions:</b> {q(report.conventions)}</p>'
+
+
+def notebook_html(report: Report) -> str:
+    """A Report in a notebook (`_repr_html_`): the header, the totals and the per-layer table, no script."""
+    misaligned = "".join(f"<li>{q(m)}</li>" for m in report.misaligned)
+    return (f'<div class="cnncalc">{header(report)}{conventions(report)}{totals_table(report)}'
+            + (f"<ul>{misaligned}</ul>" if misaligned else "")
+            + f'{layer_table(report, None, "cnncalc-layers", interactive=False)}</div>')
 
 
 def report_page(report: Report, diagram: Diagram, stages, depth: int | None = None) -> str:

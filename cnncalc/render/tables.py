@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from rich.markup import escape
-from rich.console import Console
+from rich.console import Console, Group
+from rich.constrain import Constrain
 from rich.text import Text
 
 from ..layers.base import fmt_shape
@@ -42,11 +43,6 @@ def outputs_text(report: Report) -> str:
 
 
 PROSE = 80  # sentences wrap at most this wide (piped output is 200 wide, and a terminal would break words)
-
-
-def print_prose(console: Console, text) -> None:
-    """A paragraph (a header, a source, conventions), wrapped between words at the console's width or PROSE."""
-    console.print(text, highlight=False, width=min(console.width, PROSE))
 
 
 def header(report: Report) -> Text:
@@ -136,43 +132,55 @@ def make_console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, width=int(cols) if cols.isdigit() and int(cols) > 0 else WIDE)
 
 
+def prose(text) -> Constrain:
+    """A paragraph (a header, a source, conventions), wrapped between words at the width or PROSE."""
+    return Constrain(text, PROSE)
+
+
+def print_prose(console: Console, text) -> None:
+    console.print(prose(text))
+
+
+def report_view(report: Report, width: int, depth: int | None = None, stages=None, more: str = "") -> Group:
+    """Header, the per-layer table fitted to `width`, the totals (then `more`), misaligned merges and where
+    the work goes: what `analyze` prints, and what a Report shows in a notebook."""
+    parts = [prose(header(report)), layer_table(report, depth, width), Text(totals_text(report))]
+    if more:
+        parts.append(Text(more))
+    return Group(*parts, *tail_view(report, width, stages))
+
+
 def print_report(report: Report, console: Console | None = None, depth: int | None = None, stages=None,
                  more: str = "") -> None:
-    """Header, the per-layer table, the totals (then `more`), misaligned merges and where the work goes."""
     console = console or make_console()
-    print_prose(console, header(report))
-    console.print(layer_table(report, depth, console.width))
-    console.print(totals_text(report), highlight=False)
-    if more:
-        console.print(more, highlight=False)
-    print_tail(report, console, stages)
+    console.print(report_view(report, console.width, depth, stages, more))
 
 
-def print_tail(report: Report, console: Console, stages=None) -> None:
+def tail_view(report: Report, width: int, stages=None) -> list:
     """What follows the totals: the misaligned merges, then where the work goes."""
-    for m in report.misaligned:   # the text says whether the shift is by design or unusual
-        print_prose(console, Text(m, style="yellow" if UNUSUAL in m else ""))
-    if stages:
-        print_work_chart(stages, console)
+    # the text says whether a shift is by design or unusual
+    return [prose(Text(m, style="yellow" if UNUSUAL in m else "")) for m in report.misaligned] + \
+        (work_chart(stages, width) if stages else [])
 
 
-def print_work_chart(stages, console: Console) -> None:
+def work_chart(stages, width: int) -> list[Text]:
     """Where the work goes: each output resolution's share of the MACs and of the params, as bars."""
     label = max(len(s.resolution) for s in stages)
-    width = max(10, min(40, console.width - label - 20))
+    bars = max(10, min(40, width - label - 20))
+    out = []
     for field, title in (("macs", "MACs"), ("params", "params")):
         total = sum(getattr(s, field) for s in stages)
         if not total:
             continue
-        console.print(f"\n[bold]where the {'work goes' if field == 'macs' else 'params are'}[/bold]: "
-                      f"{title} by output resolution", highlight=False)
+        out.append(Text.assemble("\n", (f"where the {'work goes' if field == 'macs' else 'params are'}", "bold"),
+                                 f": {title} by output resolution"))
         top = max(getattr(s, field) for s in stages)
         for s in stages:
             v = getattr(s, field)
             if v:
-                share = v / total
-                console.print(f"  {s.resolution:<{label}} [cyan]{bar(v / top, width):<{width}}[/cyan] "
-                              f"{human(v):>9} {100 * share:5.1f}%", highlight=False)
+                out.append(Text.assemble(f"  {s.resolution:<{label}} ", (f"{bar(v / top, bars):<{bars}}", "cyan"),
+                                         f" {human(v):>9} {100 * v / total:5.1f}%"))
+    return out
 
 
 def print_explanation(items, console: Console | None = None) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from rich.markup import escape
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from .fit import Col, fit
-from .tables import header, human, print_prose, print_report, print_tail, rows_at_depth, shape, totals_text
+from .tables import header, human, print_prose, print_report, rows_at_depth, tail_view, shape, totals_text
 
 TRAIN_CONVENTIONS = ("training step = forward in training mode (auxiliary heads included) + backward of the summed "
                      "outputs; the input needs no gradient; saved = storages autograd keeps for backward (a view or a "
@@ -80,7 +80,7 @@ def print_training(report, console: Console, depth: int | None = None, stages=No
     console.print(fit(training_columns(report, depth), console.width, footer=True))
     console.print(totals_text(report), highlight=False)
     console.print(training_text(report), highlight=False)
-    print_tail(report, console, stages)
+    console.print(Group(*tail_view(report, console.width, stages)))
 
 
 def print_train_verification(v, console: Console) -> None:
