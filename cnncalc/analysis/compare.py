@@ -80,7 +80,7 @@ def compare(names: list[str], metric: str = "macs", input: str | None = None, ba
         rep = analyze(graph, batch=batch)
         rf, rf_layer = final_rf(rep, graph)
         t = rep.totals
-        rows.append(CompareRow(name=name, title=rep.name, input=rep.input, params=t.params, macs=t.macs,
+        rows.append(CompareRow(name=name if isinstance(name, str) else graph.file or graph.name, title=rep.name, input=rep.input, params=t.params, macs=t.macs,
                                flops=t.flops, activation_bytes=t.activation_bytes, depth=t.depth,
                                final_rf=rf, final_rf_layer=rf_layer, ratio=1.0,
                                stages=stages(rep) if with_stages else []))

@@ -16,6 +16,7 @@ from . import export, verify
 from . import draw
 from . import sweep
 from . import schema
+from . import importer
 from .common import OneLineErrors
 
 plain_metavars()
@@ -57,6 +58,7 @@ app.command("draw")(draw.draw_cmd)
 app.command("sweep")(sweep.sweep_cmd)
 app.command("sizes")(sweep.sizes_cmd)
 app.command("schema")(schema.schema_cmd)
+app.command("import")(importer.import_cmd)
 
 
 def main():

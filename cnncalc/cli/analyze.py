@@ -7,9 +7,9 @@ import typer
 
 from ..spec.files import MAX_SIZE
 
-from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded, load_arch
 
-ARCH_HELP = "A YAML file, or a built-in name (`cnncalc list`)."
+ARCH_HELP = "A YAML file, a built-in name (`cnncalc list`), or a model to import (`cnncalc import -h`)."
 INPUT_HELP = "Override the input: 3x64x64, 64x48 (H×W) or 64."
 
 
@@ -56,10 +56,10 @@ def analyze_cmd(
 
       cnncalc analyze resnet50 --train --batch 32 --optimizer adam --fit 16GB
     """
-    from ..analysis.analyze import load, report_of, with_memory, with_training
+    from ..analysis.analyze import report_of, with_memory, with_training
 
     fmt = chosen(format, json)
-    graph = load(arch, input, layout)
+    graph = load_arch(arch, input, layout)
     if explain:
         from ..analysis.explain import explain as explain_fn
         from ..render.tables import print_explanation

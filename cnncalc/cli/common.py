@@ -216,3 +216,23 @@ def plain_metavars() -> None:
                                                     "..." if self.nargs != 1 else "")
     if hasattr(arg, "display_name_raw"):
         arg.display_name_raw = property(lambda self: self.metavar or self.name.upper())
+
+
+def load_arch(arch, input=None, layout=None):
+    """The graph of a command's architecture argument: a YAML file or built-in name, or a model to import
+    (a .onnx file, path/to/file.py:NAME, package.module:NAME), imported in memory."""
+    from ..importers import is_source
+    if is_source(arch):
+        if layout is not None:
+            raise CnncalcError("--layout is for YAML architectures: give an imported model's --input as C×H×W")
+        from ..importers import load_source
+        return load_source(arch, input)
+    from ..analysis.analyze import load
+    return load(arch, input, layout)
+
+
+def input_files(archs) -> list:
+    """The files a command read (which its outputs must not overwrite)."""
+    from ..importers import is_source, source_file
+    from ..analysis.analyze import resolve
+    return [source_file(a) if is_source(a) else resolve(a) for a in archs]

@@ -7,12 +7,13 @@ import typer
 
 from ..spec.files import MAX_SIZE
 
-from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded, load_arch
+from ..importers import is_source
 
 
 @guarded
 def compare_cmd(
-    archs: List[str] = typer.Argument(..., metavar="ARCH...", help="Two or more YAML files or built-in names."),
+    archs: List[str] = typer.Argument(..., metavar="ARCH...", help="Two or more YAML files, built-in names or models to import (`cnncalc import -h`)."),
     params: bool = typer.Option(False, "--params", help="Compare by parameters: the ratio column and the bars."),
     macs: bool = typer.Option(False, "--macs", help="Compare by MACs (the default)."),
     flops: bool = typer.Option(False, "--flops", help="Compare by FLOPs."),
@@ -49,7 +50,8 @@ def compare_cmd(
                                      ("activation_bytes", memory)) if on]
     if len(chosen_metric) > 1:
         raise CnncalcError("choose one of --params, --macs, --flops, --memory")
-    rep = compare(archs, chosen_metric[0] if chosen_metric else "macs", input, batch, stages, layout)
+    specs = [load_arch(a, input, layout) if is_source(a) else a for a in archs]
+    rep = compare(specs, chosen_metric[0] if chosen_metric else "macs", input, batch, stages, layout)
     if html:
         from .draw import write_html_compare
         write_html_compare(rep, archs, input, layout, batch, html)

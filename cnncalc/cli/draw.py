@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from .common import LAYOUT, guarded
+from .common import LAYOUT, guarded, input_files, load_arch
 
 COLORS = ("macs", "params", "memory", "rf")
 
@@ -29,7 +29,7 @@ def check_choice(value: Optional[str], choices, option: str) -> Optional[str]:
 
 @guarded
 def draw_cmd(
-    arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
+    arch: str = typer.Argument(..., help="A YAML file, a built-in name (`cnncalc list`), or a model to import (`cnncalc import -h`)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
                                          help="net.svg or net.html (default: the SVG on stdout)."),
     depth: Optional[int] = typer.Option(None, "--depth", "-d", min=1, metavar="N",
@@ -60,17 +60,16 @@ def draw_cmd(
 
       cnncalc draw googlenet --direction LR -o googlenet.svg
     """
-    from ..analysis.analyze import load, report_of
+    from ..analysis.analyze import report_of
     from ..analysis.layout import layout
 
-    from ..analysis.analyze import resolve
     from ..errors import CnncalcError
     check_choice(color, COLORS, "--color")
     check_choice(direction.upper(), ("TB", "LR"), "--direction")
     check_choice(style, ("graph", "maps"), "--style")
     if output and not output.lower().endswith((".svg", ".html", ".htm")):
         raise CnncalcError(f"--output {output}: expected a file name ending in .svg or .html")
-    graph = load(arch, input, order)
+    graph = load_arch(arch, input, order)
     html = bool(output) and output.lower().endswith((".html", ".htm"))
     if style == "maps":
         from ..analysis.maps import maps
@@ -92,7 +91,7 @@ def draw_cmd(
             from ..render.svg import render_svg
             text = render_svg(diagram)
     if output:
-        write_atomic(output, text, inputs=[resolve(arch)])
+        write_atomic(output, text, inputs=input_files([arch]))
         print(f"wrote {output} ({what})", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -100,25 +99,24 @@ def draw_cmd(
 
 def write_html_report(graph, report, depth, path: str, arch: str) -> None:
     """`analyze --html`: diagram (collapsed at `depth`), totals, charts and the layer table in one file."""
-    from ..analysis.analyze import resolve
     from ..analysis.breakdown import levels
     from ..analysis.layout import layout
     from ..render.html import report_page
     write_atomic(path, report_page(report, layout(graph, report, depth), levels(graph, report), depth),
-                 inputs=[resolve(arch)], option="--html")
+                 inputs=input_files([arch]), option="--html")
     print(f"wrote {path}", file=sys.stderr)
 
 
 def write_html_compare(comparison, archs, input, order, batch, path: str) -> None:
     """`compare --html`: every network's totals and diagram side by side."""
-    from ..analysis.analyze import load, report_of, resolve
+    from ..analysis.analyze import report_of
     from ..analysis.breakdown import levels
     from ..analysis.layout import layout
     from ..render.html import compare_page
     items = []
     for arch in archs:
-        graph = load(arch, input, order)
+        graph = load_arch(arch, input, order)
         report = report_of(graph, batch)
         items.append((report, layout(graph, report), levels(graph, report)))
-    write_atomic(path, compare_page(comparison, items), inputs=[resolve(a) for a in archs], option="--html")
+    write_atomic(path, compare_page(comparison, items), inputs=input_files(archs), option="--html")
     print(f"wrote {path}", file=sys.stderr)

@@ -6,12 +6,12 @@ from typing import List, Optional
 import typer
 
 from ..errors import CnncalcError
-from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded, load_arch
 
 
 @guarded
 def rf_cmd(
-    arch: Optional[str] = typer.Argument(None, help="A YAML file or built-in name (or give --layer instead)."),
+    arch: Optional[str] = typer.Argument(None, help="A YAML file, built-in name or model to import (or give --layer instead)."),
     layer: Optional[List[str]] = typer.Option(None, "--layer", "-l", metavar="TOKEN",
                                               help="One layer of an ad-hoc chain, repeated: conv3, conv5s2, "
                                               "pool2, conv3d2 (the tokens are described above)."),
@@ -60,9 +60,8 @@ def rf_cmd(
         else:
             emit_columns(fmt, render.chain_columns(rows))
         return
-    from ..analysis.analyze import load
     from ..analysis.receptive import rf_report, rf_view
-    graph = load(arch, input, layout)
+    graph = load_arch(arch, input, layout)
     rep = rf_report(graph)
     if fmt == "json":
         emit_json(rep)

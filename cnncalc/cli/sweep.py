@@ -7,12 +7,13 @@ from typing import List, Optional
 import typer
 
 from ..errors import CnncalcError
-from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded
+from .common import JSON, LAYOUT, Format, chosen, console, emit_columns, emit_json, format_option, guarded, load_arch
+from ..importers import is_source
 
 
 @guarded
 def sweep_cmd(
-    arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
+    arch: str = typer.Argument(..., help="A YAML file, a built-in name (`cnncalc list`), or a model to import (`cnncalc import -h`)."),
     more: Optional[List[str]] = typer.Argument(None, metavar="[SIZES]...",
                                                help="More --input sizes (what the shell makes of 3x{64..512..32})."),
     input: Optional[List[str]] = typer.Option(None, "--input", "-i",
@@ -42,7 +43,7 @@ def sweep_cmd(
     fmt = chosen(format, json)
     if not (input or sizes or more):
         raise CnncalcError("give the sizes: --input '3x{64..512..32}' or --sizes 64:512:32")
-    graph = load_for_sweep(arch)
+    graph = load_for_sweep(load_arch(arch) if is_source(arch) else arch)
     layout = None if layout is None else parse_layout(layout, "--layout")
     shapes = shapes_of(list(input or []) + list(more or []), graph.input, layout=layout)
     shapes += shapes_of(list(sizes or []), graph.input, channels=False, what="--sizes")
@@ -60,7 +61,7 @@ def sweep_cmd(
 
 @guarded
 def sizes_cmd(
-    arch: str = typer.Argument(..., help="A YAML file, or a built-in name (`cnncalc list`)."),
+    arch: str = typer.Argument(..., help="A YAML file, a built-in name (`cnncalc list`), or a model to import (`cnncalc import -h`)."),
     range_: str = typer.Option("32..1024", "--range", "-r", help="First..last input size (ends included)."),
     per_axis: bool = typer.Option(False, "--per-axis", help="Vary one spatial axis at a time (default for a "
                                                             "non-square input)."),
@@ -81,7 +82,7 @@ def sizes_cmd(
     m = re.fullmatch(r"\s*(\d{1,18})\s*(?:\.\.|:|-)\s*(\d{1,18})\s*", range_)
     if not m:
         raise CnncalcError(f"--range {range_}: expected FIRST..LAST such as 32..1024")
-    report = sizes(arch, int(m[1]), int(m[2]), per_axis)
+    report = sizes(load_arch(arch) if is_source(arch) else arch, int(m[1]), int(m[2]), per_axis)
     if json:
         emit_json(report)
         return

@@ -1,0 +1,671 @@
+"""One mapping for both front-ends: captured ops (ONNX's vocabulary) → cnncalc layers.
+
+`layers_of(captured)` returns one `Mapped` per layer, in execution order: the layer's fields as an
+architecture file writes them, the values it reads, and what the model itself says about it (the
+output shape, the parameters it holds) so that the importer can prove the layer against the model.
+First a few passes rewrite what is one layer spread over several ops (x·sigmoid(x) → silu,
+MatMul + Add → linear, Reshape–Transpose–Reshape → channel_shuffle) and fold what is arithmetic on
+constants (shape computations); an op that maps to nothing is never skipped: `Unmapped` collects
+every such op type with its count and first node names.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..layers import REGISTRY
+from .ops import SMALL, Captured, Const, ModelError, Op
+
+ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hardswish", "Gelu": "gelu",
+               "Mish": "mish", "Silu": "silu", "Swish": "silu", "Relu6": "relu6"}
+ALIASES = {"Identity", "Cast", "Contiguous"}   # ops that pass their input on unchanged
+
+
+class Unmapped(ModelError):
+    """Ops that map to no layer kind: one line per op type, its count and the first node names."""
+
+    def __init__(self, ops: list[tuple[str, str]]):
+        counts = Counter(kind for kind, _ in ops)
+        lines = []
+        for kind, count in counts.most_common():
+            names = [name for k, name in ops if k == kind][:3]
+            lines.append(f"{kind} ×{count} ({', '.join(names)}{', …' if count > 3 else ''})")
+        super().__init__("cannot import: no layer kind for " + "; ".join(lines))
+        self.ops = ops
+
+
+@dataclass
+class Mapped:
+    name: str
+    layer: dict                   # the fields an architecture file writes (type first)
+    reads: list[str]              # activation values it reads, in order
+    output: str                   # the value it produces
+    params: int = 0               # parameters the model holds for it (Σ numel)
+    module: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+class Context:
+    """What a mapper may ask about values: constants (shape, small contents), activation shapes."""
+
+    def __init__(self, cap: Captured):
+        self.cap = cap
+        self.consts = cap.consts
+        self.shapes = cap.shapes
+
+    def is_const(self, v: str) -> bool:
+        return v == "" or v in self.consts
+
+    def value(self, v: str):
+        c = self.consts.get(v)
+        if c is None or c.value is None:
+            return None
+        return c.value
+
+    def ints(self, v: str) -> list[int] | None:
+        a = self.value(v)
+        return None if a is None else [int(x) for x in np.asarray(a).reshape(-1)]
+
+    def floats(self, v: str) -> list[float] | None:
+        a = self.value(v)
+        return None if a is None else [float(x) for x in np.asarray(a).reshape(-1)]
+
+    def shape(self, v: str) -> tuple[int, ...]:
+        """An activation's shape without the batch."""
+        return tuple(self.shapes[v][1:])
+
+    def numel(self, v: str) -> int:
+        return self.cap.numel(v) if v in self.consts else 0
+
+
+# -- small helpers ------------------------------------------------------------------------------
+
+def simple(values) -> int | list[int]:
+    """[3, 3] → 3 (one value when every axis agrees), as a person writes it."""
+    values = [int(v) for v in values]
+    return values[0] if len(set(values)) == 1 else values
+
+
+def split_pads(pads: list[int], rank: int) -> tuple[list[int], list[int]]:
+    pads = list(pads) if pads else [0] * (2 * rank)
+    return pads[:rank], pads[rank:]
+
+
+def same_pads(sizes, kernel, strides, dilations, lower: bool) -> tuple[list[int], list[int]]:
+    """auto_pad SAME_UPPER/SAME_LOWER: per axis the total padding that gives ⌈n/s⌉ outputs, the odd
+    one after (UPPER) or before (LOWER)."""
+    before, after = [], []
+    for n, k, s, d in zip(sizes, kernel, strides, dilations):
+        total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        small, big = total // 2, total - total // 2
+        before.append(big if lower else small)
+        after.append(small if lower else big)
+    return before, after
+
+
+SIDES = (("front", "back"), ("top", "bottom"), ("left", "right"))
+
+
+def pad_layer(before: list[int], after: list[int], mode: str = "zeros", value: float = 0.0) -> dict:
+    """A `pad` layer: one int when every side agrees, else the sides (left out where 0)."""
+    rank = len(before)
+    if len(set(before) | set(after)) == 1:
+        padding: int | dict = before[0]
+    else:
+        padding = {}
+        for (b_name, a_name), b, a in zip(SIDES[3 - rank:], before, after):
+            if b:
+                padding[b_name] = int(b)
+            if a:
+                padding[a_name] = int(a)
+    layer = {"type": "pad", "padding": padding}
+    if mode != "zeros":
+        layer["mode"] = mode
+    if value:
+        layer["value"] = float(value)
+    return layer
+
+
+def windows(op: Op, ctx: Context, kernel: list[int]) -> tuple[list[int], list[int], list[int], list[int]]:
+    """(strides, dilations, pads before, pads after) of a Conv/Pool, auto_pad resolved."""
+    rank = len(kernel)
+    strides = list(op.attrs.get("strides") or [1] * rank)
+    dilations = list(op.attrs.get("dilations") or [1] * rank)
+    auto = op.attrs.get("auto_pad", "NOTSET")
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        before, after = same_pads(ctx.shape(op.inputs[0])[1:], kernel, strides, dilations, auto == "SAME_LOWER")
+    elif auto == "VALID":
+        before, after = [0] * rank, [0] * rank
+    else:
+        before, after = split_pads(op.attrs.get("pads"), rank)
+    return strides, dilations, before, after
+
+
+def with_padding(layer: dict, before: list[int], after: list[int]) -> list[dict]:
+    """The layer with its padding, preceded by a `pad` layer where the sides differ (cnncalc's conv and
+    pooling pad both sides alike)."""
+    if before == after:
+        if any(before):
+            layer["padding"] = simple(before)
+        return [layer]
+    return [pad_layer(before, after), layer]
+
+
+# -- mappers: op → [layer dict, …] (more than one where a pad layer goes first) ---------------------
+
+def conv(op, ctx):
+    w = ctx.consts[op.inputs[1]].shape
+    kernel = list(op.attrs.get("kernel_shape") or w[2:])
+    strides, dilations, before, after = windows(op, ctx, kernel)
+    groups = int(op.attrs.get("group", 1))
+    layer = {"type": "conv", "filters": int(w[0]), "kernel": simple(kernel)}
+    if set(strides) != {1}:
+        layer["stride"] = simple(strides)
+    layers = with_padding(layer, before, after)
+    if set(dilations) != {1}:
+        layer["dilation"] = simple(dilations)
+    if groups != 1:
+        layer["groups"] = groups
+    if len(op.inputs) < 3 or op.inputs[2] == "":
+        layer["bias"] = False
+    return layers
+
+
+def conv_transpose(op, ctx):
+    w = ctx.consts[op.inputs[1]].shape
+    kernel = list(op.attrs.get("kernel_shape") or w[2:])
+    rank = len(kernel)
+    if op.attrs.get("output_shape") or op.attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        raise ModelError(f"{op.name}: ConvTranspose with output_shape or auto_pad SAME: write its pads instead")
+    groups = int(op.attrs.get("group", 1))
+    strides = list(op.attrs.get("strides") or [1] * rank)
+    dilations = list(op.attrs.get("dilations") or [1] * rank)
+    before, after = split_pads(op.attrs.get("pads"), rank)
+    extra = list(op.attrs.get("output_padding") or [0] * rank)
+    if before != after:   # torch pads both sides alike; more after is output_padding
+        extra = [e + a - b for e, b, a in zip(extra, before, after)]
+        if min(extra) < 0:
+            raise ModelError(f"{op.name}: ConvTranspose pads more before than after: no PyTorch equivalent")
+    layer = {"type": "conv_transpose", "filters": int(w[1]) * groups, "kernel": simple(kernel)}
+    if set(strides) != {1}:
+        layer["stride"] = simple(strides)
+    if any(before):
+        layer["padding"] = simple(before)
+    if any(extra):
+        layer["output_padding"] = simple(extra)
+    if set(dilations) != {1}:
+        layer["dilation"] = simple(dilations)
+    if groups != 1:
+        layer["groups"] = groups
+    if len(op.inputs) < 3 or op.inputs[2] == "":
+        layer["bias"] = False
+    return [layer]
+
+
+def pool(kind: str):
+    def mapper(op, ctx):
+        kernel = list(op.attrs["kernel_shape"])
+        strides, dilations, before, after = windows(op, ctx, kernel)
+        layer = {"type": kind, "kernel": simple(kernel), "stride": simple(strides)}
+        if before != after:
+            raise ModelError(f"{op.name}: {op.kind} pads its sides unequally ({before} before, {after} after): "
+                             "PyTorch's pooling pads both sides alike")
+        if any(before):
+            layer["padding"] = simple(before)
+        if op.attrs.get("ceil_mode"):
+            layer["ceil_mode"] = True
+        if kind == "maxpool" and set(dilations) != {1}:
+            layer["dilation"] = simple(dilations)
+        if kind == "avgpool" and any(before):
+            layer["count_include_pad"] = bool(op.attrs.get("count_include_pad", 0))
+        return [layer]
+    return mapper
+
+
+def adaptive(kind: str):
+    def mapper(op, ctx):
+        out = op.attrs.get("output")
+        if out is None or set(out) == {1}:
+            return [{"type": "global_avgpool"}] if kind == "adaptive_avgpool" else [{"type": kind, "output": 1}]
+        return [{"type": kind, "output": simple(out)}]
+    return mapper
+
+
+def reduce_mean(op, ctx):
+    rank = len(ctx.shape(op.inputs[0]))
+    axes = op.attrs.get("axes")
+    if axes is None and len(op.inputs) > 1:
+        axes = ctx.ints(op.inputs[1])
+    axes = sorted(a % (rank + 1) for a in (axes or []))
+    if axes != list(range(2, rank + 1)):
+        raise ModelError(f"{op.name}: ReduceMean over axes {axes}: only a mean over every spatial axis "
+                         "(global average pooling) has a layer kind")
+    if op.attrs.get("keepdims", 1):
+        return [{"type": "global_avgpool"}]
+    return [{"type": "global_avgpool"}, {"type": "flatten"}]
+
+
+def gemm(op, ctx):
+    if op.attrs.get("transA", 0) or float(op.attrs.get("alpha", 1.0)) != 1.0 or float(op.attrs.get("beta", 1.0)) != 1.0:
+        raise ModelError(f"{op.name}: Gemm with transA, alpha or beta: not a linear layer")
+    w = ctx.consts[op.inputs[1]].shape
+    out = w[0] if op.attrs.get("transB", 0) else w[1]
+    layer = {"type": "linear", "out": int(out)}
+    if len(op.inputs) < 3 or op.inputs[2] == "":
+        layer["bias"] = False
+    return [layer]
+
+
+def batchnorm(op, ctx):
+    layer = {"type": "batchnorm"}
+    eps = float(op.attrs.get("epsilon", 1e-5))
+    if not math.isclose(eps, 1e-5, rel_tol=1e-3):
+        layer["eps"] = float(f"{eps:.6g}")
+    if op.inputs[1] not in ctx.consts or ctx.consts[op.inputs[1]].role != "param":
+        layer["affine"] = False
+    return [layer]
+
+
+def activation(op, ctx):
+    return [{"type": ACTIVATIONS[op.kind]}]
+
+
+def leaky_relu(op, ctx):
+    slope = float(op.attrs.get("alpha", 0.01))
+    return [{"type": "leaky_relu"} | ({} if math.isclose(slope, 0.01) else {"slope": float(f"{slope:.6g}")})]
+
+
+def elu(op, ctx):
+    if not math.isclose(float(op.attrs.get("alpha", 1.0)), 1.0):
+        raise ModelError(f"{op.name}: Elu with alpha {op.attrs['alpha']}: the elu kind has alpha 1")
+    return [{"type": "elu"}]
+
+
+def hard_sigmoid(op, ctx):
+    if not (math.isclose(float(op.attrs.get("alpha", 0.2)), 1 / 6, rel_tol=1e-4)
+            and math.isclose(float(op.attrs.get("beta", 0.5)), 0.5)):
+        raise ModelError(f"{op.name}: HardSigmoid with alpha {op.attrs.get('alpha', 0.2)}: PyTorch's Hardsigmoid "
+                         "has alpha 1/6")
+    return [{"type": "hardsigmoid"}]
+
+
+def clip(op, ctx):
+    lo = op.attrs.get("min", ctx.floats(op.inputs[1])[0] if len(op.inputs) > 1 and op.inputs[1] else None)
+    hi = op.attrs.get("max", ctx.floats(op.inputs[2])[0] if len(op.inputs) > 2 and op.inputs[2] else None)
+    if lo == 0 and hi == 6:
+        return [{"type": "relu6"}]
+    if lo == 0 and hi is None:
+        return [{"type": "relu"}]
+    raise ModelError(f"{op.name}: Clip({lo}, {hi}): only Clip(0, 6) (relu6) and Clip(0) (relu) have a layer kind")
+
+
+def softmax(op, ctx):
+    rank = len(ctx.shape(op.inputs[0]))
+    axis = int(op.attrs.get("axis", -1)) % (rank + 1)
+    if axis != 1:
+        raise ModelError(f"{op.name}: Softmax over axis {axis}: the softmax kind is over the channels (axis 1)")
+    return [{"type": "softmax"}]
+
+
+def merge(kind: str):
+    def mapper(op, ctx):
+        return [{"type": kind}]
+    return mapper
+
+
+def concat(op, ctx):
+    axis = int(op.attrs.get("axis", 1)) % (len(ctx.shape(op.inputs[0])) + 1)
+    if axis != 1:
+        raise ModelError(f"{op.name}: Concat on axis {axis}: the concat kind joins channels (axis 1)")
+    return [{"type": "concat"}]
+
+
+def flatten(op, ctx):
+    if int(op.attrs.get("axis", 1)) != 1:
+        raise ModelError(f"{op.name}: Flatten from axis {op.attrs['axis']}: the flatten kind keeps the batch only")
+    return [{"type": "flatten"}]
+
+
+def reshape(op, ctx):
+    out = ctx.shapes.get(op.outputs[0])
+    if out is not None and len(out) == 2:
+        return [{"type": "flatten"}]
+    raise ModelError(f"{op.name}: Reshape to {list(out) if out else '?'}: only a reshape to a vector (flatten) "
+                     "has a layer kind")
+
+
+def dropout(op, ctx):
+    p = op.attrs.get("ratio")
+    if p is None and len(op.inputs) > 1 and op.inputs[1]:
+        p = (ctx.floats(op.inputs[1]) or [0.5])[0]
+    p = 0.5 if p is None else float(p)
+    return [{"type": "dropout"} | ({} if p == 0.5 else {"p": float(f"{p:.6g}")})]
+
+
+def lrn(op, ctx):
+    return [{"type": "lrn", "size": int(op.attrs["size"]), "alpha": float(f"{op.attrs.get('alpha', 1e-4):.6g}"),
+             "beta": float(f"{op.attrs.get('beta', 0.75):.6g}"), "k": float(f"{op.attrs.get('bias', 1.0):.6g}")}]
+
+
+def instancenorm(op, ctx):
+    layer = {"type": "instancenorm"}
+    if op.inputs[1] in ctx.consts and ctx.consts[op.inputs[1]].role == "param":
+        layer["affine"] = True
+    return [layer]
+
+
+def groupnorm(op, ctx):
+    return [{"type": "groupnorm", "groups": int(op.attrs["num_groups"])}]
+
+
+MODES = {("nearest", 1): "nearest", ("nearest", 2): "nearest", ("nearest", 3): "nearest",
+         ("linear", 1): "linear", ("linear", 2): "bilinear", ("linear", 3): "trilinear", ("cubic", 2): "bicubic"}
+
+
+def resize(op, ctx):
+    rank = len(ctx.shape(op.inputs[0])) - 1
+    mode = op.attrs.get("mode", "nearest")
+    if (mode, rank) not in MODES:
+        raise ModelError(f"{op.name}: Resize mode {mode} on a {rank}-D map has no layer kind")
+    layer = {"type": "upsample"}
+    scales = ctx.floats(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else op.attrs.get("scales")
+    sizes = ctx.ints(op.inputs[3]) if len(op.inputs) > 3 and op.inputs[3] else None
+    if op.kind == "Upsample" and len(op.inputs) > 1:
+        scales = ctx.floats(op.inputs[1])
+    if scales:
+        spatial = [float(s) for s in scales[2:]]
+        layer["scale"] = int(spatial[0]) if len(set(spatial)) == 1 and spatial[0].is_integer() else spatial
+    elif sizes:
+        layer["size"] = simple(sizes[2:])
+    else:
+        layer["size"] = simple(ctx.shapes[op.outputs[0]][2:])
+    layer["mode"] = MODES[(mode, rank)]
+    if op.attrs.get("coordinate_transformation_mode") == "align_corners":
+        layer["align_corners"] = True
+    elif layer["mode"] != "nearest" and op.attrs.get("coordinate_transformation_mode") in (
+            "half_pixel", "pytorch_half_pixel"):
+        layer["align_corners"] = False
+    return [layer]
+
+
+PAD_MODES = {"constant": "zeros", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
+
+
+def pad(op, ctx):
+    pads = op.attrs.get("pads") or (ctx.ints(op.inputs[1]) if len(op.inputs) > 1 else None)
+    rank = len(ctx.shape(op.inputs[0])) + 1
+    if pads is None or len(pads) != 2 * rank or any(pads[i] or pads[rank + i] for i in (0, 1)) or min(pads) < 0:
+        raise ModelError(f"{op.name}: Pad {pads}: only padding of the spatial axes (≥ 0) has a layer kind")
+    value = op.attrs.get("value", 0.0)
+    if len(op.inputs) > 2 and op.inputs[2]:
+        value = (ctx.floats(op.inputs[2]) or [0.0])[0]
+    mode = op.attrs.get("mode", "constant")
+    return [pad_layer(pads[2:rank], pads[rank + 2:], PAD_MODES[mode], value if mode == "constant" else 0.0)]
+
+
+def slice_(op, ctx):
+    starts, ends = ctx.ints(op.inputs[1]), ctx.ints(op.inputs[2])
+    axes = ctx.ints(op.inputs[3]) if len(op.inputs) > 3 and op.inputs[3] else list(range(len(starts or [])))
+    steps = ctx.ints(op.inputs[4]) if len(op.inputs) > 4 and op.inputs[4] else [1] * len(axes)
+    shape = ctx.shapes[op.inputs[0]]
+    if starts is None or ends is None or len(axes) != 1 or axes[0] % len(shape) != 1 or steps != [1]:
+        raise ModelError(f"{op.name}: Slice other than a channel range: no layer kind")
+    c = shape[1]
+    start, end = (max(0, min(c, x + c if x < 0 else x)) for x in (starts[0], ends[0]))
+    return [{"type": "slice", "start": start} | ({} if end == c else {"end": end})]
+
+
+def depth_space(kind: str):
+    def mapper(op, ctx):
+        if kind not in REGISTRY:
+            raise Unmapped([(op.kind, op.name)])
+        if op.kind == "DepthToSpace" and op.attrs.get("mode", "DCR") != "CRD":
+            raise ModelError(f"{op.name}: DepthToSpace mode DCR: PyTorch's pixel_shuffle is mode CRD")
+        return [{"type": kind, "factor": int(op.attrs["blocksize"])}]
+    return mapper
+
+
+def split(op: Op, ctx: Context) -> list[Mapped]:
+    """Split on the channels: one `slice` layer per part."""
+    shape = ctx.shapes[op.inputs[0]]
+    axis = int(op.attrs.get("axis", 0)) % len(shape)
+    sizes = op.attrs.get("split") or (ctx.ints(op.inputs[1]) if len(op.inputs) > 1 and op.inputs[1] else None)
+    if sizes is None:
+        sizes = [shape[axis] // len(op.outputs)] * len(op.outputs)
+    if axis != 1 or sum(sizes) != shape[1] or len(sizes) != len(op.outputs):
+        raise ModelError(f"{op.name}: Split on axis {axis}: only a split of the channels has a layer kind")
+    out, start = [], 0
+    for k, (size, value) in enumerate(zip(sizes, op.outputs)):
+        layer = {"type": "slice", "start": start} | ({} if start + size == shape[1] else {"end": start + size})
+        out.append(Mapped(f"{op.name}.{k}", layer, [op.inputs[0]], value, 0, op.module))
+        start += size
+    return out
+
+
+def channel_shuffle(op, ctx):
+    return [{"type": "channel_shuffle", "groups": int(op.attrs["groups"])}]
+
+
+def prelu(op, ctx):
+    if "prelu" not in REGISTRY:
+        raise Unmapped([(op.kind, op.name)])
+    return [{"type": "prelu"} | ({} if ctx.numel(op.inputs[1]) == 1 else {"channels": True})]
+
+
+MAPPERS: dict[str, Callable] = {
+    "Conv": conv, "ConvTranspose": conv_transpose,
+    "MaxPool": pool("maxpool"), "AveragePool": pool("avgpool"),
+    "GlobalAveragePool": adaptive("adaptive_avgpool"), "GlobalMaxPool": adaptive("adaptive_maxpool"),
+    "AdaptiveAvgPool": adaptive("adaptive_avgpool"), "AdaptiveMaxPool": adaptive("adaptive_maxpool"),
+    "ReduceMean": reduce_mean, "Gemm": gemm, "BatchNormalization": batchnorm,
+    **{k: activation for k in ACTIVATIONS}, "LeakyRelu": leaky_relu, "Elu": elu, "HardSigmoid": hard_sigmoid,
+    "Clip": clip, "Softmax": softmax, "Add": merge("add"), "Sum": merge("add"), "Mul": merge("mul"),
+    "Concat": concat, "Flatten": flatten, "Reshape": reshape, "Dropout": dropout, "LRN": lrn,
+    "InstanceNormalization": instancenorm, "GroupNormalization": groupnorm, "Resize": resize, "Upsample": resize,
+    "Pad": pad, "Slice": slice_, "DepthToSpace": depth_space("pixel_shuffle"),
+    "SpaceToDepth": depth_space("pixel_unshuffle"), "ChannelShuffle": channel_shuffle, "PRelu": prelu,
+}
+
+# which inputs of an op are its parameters (the rest of its constant inputs are buffers or plain constants)
+PARAM_SLOTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "BatchNormalization": (1, 2),
+               "InstanceNormalization": (1, 2), "GroupNormalization": (1, 2), "PRelu": (1,)}
+
+
+# -- constant folding -------------------------------------------------------------------------------
+
+def _fold_one(op: Op, ins: list, ctx: Context):
+    """The value of an op on constant inputs (numpy), or None if it is not one of the few folded."""
+    k, a = op.kind, op.attrs
+    if k == "Constant":
+        return a.get("value")
+    if k in ("Identity", "Cast"):
+        return ins[0]
+    if k == "Shape":
+        shape = ctx.shapes.get(op.inputs[0]) if ins[0] is None else ins[0].shape
+        return None if shape is None else np.array(shape, dtype=np.int64)
+    if k == "Gather":
+        return np.take(ins[0], ins[1].astype(np.int64), axis=int(a.get("axis", 0)))
+    if k == "Unsqueeze":
+        axes = a.get("axes") if "axes" in a else [int(x) for x in ins[1].reshape(-1)]
+        out = ins[0]
+        for ax in sorted(int(x) % (out.ndim + len(axes)) for x in axes):
+            out = np.expand_dims(out, ax)
+        return out
+    if k == "Squeeze":
+        return np.squeeze(ins[0]) if len(ins) < 2 and "axes" not in a else np.squeeze(
+            ins[0], axis=tuple(a.get("axes") or [int(x) for x in ins[1].reshape(-1)]))
+    if k == "Concat":
+        return np.concatenate(ins, axis=int(a.get("axis", 0)))
+    if k in ("Add", "Sub", "Mul", "Div"):
+        fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply,
+              "Div": np.floor_divide if ins[0].dtype.kind in "iu" else np.divide}[k]
+        return fn(ins[0], ins[1])
+    if k == "Reshape":
+        return ins[0].reshape([int(x) for x in ins[1].reshape(-1)])
+    if k == "Transpose":
+        return np.transpose(ins[0], a.get("perm"))
+    if k == "Slice":
+        starts, ends = ins[1].reshape(-1), ins[2].reshape(-1)
+        axes = ins[3].reshape(-1) if len(ins) > 3 and ins[3] is not None else range(len(starts))
+        steps = ins[4].reshape(-1) if len(ins) > 4 and ins[4] is not None else [1] * len(starts)
+        index = [slice(None)] * ins[0].ndim
+        for st, en, ax, sp in zip(starts, ends, axes, steps):
+            index[int(ax)] = slice(int(st), int(en), int(sp))
+        return ins[0][tuple(index)]
+    if k == "ConstantOfShape":
+        shape = [int(x) for x in ins[0].reshape(-1)]
+        if math.prod(shape) > SMALL:
+            return None
+        fill = a.get("value")
+        return np.full(shape, fill.reshape(-1)[0] if fill is not None else 0.0)
+    return None
+
+
+FOLDABLE = {"Constant", "Identity", "Cast", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Add", "Sub", "Mul",
+            "Div", "Reshape", "ConstantOfShape", "Transpose", "Slice"}
+
+
+def fold_constants(cap: Captured, ctx: Context) -> list[Op]:
+    """Ops whose every input is a readable constant (shape arithmetic) become constants; `Shape` of an
+    activation reads its known shape. Returns the ops left."""
+    left = []
+    for op in cap.ops:
+        if op.kind in ALIASES and op.inputs and op.inputs[0] in cap.consts and len(op.outputs) == 1:
+            cap.consts[op.outputs[0]] = cap.consts[op.inputs[0]]   # a copy of a weight is that weight
+            continue
+        consts = all(v == "" or (v in cap.consts and cap.consts[v].value is not None) for v in op.inputs)
+        if op.kind in FOLDABLE and (consts or op.kind == "Shape") and len(op.outputs) == 1:
+            try:
+                ins = [cap.consts[v].value if v in cap.consts else None for v in op.inputs]
+                value = _fold_one(op, ins, ctx)
+            except (ValueError, TypeError, IndexError, KeyError, ArithmeticError):
+                value = None
+            if value is not None and np.size(value) <= SMALL:
+                value = np.asarray(value)
+                cap.consts[op.outputs[0]] = Const(tuple(value.shape), value)
+                continue
+        left.append(op)
+    return left
+
+
+# -- patterns: several ops that are one layer ---------------------------------------------------------
+
+def readers(ops: list[Op]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i, op in enumerate(ops):
+        for v in op.inputs:
+            out.setdefault(v, []).append(i)
+    return out
+
+
+def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
+    """Rewrite silu (x·sigmoid(x)), hardswish (x·hardsigmoid(x)), MatMul + bias Add (linear) and
+    Reshape–Transpose–Reshape (channel shuffle); drop aliases (Identity, Cast) by renaming."""
+    rename: dict[str, str] = {}
+    kept: list[Op | None] = []
+    for op in ops:
+        op.inputs = [rename.get(v, v) for v in op.inputs]
+        if op.kind in ALIASES and op.inputs and not ctx.is_const(op.inputs[0]) and op.outputs[0] not in outputs:
+            rename[op.outputs[0]] = op.inputs[0]
+            continue
+        kept.append(op)
+    by_out = {o: i for i, op in enumerate(kept) for o in op.outputs}
+    used = readers(kept)
+    for i, op in enumerate(kept):
+        if op is None:
+            continue
+        if op.kind == "Mul" and len(op.inputs) == 2:
+            for x, g in (op.inputs, op.inputs[::-1]):
+                j = by_out.get(g)
+                gate = kept[j] if j is not None else None
+                if (gate is not None and gate.kind in ("Sigmoid", "HardSigmoid") and gate.inputs[0] == x
+                        and used.get(g) == [i] and g not in outputs and
+                        (gate.kind == "Sigmoid" or math.isclose(float(gate.attrs.get("alpha", 0.2)), 1 / 6, rel_tol=1e-4))):
+                    kept[j] = None
+                    kept[i] = Op("Silu" if gate.kind == "Sigmoid" else "HardSwish", op.name, [x], op.outputs,
+                                 module=op.module)
+                    break
+        elif op.kind == "MatMul" and len(op.inputs) == 2 and ctx.is_const(op.inputs[1]) \
+                and len(ctx.consts[op.inputs[1]].shape) == 2:
+            users = used.get(op.outputs[0], [])
+            add = kept[users[0]] if len(users) == 1 else None
+            bias = None
+            if add is not None and add.kind == "Add" and op.outputs[0] not in outputs:
+                other = [v for v in add.inputs if v != op.outputs[0]]
+                if len(other) == 1 and ctx.is_const(other[0]) and ctx.numel(other[0]) == ctx.consts[op.inputs[1]].shape[1]:
+                    bias = other[0]
+            inputs = [op.inputs[0], op.inputs[1]] + ([bias] if bias else [])
+            if bias:
+                kept[users[0]] = None
+            kept[i] = Op("Gemm", op.name, inputs, add.outputs if bias else op.outputs, module=op.module)
+        elif op.kind == "Transpose" and shuffle_groups(op, kept, by_out, used, ctx, outputs) is not None:
+            groups, j, k = shuffle_groups(op, kept, by_out, used, ctx, outputs)
+            first, last = kept[j], kept[k]
+            kept[j] = kept[k] = None
+            kept[i] = Op("ChannelShuffle", op.name, [first.inputs[0]], last.outputs, {"groups": groups},
+                         module=op.module)
+    return [op for op in kept if op is not None]
+
+
+def shuffle_groups(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):
+    """(groups, index of the first Reshape, index of the last) when `op` is the Transpose of a channel
+    shuffle: N×C×H×W → N×g×C/g×H×W → swap axes 1 and 2 → N×C×H×W."""
+    j = by_out.get(op.inputs[0])
+    before = ops[j] if j is not None else None
+    users = used.get(op.outputs[0], [])
+    after = ops[users[0]] if len(users) == 1 else None
+    if before is None or after is None or before.kind != "Reshape" or after.kind != "Reshape":
+        return None
+    if list(op.attrs.get("perm", [])) != [0, 2, 1, 3, 4] or len(used.get(before.outputs[0], [])) != 1:
+        return None
+    src, mid, dst = (ctx.shapes.get(v) for v in (before.inputs[0], before.outputs[0], after.outputs[0]))
+    if not src or not mid or not dst or len(mid) != 5 or tuple(src) != tuple(dst) or mid[1] * mid[2] != src[1]:
+        return None
+    if before.outputs[0] in outputs or op.outputs[0] in outputs:
+        return None
+    return mid[1], j, users[0]
+
+
+# -- the whole model ----------------------------------------------------------------------------------
+
+def layers_of(cap: Captured) -> list[Mapped]:
+    """Every op as layers, in execution order (see the module doc); Unmapped lists what has no kind."""
+    ctx = Context(cap)
+    ops = fold_constants(cap, ctx)
+    ops = fuse(ops, ctx, set(cap.outputs))
+    missing: list[tuple[str, str]] = []
+    out: list[Mapped] = []
+    for op in ops:
+        if op.kind == "Split":
+            out += split(op, ctx)
+            continue
+        mapper = MAPPERS.get(op.kind)
+        if mapper is None:
+            missing.append((op.kind, op.name))
+            continue
+        try:
+            layers = mapper(op, ctx)
+        except Unmapped as e:
+            missing += e.ops
+            continue
+        reads = [v for v in op.inputs if v and not ctx.is_const(v)]
+        if not reads:
+            missing.append((op.kind, op.name))
+            continue
+        params = sum(ctx.numel(op.inputs[s]) for s in PARAM_SLOTS.get(op.kind, ())
+                     if s < len(op.inputs) and op.inputs[s] in cap.consts and cap.consts[op.inputs[s]].role == "param")
+        if op.kind in ("Add", "Mul", "Sum") and len(reads) < len(op.inputs):
+            missing.append((f"{op.kind} with a constant", op.name))
+            continue
+        for k, layer in enumerate(layers):
+            last = k == len(layers) - 1
+            suffix = "" if last else f"_{layer['type']}"
+            out.append(Mapped((op.module or op.name) + suffix, layer, reads if k == 0 else [out[-1].output],
+                              op.outputs[0] if last else f"{op.outputs[0]}#{k}", params if last else 0, op.module))
+    if missing:
+        raise Unmapped(missing)
+    return out
