@@ -3,6 +3,8 @@
 Read from the source with `ast`, so a violation is found without importing anything:
 - spec, layers and analysis never import exam, pytorch, render or cli;
 - render never imports pytorch; exam never imports pytorch, render or cli;
+- serve (the live report's loopback server) imports analysis and render, never exam, pytorch or cli, and
+  nothing below it imports serve;
 - nothing outside pytorch/ imports torch at module level (layers build their torch module lazily,
   importing only torch and cnncalc.pytorch.ops inside the method; the PyTorch front-end of importers/
   imports torch inside its functions);
@@ -23,13 +25,14 @@ PKG = ROOT / "cnncalc"
 SUBPACKAGES = sorted(p.name for p in PKG.iterdir() if (p / "__init__.py").is_file())
 
 FORBIDDEN = {
-    "spec": {"exam", "pytorch", "render", "cli", "importers"},
-    "layers": {"exam", "pytorch", "render", "cli", "importers"},
-    "analysis": {"exam", "pytorch", "render", "cli", "importers"},
-    "importers": {"exam", "pytorch", "render", "cli"},
-    "exam": {"pytorch", "render", "cli"},
-    "render": {"pytorch", "cli"},
-    "pytorch": {"render", "cli"},
+    "spec": {"exam", "pytorch", "render", "serve", "cli", "importers"},
+    "layers": {"exam", "pytorch", "render", "serve", "cli", "importers"},
+    "analysis": {"exam", "pytorch", "render", "serve", "cli", "importers"},
+    "importers": {"exam", "pytorch", "render", "serve", "cli"},
+    "exam": {"pytorch", "render", "serve", "cli"},
+    "render": {"pytorch", "serve", "cli"},
+    "pytorch": {"render", "serve", "cli"},
+    "serve": {"exam", "pytorch", "cli"},
 }
 
 
@@ -59,7 +62,7 @@ def sources():
 
 def test_the_root_holds_only_the_public_api():
     assert sorted(p.name for p in PKG.glob("*.py")) == ["__init__.py", "__main__.py", "errors.py"]
-    assert set(SUBPACKAGES) == {"spec", "layers", "analysis", "exam", "pytorch", "importers", "render", "cli"}
+    assert set(SUBPACKAGES) == {"spec", "layers", "analysis", "exam", "pytorch", "importers", "render", "serve", "cli"}
 
 
 @pytest.mark.parametrize("sub", SUBPACKAGES)

@@ -17,6 +17,7 @@ from . import draw
 from . import sweep
 from . import schema
 from . import importer
+from . import serve
 from .common import OneLineErrors
 
 plain_metavars()
@@ -59,6 +60,7 @@ app.command("sweep")(sweep.sweep_cmd)
 app.command("sizes")(sweep.sizes_cmd)
 app.command("schema")(schema.schema_cmd)
 app.command("import")(importer.import_cmd)
+app.command("serve")(serve.serve_cmd)
 
 
 def main():

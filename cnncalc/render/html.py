@@ -58,10 +58,10 @@ function cnncalcSort(th){var t=th.closest('table'),b=t.tBodies[0],i=th.cellIndex
  rows.sort(function(x,y){var a=x.cells[i].dataset.v,c=y.cells[i].dataset.v,r;
   if(a!==undefined&&c!==undefined){r=parseFloat(a)-parseFloat(c)}else{r=x.cells[i].textContent.localeCompare(y.cells[i].textContent)}
   return dir==='asc'?r:-r});rows.forEach(function(r){b.appendChild(r)})}
-document.querySelectorAll('table.sortable th').forEach(function(th){th.addEventListener('click',function(){cnncalcSort(th)})});
-document.querySelectorAll('input.filter').forEach(function(inp){inp.addEventListener('input',function(){
+function cnncalcTables(root){root.querySelectorAll('table.sortable th').forEach(function(th){th.addEventListener('click',function(){cnncalcSort(th)})});
+ root.querySelectorAll('input.filter').forEach(function(inp){inp.addEventListener('input',function(){
  var q=inp.value.toLowerCase(),t=document.getElementById(inp.dataset.table);
- Array.from(t.tBodies[0].rows).forEach(function(r){r.style.display=r.textContent.toLowerCase().indexOf(q)>=0?'':'none'})})});
+ Array.from(t.tBodies[0].rows).forEach(function(r){r.style.display=r.textContent.toLowerCase().indexOf(q)>=0?'':'none'})})})}
 function cnncalcView(v){
  var stage=v.querySelector('.stage'),svg=stage.querySelector('svg.diagram');if(!svg||v.dataset.ready)return;v.dataset.ready='1';
  var full=svg.viewBox.baseVal,W=full.width,H=full.height,vb={x:0,y:0,w:W,h:H};svg.removeAttribute('width');svg.removeAttribute('height');
@@ -76,7 +76,7 @@ function cnncalcView(v){
  v.cnncalc={fit:fit,zoom:zoom,pan:pan,set:set,get:function(){return vb}};
  v.querySelectorAll('button[data-act]').forEach(function(b){b.addEventListener('click',function(){var a=b.dataset.act;if(a==='fit')fit();else zoom(a==='in'?1/1.25:1.25)})});
  stage.addEventListener('wheel',function(e){e.preventDefault();zoom(Math.exp(e.deltaY*0.0015),e.clientX,e.clientY)},{passive:false});
- var drag=null;stage.addEventListener('pointerdown',function(e){drag={x:e.clientX,y:e.clientY,moved:0};stage.focus()});
+ var drag=null;stage.addEventListener('pointerdown',function(e){drag={x:e.clientX,y:e.clientY,moved:0};stage.focus({preventScroll:true})});
  window.addEventListener('pointermove',function(e){if(!drag)return;var dx=e.clientX-drag.x,dy=e.clientY-drag.y;drag.moved+=Math.abs(dx)+Math.abs(dy);drag.x=e.clientX;drag.y=e.clientY;if(drag.moved>3)pan(dx,dy)});
  window.addEventListener('pointerup',function(){setTimeout(function(){drag=null},0)});
  stage.addEventListener('keydown',function(e){var k=e.key,r=stage.getBoundingClientRect();
@@ -108,7 +108,7 @@ function cnncalcView(v){
   function jump(e){var p=ms.createSVGPoint();p.x=e.clientX;p.y=e.clientY;p=p.matrixTransform(ms.getScreenCTM().inverse());set({x:p.x-vb.w/2,y:p.y-vb.h/2,w:vb.w,h:vb.h})}
   var down=false;mini.addEventListener('pointerdown',function(e){down=true;jump(e)});mini.addEventListener('pointermove',function(e){if(down)jump(e)});window.addEventListener('pointerup',function(){down=false})}
  var keep=v.dataset.keep;if(keep){set(JSON.parse(keep))}else fit()}
-function cnncalcInit(root){root.querySelectorAll('.viewer').forEach(cnncalcView)}
+function cnncalcInit(root){cnncalcTables(root);root.querySelectorAll('.viewer').forEach(cnncalcView)}
 cnncalcInit(document);
 window.addEventListener('load',function(){var out={diagrams:[],errors:window.__cnncalcErrors};
  document.querySelectorAll('svg.diagram').forEach(function(svg){
@@ -123,8 +123,31 @@ window.addEventListener('load',function(){var out={diagrams:[],errors:window.__c
 """
 
 
+LIVE_JS = r"""(function(){var ver=+document.body.dataset.version,box=document.getElementById('cnncalc-live');
+function show(e){box.hidden=!e;box.textContent=e?'error (the last good drawing stays): '+e:''}
+function swap(html){var doc=new DOMParser().parseFromString(html,'text/html'),fresh=doc.getElementById('cnncalc-report'),
+ old=document.getElementById('cnncalc-report');if(!fresh||!old)return;var keep={},y=window.scrollY;
+ old.querySelectorAll('.viewer').forEach(function(v){if(v.dataset.view)keep[v.id]=v.dataset.view});
+ fresh=document.adoptNode(fresh);fresh.querySelectorAll('.viewer').forEach(function(v){if(keep[v.id])v.dataset.keep=keep[v.id]});
+ old.replaceWith(fresh);cnncalcInit(fresh);window.scrollTo(0,y);document.body.dataset.shown=ver}
+function tick(){fetch('/state',{cache:'no-store'}).then(function(r){return r.json()}).then(function(s){
+ if(s.version===ver)return;ver=s.version;show(s.error);if(s.error)return;
+ return fetch('/page',{cache:'no-store'}).then(function(r){return r.text()}).then(swap)})
+ .catch(function(){}).then(function(){setTimeout(tick,250)})}
+setTimeout(tick,250)})();"""
+
+
 def q(text) -> str:
     return escape(str(text), quote=True)
+
+
+def live_page(html: str, path: str, version: int) -> str:
+    """`cnncalc serve`: the report page, polling its server (cnncalc.serve.live) and updating in place."""
+    banner = (f'<p class="muted">live: showing {q(path)}; save the file and this page follows '
+              f'(zoom and position kept)</p><div id="cnncalc-live" class="error" hidden></div>')
+    body = html.index("<body>") + len("<body>")
+    html = html[:body].replace("<body>", f'<body data-version="{version}" data-shown="{version}">') + banner + html[body:]
+    return html.replace("</body>", f"<script>{LIVE_JS}</script>\n</body>")
 
 
 def page(title: str, body: str) -> str:
@@ -272,14 +295,14 @@ def notebook_html(report: Report) -> str:
 def report_page(report: Report, diagram: Diagram, stages, depth: int | None = None) -> str:
     """`cnncalc analyze ARCH --html FILE`."""
     misaligned = "".join(f"<li>{q(m)}</li>" for m in report.misaligned)
-    body = (header(report) + conventions(report)
+    body = ('<main id="cnncalc-report">' + header(report) + conventions(report)
             + '<nav><a href="#totals">totals</a><a href="#diagram">diagram</a><a href="#charts">charts</a>'
             '<a href="#layers">layers</a></nav>'
             + f'<h2 id="totals">Totals</h2>{totals_table(report)}'
             + (f"<p>misaligned paths:</p><ul>{misaligned}</ul>" if misaligned else "")
             + f'<h2 id="diagram">Diagram</h2>{viewer(diagram, report, "d0")}'
             + f'<h2 id="charts">Charts</h2>{chart_section(report, stages, depth)}'
-            + f'<h2 id="layers">Layers</h2>{layer_table(report, depth, "layers0")}')
+            + f'<h2 id="layers">Layers</h2>{layer_table(report, depth, "layers0")}</main>')
     return page(f"{report.name} — cnncalc", body)
 
 
