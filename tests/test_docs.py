@@ -28,3 +28,81 @@ def test_readme_is_a_newcomers_page_and_the_index_lists_every_page():
     for page in DOCS.glob("*.md"):
         if page.name != "README.md":
             assert f"({page.name})" in index, page.name
+
+
+# -- every `cnncalc …` line of a code block runs -------------------------------------------------------
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from cnncalc.cli import app
+
+EXIT = re.compile(r"#.*\bexit code (\d)\b")     # a comment `# … exit code 1` documents another exit code
+DEEP = os.environ.get("CNNCALC_DEEP") == "1"
+
+
+def doc_commands() -> list[tuple[str, str]]:
+    """(page, line) for every line of a code block that runs cnncalc."""
+    out = []
+    for page in PAGES:
+        fenced = False
+        for line in page.read_text(encoding="utf-8").splitlines():
+            if line.startswith("```"):
+                fenced = not fenced
+            elif (fenced or line.startswith("    ")) and line.strip().startswith("cnncalc "):
+                out.append((page.name, line.strip()))
+    return out
+
+
+def expected_exit(line: str) -> int:
+    found = EXIT.search(line)
+    if found:
+        return int(found.group(1))
+    if "--device cuda" in line:     # without a GPU: one line, exit 2
+        import torch
+        return 0 if torch.cuda.is_available() else 2
+    return 0
+
+
+@pytest.fixture()
+def workdir(tmp_path, monkeypatch):
+    """A folder with the files the pages' examples name: answers.yaml (the course key) and my.yaml."""
+    for f in (ROOT / "examples" / "exam").glob("*.yaml"):
+        shutil.copy(f, tmp_path / f.name)
+    shutil.copy(tmp_path / "key.yaml", tmp_path / "answers.yaml")
+    (tmp_path / "my.yaml").write_text("name: mine\ninput: [3, 32, 32]\nlayers:\n"
+                                      "  - {type: conv, filters: 8, kernel: 3, padding: 1}\n  - relu\n"
+                                      "  - {type: linear, out: 10}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_the_pages_have_examples():
+    pages = {page for page, _ in doc_commands()}
+    assert {"README.md", "commands.md", "check.md", "pictures.md"} <= pages
+
+
+@pytest.mark.parametrize("page,line", doc_commands(), ids=[f"{p}: {ln[:60]}" for p, ln in doc_commands()])
+def test_every_documented_command_runs(page, line, workdir):
+    if line.startswith("cnncalc bench") and not DEEP:
+        pytest.skip("bench times every layer: run with CNNCALC_DEEP=1")
+    command, _, then = line.partition(" && ")
+    words = shlex.split(command, comments=True)
+    into = None
+    if ">" in words:                                       # `cnncalc … > file`
+        into = words[words.index(">") + 1]
+        words = words[:words.index(">")]
+    res = CliRunner().invoke(app, words[1:], env={"COLUMNS": "100"})
+    assert res.exit_code == expected_exit(line), (line, res.output[-2000:])
+    if into:
+        (workdir / into).write_text(res.output, encoding="utf-8")
+        assert (workdir / into).stat().st_size > 0
+    if then:                                               # `&& python resnet50.py`: the written file runs
+        run = subprocess.run([sys.executable, *shlex.split(then, comments=True)[1:]], capture_output=True,
+                             text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
