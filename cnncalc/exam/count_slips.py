@@ -196,6 +196,24 @@ def _map_before(subject: Subject, idx: int) -> Optional[tuple]:
     return shape if len(shape) == 3 and numel(shape[1:]) > 1 else None
 
 
+def _fc_no_depth(subject, lf):
+    """A fully connected layer on a C×H×W map counted with H·W inputs: the channels left out."""
+    if lf.type != "linear":
+        return None
+    shape = _map_before(subject, lf.idx)
+    if shape is None or shape[0] == 1:
+        return None
+    n_in = numel(shape[1:])
+    return replace(lf, w=n_in * lf.outs, macs=n_in * lf.outs)
+
+
+def _fc_no_depth_what(subject, changed):
+    shape = _map_before(subject, changed[0].idx)
+    return (f"counts the inputs of the fully connected layer{_first(subject, changed)} as "
+            f"{'·'.join(map(str, shape[1:]))} = {numel(shape[1:]):,}; the map has {shape[0]} channels: "
+            f"{'·'.join(map(str, shape))} = {numel(shape):,} inputs")
+
+
 def _conv_for_fc(subject, lf):
     if lf.type != "linear":
         return None
@@ -308,6 +326,7 @@ LEAF_SLIPS = (
     LeafSlip("one filter's weights only", ("params", "weights", "param_memory"), _one_filter, _one_filter_what),
     LeafSlip("groups ignored", ALL, _dense, _dense_what),
     LeafSlip("input channels forgotten", ALL, _no_cin, _no_cin_what),
+    LeafSlip("input channels forgotten", ALL, _fc_no_depth, _fc_no_depth_what),
     LeafSlip("fully-connected formula for a conv", ALL, _fc_for_conv, _fc_for_conv_what),
     LeafSlip("conv formula for a fully connected layer", ALL, _conv_for_fc, _conv_for_fc_what),
     LeafSlip("sparse LeNet C3", ALL, _sparse_c3, _sparse_c3_what),

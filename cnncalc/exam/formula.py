@@ -14,12 +14,14 @@ NUMERIC = ("params", "weights", "biases", "macs", "flops")
 WANTED = {"output": ("output",), "params": ("params", "N_in"), "weights": ("params", "N_in"),
           "biases": ("params", "N_in"), "macs": ("MACs",), "flops": ("MACs", "FLOPs"), "rf": ("RF",)}
 _TRIPLE = re.compile(r"\b(\d+)×(\d+)×(\d+)\b")
+_PAIR = re.compile(r"^((?:\S+: )?output: )(\d+)×(\d+)(?![×\d])")     # a 1-D map's C×L
 
 
 def in_layout(line: str, layout: str) -> str:
-    """C×H×W shapes of an `output` line written in the file's layout (H×W×C by default)."""
+    """C×H×W (and C×L) shapes of an `output` line written in the file's layout (H×W×C, L×C by default)."""
     if layout != "HWC" or not re.match(r"(\S+: )?output", line):
         return line
+    line = _PAIR.sub(lambda m: f"{m[1]}{m[3]}×{m[2]}", line)
     return _TRIPLE.sub(lambda m: f"{m[2]}×{m[3]}×{m[1]}", line)
 
 

@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 
+from ..spec.order import from_chw  # noqa: F401 — a map as the file writes it (shared with --input)
+
 UNITS: dict[str, int] = {
     "": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12,
     "千": 10**3, "万": 10**4, "十万": 10**5, "百万": 10**6, "千万": 10**7, "亿": 10**8,
@@ -119,7 +121,20 @@ class Number:
             ctx.prec = 60
             v = (Decimal(true) / self.scale / q).quantize(Decimal(1), rounding="ROUND_HALF_EVEN") * q
         digits = max(-q.normalize().as_tuple().exponent, 0)     # keep the written decimals: 8.0M, not 8M
+        if self.unit.startswith("e"):
+            return self._power_form(v, digits)
         return f"{v:.{digits}f}{self.unit}"
+
+    def _power_form(self, v: Decimal, digits: int) -> str:
+        """A value in the student's power-of-ten form, its mantissa in [1, 10): 1.18×10^10 → 5.90×10^9."""
+        exp = int(self.unit[1:])
+        while v and abs(v) < 1:
+            v, exp, digits = v * 10, exp - 1, max(digits - 1, 0)
+        m = f"{v:.{digits}f}"
+        caret = re.search(r"([x×*·])\s*10\s*(\^|\*\*)?", self.text)
+        if caret is None:
+            return f"{m}e{exp}"
+        return f"{m}{caret[1]}10{caret[2] or '^'}{exp}"
 
 
 def _plain(d: Decimal) -> str:
@@ -280,13 +295,6 @@ def to_chw(dims: tuple[int, ...], layout: str) -> tuple[int, ...]:
     if len(dims) in (3, 4) and layout == "HWC":
         return (dims[-1],) + tuple(dims[:-1])
     return tuple(dims)
-
-
-def from_chw(shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
-    """A C×L, C×H×W or C×D×H×W map as the file writes it (L×C, H×W×C, D×H×W×C in the course's layout)."""
-    if len(shape) in (2, 3, 4) and layout == "HWC":
-        return tuple(shape[1:]) + (shape[0],)
-    return tuple(shape)
 
 
 def fmt_dims(dims) -> str:

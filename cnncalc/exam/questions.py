@@ -23,18 +23,22 @@ from ..layers import numel
 from ..spec.yamlio import LList, LMap, line_of, own_line
 from .answers import Ctx, Reader, Settings, llist, plain, text_of
 from .grade import Grader
+from .more_questions import NETWORK_FIELDS, NETWORK_FIGURES, RATIO_FIELDS, MoreQuestions
 from .numbers import ParseError, layout_text, parse_number, parse_shape
 from .slips import Subject, padding_slip, rf_slip
 
 SIZES = ("connections", "activations", "memory", "param_memory")
 QUESTION_KINDS = {
-    "conv": ("output", "params", "weights", "biases", "macs", "flops") + SIZES + ("rf",),
-    "pool": ("output", "params", "macs", "activations", "memory", "rf"),
+    "conv": ("output", "params", "weights", "biases", "macs", "flops") + SIZES + ("rf", "fits"),
+    "pool": ("output", "params", "macs", "activations", "memory", "rf", "fits"),
     "fc": ("output", "params", "weights", "biases", "macs", "flops") + SIZES,
     "rf": ("rf",),
     "same_padding": ("padding",),
-    "net": ("output", "params", "weights", "biases", "macs", "flops") + SIZES + ("rf",),
+    "net": ("output", "params", "weights", "biases", "macs", "flops") + SIZES + ("rf", "fits"),
+    "network": NETWORK_FIGURES,
+    "ratio": ("ratio",),
 }
+CONFIG_KINDS = ("conv", "pool", "fc", "net")     # what a ratio compares
 QUESTION_KEYS = ("answer", "tolerance", "layout", "conventions", "text", "description")
 KIND_FIELDS = {
     "conv": ("input", "kernel", "stride", "padding", "filters", "dilation", "groups", "bias"),
@@ -42,6 +46,8 @@ KIND_FIELDS = {
     "fc": ("in", "out", "bias"),
     "same_padding": ("kernel", "dilation"),
     "net": ("input", "layers"),
+    "network": NETWORK_FIELDS,
+    "ratio": RATIO_FIELDS,
 }
 
 
@@ -50,6 +56,7 @@ class Questions:
 
     def __init__(self, reader: Reader, grader: Grader):
         self.r, self.g = reader, grader
+        self.more = MoreQuestions(reader, grader, self.config_graph)
 
     def question(self, key, q, qs, st: Settings):
         name = str(key)
@@ -85,6 +92,10 @@ class Questions:
             self.rf_question(name, spec, answer, ctx, kline, kpath)
         elif kind == "same_padding":
             self.padding_question(name, spec, answer, ctx, kline, kpath)
+        elif kind == "network":
+            self.more.network_question(name, spec, answer, ctx, kline, kpath)
+        elif kind == "ratio":
+            self.more.ratio_question(name, spec, answer, ctx, kline, kpath)
         else:
             self.layer_question(name, kind, spec, answer, ctx, st.layout, kline, kpath)
 
@@ -92,7 +103,21 @@ class Questions:
         """conv, pool, fc or net: built as a small architecture and graded like a network's layers."""
         doc = question_spec(self.r, name, kind, spec, layout, line, path)
         graph = self.build(doc, line, path, inner=kind == "net")
-        self.g.grade(question_subject(name, graph), QUESTION_KINDS[kind], answer, ctx)
+        subject = question_subject(name, graph)
+        self.g.grade(subject, tuple(f for f in QUESTION_KINDS[kind] if f != "fits"), answer, ctx)
+        if "fits" in answer:
+            self.more.fits_answer(subject, answer, ctx, line_of(answer, "fits"))
+
+    def config_graph(self, name: str, config, layout: str, line, path) -> Graph:
+        """One configuration of a ratio: {conv|pool|fc|net: …}, built as a question's small architecture."""
+        kinds = [k for k in config if k in CONFIG_KINDS] if isinstance(config, dict) else []
+        if len(kinds) != 1 or len(config) != 1:
+            raise self.r.err(f"expected one configuration such as {{conv: {{…}}}} ({', '.join(CONFIG_KINDS)})",
+                             line, path)
+        kind = kinds[0]
+        doc = question_spec(self.r, name, kind, config[kind], layout, line_of(config, kind) or line,
+                            f"{path}.{kind}")
+        return self.build(doc, line, path, inner=kind == "net")
 
     def build(self, doc, line, path, inner: bool = False) -> Graph:
         """Analyze a question's small architecture; errors point into the answers file."""
@@ -188,15 +213,16 @@ def fields(r: Reader, kind: str, spec, line, path) -> LMap:
 
 
 def shape_field(r: Reader, spec, key: str, layout: str | None, path: str, kind: str, need: int = 3) -> tuple:
-    """An input shape in the file's layout (None: not stated, H×W×C, refused where ambiguous), channels first."""
+    """An input shape in the file's layout (None: not stated, H×W×C, refused where ambiguous), channels first:
+    H×W×C, or L×C / D×H×W×C for a 1-D or 3-D map; `need` 0 takes any shape (a `net` may start from a vector)."""
     shown = layout or "HWC"
     if key not in spec:
         raise r.err(f"{kind}: missing `{key}:` ({layout_text(shown)} such as 227x227x3)", own_line(spec), path)
     shape = r.parsed(parse_shape, spec[key], line_of(spec, key), path, shown, prefix=f"{key}: ")
-    if need and len(shape.dims) != need:
-        raise r.err(f"{key}: expected {layout_text(shown)} (three numbers), got {shape.text!r}",
-                    line_of(spec, key), path)
-    if len(shape.dims) in (3, 4):
+    if need and len(shape.dims) not in (2, 3, 4):
+        raise r.err(f"{key}: expected {layout_text(shown)} (three numbers; two or four for a 1-D or 3-D map), "
+                    f"got {shape.text!r}", line_of(spec, key), path)
+    if len(shape.dims) in (2, 3, 4):     # L×C, H×W×C, D×H×W×C in the course's layout
         return r.input_shape(shape.dims, layout, line_of(spec, key), path, key, isinstance(spec[key], list))
     return shape.chw
 
@@ -206,8 +232,6 @@ def question_spec(r: Reader, name: str, kind: str, spec, layout: str | None, lin
     spec = fields(r, kind, spec, line, path)
     if kind == "net":
         shape = shape_field(r, spec, "input", layout, path, kind, need=0)
-        if len(shape) == 2:
-            raise r.err(f"input: expected {layout_text(layout or 'HWC')} or one number N", line_of(spec, "input"), path)
         layers = spec.get("layers")
         if not isinstance(layers, list) or not layers:
             raise r.err("net: expected `layers:`, a list of layers in the architecture format",

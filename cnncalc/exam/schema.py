@@ -21,6 +21,14 @@ FIGURE_DOCS = {
     "param_memory": "Parameter memory in bytes.",
     "rf": "Receptive field size: one number (the last layer) or one per layer.",
     "padding": "The padding that keeps the size (same padding).",
+    "fits": "Whether every window fits the input exactly (true/false): (n + 2p − k)/s is a whole number.",
+    "ratio": "A ratio (8.7) or a percentage (12%) of a figure between two configurations, or of two figures.",
+    "min_input": "The smallest input size the network accepts (as `cnncalc sizes`).",
+    "most_params": "The layer holding the most parameters.",
+    "most_macs": "The layer doing the most multiply-accumulates.",
+    "params_mostly_in": "Where most parameters are: conv or fc layers.",
+    "memory_mostly_in": "Where most activations are: conv or fc layers.",
+    "train_memory": "Training memory in bytes: params + gradients + optimizer states + saved activations.",
 }
 KEY_DOCS = {
     "architecture": "A built-in name (lenet5) or a path relative to this file.",
@@ -45,6 +53,11 @@ FIELD_DOCS = {
     "filters": "Output channels.", "dilation": "Dilation.", "groups": "Groups.", "bias": "With a bias (true).",
     "ceil": "Round the output size up.", "type": "max or avg.", "in": "Input neurons, or a shape it flattens.",
     "out": "Output neurons.", "layers": "A short chain of layers in the architecture format.",
+    "architecture": "A built-in name or a path.", "batch": "The batch size (training memory).",
+    "optimizer": "sgd, momentum, adam or adamw (training memory).", "dtype": "fp32, fp16 or bf16.",
+    "a": "The first configuration ({conv: …}) or figure.", "b": "The second configuration or figure.",
+    "of": "The configuration whose two figures `a` and `b` are compared.",
+    "figure": "The figure compared between configurations: params, weights, macs, flops, outputs.",
 }
 
 

@@ -298,7 +298,8 @@ def shape_slip(subject: Subject, given: ShapeAnswer, exp: tuple, budget: Optiona
 # --------------------------------------------------------------------------------------
 # Receptive fields
 
-RF_MISTAKES = ("stride product forgotten", "RF grown by k", "dilation ignored", "dilation taken as d·k")
+RF_MISTAKES = ("stride product forgotten", "RF grown by k", "RF as the sum of the kernels", "dilation ignored",
+               "dilation taken as d·k")
 
 
 def _kd(layer) -> tuple[int, int]:
@@ -314,7 +315,8 @@ def mistaken_rfs(graph: Graph, mistakes: tuple[str, ...]) -> list[int]:
     rs: list[int] = []
     js: list[int] = []
     for node in graph.nodes:
-        pairs = [(1, 1) if i == INPUT else (rs[i], js[i]) for i in node.inputs]
+        start = 0 if "RF as the sum of the kernels" in mistakes else 1
+        pairs = [(start, 1) if i == INPUT else (rs[i], js[i]) for i in node.inputs]
         r, j = max(pairs)
         steps = node.layer.rf_steps(node.in_shapes)
         if steps is not None:
@@ -325,7 +327,7 @@ def mistaken_rfs(graph: Graph, mistakes: tuple[str, ...]) -> list[int]:
                 span = k
             if d > 1 and "dilation taken as d·k" in mistakes:
                 span = d * k
-            grow = span if "RF grown by k" in mistakes else span - 1
+            grow = span if {"RF grown by k", "RF as the sum of the kernels"} & set(mistakes) else span - 1
             r += grow * (1 if "stride product forgotten" in mistakes else j)
             j *= step.s
         rs.append(r)
@@ -338,6 +340,8 @@ def _rf_what(name: str) -> str:
                                         "strides before it, RF_l = RF_(l−1) + (k_l − 1)·∏ s_i",
             "RF grown by k": "grows the field by k per layer; a k-wide window adds k − 1 positions: "
                              "RF_l = RF_(l−1) + (k_l − 1)·∏ s_i",
+            "RF as the sum of the kernels": "adds up the kernel sizes (k₁ + k₂ + …); the field starts at 1 and each "
+                                            "layer adds k − 1 positions: RF_l = RF_(l−1) + (k_l − 1)·∏ s_i",
             "dilation ignored": "leaves out the dilation; a dilated kernel spans d·(k − 1) + 1",
             "dilation taken as d·k": "takes a dilated kernel as d·k; it spans d·(k − 1) + 1"}[name]
 

@@ -1,0 +1,294 @@
+"""Issue 24: slips derived from the layer kinds' formula terms, the new question kinds, and a measured run
+on public exercises (tests/exercises/public.yaml names its sources: deeplearning.ai, CS231n, d2l, Dumoulin &
+Visin). Expected values are arithmetic; every explanation's arithmetic is evaluated."""
+from __future__ import annotations
+
+import math
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from cnncalc.analysis.analyze import load
+from cnncalc.exam.check import check
+from cnncalc.exam.numbers import parse_number
+from cnncalc.exam.terms import MISTAKES, terms_of
+
+ROOT = Path(__file__).resolve().parents[1]
+EXERCISES = ROOT / "tests" / "exercises" / "public.yaml"
+
+# --------------------------------------------------------------------------------------
+# the printed arithmetic is the arithmetic true
+
+_EXPR = re.compile(r"([0-9⌊⌈(][0-9 +−·/()⌊⌋⌈⌉]*?)\s=\s(-?\d[\d,]*)(?![\d.×])")
+
+
+def _eval(expr: str) -> float:
+    py = (expr.replace("−", "-").replace("·", "*").replace("⌊", "math.floor(").replace("⌋", ")")
+          .replace("⌈", "math.ceil(").replace("⌉", ")"))
+    return eval(py, {"math": math})   # noqa: S307 — digits and operators only (the regex above)
+
+
+def false_arithmetic(text: str) -> list[str]:
+    """Every `EXPR = N` in the text whose EXPR does not evaluate to N (unbalanced fragments are trimmed)."""
+    bad = []
+    for m in _EXPR.finditer(text):
+        expr, value = m[1].strip(), int(m[2].replace(",", ""))
+        while expr and (expr.count("(") != expr.count(")") or expr.count("⌊") != expr.count("⌋")
+                        or expr.count("⌈") != expr.count("⌉") or expr[0] in ")⌋⌉+−·/ "):
+            expr = expr[1:].strip()
+        if not expr or not re.search(r"\d", expr) or re.fullmatch(r"\d+", expr):
+            continue
+        try:
+            if _eval(expr) != value:
+                bad.append(f"{expr} = {value}")
+        except SyntaxError:
+            continue
+    return bad
+
+
+def test_false_arithmetic_is_caught():
+    assert false_arithmetic("⌊(110 − 3)/2⌋ + 1 = 55") == ["⌊(110 − 3)/2⌋ + 1 = 55"]
+    assert false_arithmetic("H = W: ⌈(112 − 3)/2⌉ = 55; (5·5·3 + 1)·6 = 456") == []
+
+
+# --------------------------------------------------------------------------------------
+# every mistake, on every kind where it applies: its formula printed true, and named on an answer
+
+KINDS = {   # architecture snippets, one layer each, on inputs where the division leaves a remainder
+    "conv": ([3, 31, 31], {"type": "conv", "filters": 8, "kernel": 5, "stride": 2, "padding": 1}),
+    "conv1d": ([4, 101], {"type": "conv", "filters": 8, "kernel": 5, "stride": 2, "padding": 2}),
+    "conv3d": ([2, 9, 17, 17], {"type": "conv", "filters": 4, "kernel": 3, "stride": 2, "padding": 1}),
+    "dilated": ([3, 32, 32], {"type": "conv", "filters": 4, "kernel": 3, "dilation": 2, "padding": 1}),
+    "maxpool": ([16, 55, 55], {"type": "maxpool", "kernel": 3, "stride": 2, "padding": 1}),
+    "ceilpool": ([16, 112, 112], {"type": "maxpool", "kernel": 3, "stride": 2, "ceil_mode": True}),
+    "transposed": ([8, 5, 5], {"type": "conv_transpose", "filters": 4, "kernel": 3, "stride": 2, "padding": 1,
+                               "output_padding": 1}),
+    "pad": ([8, 15, 15], {"type": "pad", "padding": 2}),
+    "pad_one_side": ([8, 15, 15], {"type": "pad", "padding": {"right": 1, "bottom": 1}}),
+}
+CASES = []
+for kind, (inp, lay) in KINDS.items():
+    g = load({"name": kind, "input": inp, "layers": [dict(lay, name="L")]})
+    t = terms_of(g.nodes[0].layer, tuple(g.nodes[0].in_shapes[0]))
+    for m in MISTAKES:
+        if t is not None and m.apply(t) is not None:
+            CASES.append((kind, m.name))
+
+
+def test_terms_reproduce_every_kind():
+    for kind, (inp, lay) in KINDS.items():
+        g = load({"name": kind, "input": inp, "layers": [dict(lay, name="L")]})
+        t = terms_of(g.nodes[0].layer, tuple(g.nodes[0].in_shapes[0]))
+        assert t is not None and t.shape() == tuple(g.nodes[0].out_shape), kind
+        assert false_arithmetic(t.text()) == [], t.text()
+
+
+@pytest.mark.parametrize("kind, mistake", CASES)
+def test_each_mistake_on_each_kind(tmp_path, kind, mistake):
+    inp, lay = KINDS[kind]
+    g = load({"name": kind, "input": inp, "layers": [dict(lay, name="L")]})
+    t = terms_of(g.nodes[0].layer, tuple(g.nodes[0].in_shapes[0]))
+    alt = next(m for m in MISTAKES if m.name == mistake).apply(t)
+    assert false_arithmetic(alt.text()) == [], alt.text()
+    shape = alt.shape()
+    if shape == t.shape():
+        return     # the mistake changes nothing here: nothing to name
+    layer = ", ".join(f"{k}: {v}" for k, v in lay.items()).replace("True", "true").replace("'", "")
+    text = (f"layout: CHW\nquestions:\n  q:\n    net: {{input: {list(inp)}, layers: [{{{layer}}}]}}\n"
+            f"    answer: {{output: {list(shape)}}}\n")
+    p = tmp_path / "a.yaml"
+    p.write_text(text, encoding="utf-8")
+    item = check(p).items[0]
+    assert not item.ok and item.slip is not None, item
+    assert any(n.startswith(mistake) for n in item.slip.name.split(", or ")), item.slip
+    assert false_arithmetic(item.slip.detail) == [], item.slip.detail
+
+
+# --------------------------------------------------------------------------------------
+# the measured run on public exercises: right answers pass, wrong ones flagged and named
+
+
+def measure(path: Path):
+    lines = path.read_text(encoding="utf-8").splitlines()
+    result = check(path)
+    out = {"right": 0, "right_passed": 0, "wrong": 0, "flagged": 0, "named": 0, "asserted_wrongly": 0}
+    details = []
+    for it in result.items:
+        m = re.search(r"#\s*slip:\s*(.+?)\s*$", lines[it.line - 1])
+        if m is None:
+            out["right"] += 1
+            out["right_passed"] += it.ok
+            continue
+        out["wrong"] += 1
+        out["flagged"] += not it.ok
+        names = it.slip.name.split(", or ") if it.slip else []
+        out["named"] += m[1] in names
+        out["asserted_wrongly"] += bool(names) and m[1] not in names
+        if it.slip:
+            details.append(it.slip.detail)
+    return out, details
+
+
+def test_public_exercises_measured():
+    out, details = measure(EXERCISES)
+    assert out["right"] >= 25 and out["right_passed"] == out["right"], out
+    assert out["wrong"] >= 40 and out["flagged"] == out["wrong"], out
+    assert out["named"] >= 0.9 * out["wrong"] and out["asserted_wrongly"] == 0, out
+    assert [d for d in details if false_arithmetic(d)] == []
+
+
+def test_shipped_examples_every_wrong_answer_named():
+    key = check(ROOT / "examples" / "exam" / "key.yaml")
+    student = check(ROOT / "examples" / "exam" / "student.yaml")
+    assert key.ok and key.passed == key.total
+    wrong = student.wrong
+    assert len(wrong) == 13 and all(i.slip is not None for i in wrong)
+    assert [i.id for i in wrong if false_arithmetic(i.slip.detail)] == []
+
+
+# --------------------------------------------------------------------------------------
+# the defects the issue lists, each
+
+
+def one(tmp_path, text: str):
+    p = tmp_path / "a.yaml"
+    p.write_text(text, encoding="utf-8")
+    return check(p).items
+
+
+def test_ceil_pool_plus_one_arithmetic(tmp_path):
+    # a ceil pool 112 → ⌈(112 − 3)/2⌉ + 1 = 56; 55 is floor, or ceil without the + 1: both printed true
+    item = one(tmp_path, "questions:\n  q:\n    pool: {input: 112x112x64, kernel: 3, stride: 2, ceil: true}\n"
+                         "    answer: {output: 55x55x64}\n")[0]
+    assert {"floor vs ceil", "+1 forgotten"} <= set(item.slip.name.split(", or "))
+    assert "⌈(112 − 3)/2⌉ = 55" in item.slip.detail and false_arithmetic(item.slip.detail) == []
+
+
+def test_same_padding_invents_no_input_size(tmp_path):
+    item = one(tmp_path, "questions:\n  q:\n    same_padding: {kernel: 3}\n    answer: {padding: 2}\n")[0]
+    assert "from 8" not in item.slip.detail and "from 9" not in item.slip.detail
+    assert "n + 2·2 − 3 + 1 = n + 2" in item.slip.detail
+
+
+def test_plurals(tmp_path):
+    item = one(tmp_path, f"questions:\n  q:\n    conv: {{input: 8x8x3, kernel: 3, filters: 1}}\n"
+                         f"    answer: {{params: {3 * 3 * 3}}}\n")[0]
+    assert item.slip.name == "bias forgotten"
+    assert "1 filters" not in item.slip.detail and "the one filter" in item.slip.detail
+
+
+def test_no_generated_paths_said(tmp_path):
+    # ResNet-18's layer2.0 block: its params with the 1×1 shortcut conv left out; the student wrote `layer2.0`
+    g = load("resnet18")
+    block = next(x for x in g.groups if x.name == "layer2.0")
+    from cnncalc.analysis.analyze import report_of
+    rep = report_of(g)
+    total = sum(rep.layers[i].params for i in range(block.first, block.last + 1))
+    shortcut = next(i for i in range(block.first, block.last + 1) if g.nodes[i].name.endswith("downsample.0"))
+    items = one(tmp_path, f"architecture: resnet18\nanswers:\n  layer2.0: {{params: {total - rep.layers[shortcut].params}}}\n")
+    slip = items[0].slip
+    assert "a layer left out" in slip.name.split(", or ")
+    assert "downsample" not in slip.detail and "the 1×1/2 conv of layer2.0" in slip.detail
+
+
+def test_bn_and_a_layer_left_out_both_said(tmp_path):
+    # a net whose two BN layers hold 2·8 + 2·8 = 32 params, as many as its 1×1 conv (3·8 + 8)
+    net = ("questions:\n  q:\n    net: {input: 8x8x3, layers: [{type: conv, filters: 8, kernel: 1}, "
+           "{type: batchnorm}, {type: conv, filters: 8, kernel: 3, padding: 1}, {type: batchnorm}]}\n")
+    total = (3 + 1) * 8 + 2 * 8 + (3 * 3 * 8 + 1) * 8 + 2 * 8
+    item = one(tmp_path, net + f"    answer: {{params: {total - 32}}}\n")[0]
+    assert {"BN γ/β forgotten", "a layer left out"} <= set(item.slip.name.split(", or "))
+    assert item.slip.name.startswith("BN γ/β forgotten")
+
+
+def test_depthwise_as_plain_conv_is_groups_ignored_alone(tmp_path):
+    item = one(tmp_path, f"questions:\n  q:\n    conv: {{input: 56x56x64, kernel: 3, padding: 1, filters: 64, "
+                         f"groups: 64}}\n    answer: {{params: {3 * 3 * 64 * 64 + 64}}}\n")[0]
+    assert item.slip.name == "groups ignored" and " in depthwise" not in item.slip.detail
+
+
+def test_power_of_ten_shown_back_in_that_form():
+    assert parse_number("1.18×10^10").suggest(5_900_000_000) == "5.9×10^9"
+    assert parse_number("1.18e10").suggest(5_900_000_000) == "5.9e9"
+
+
+def test_one_d_map_expected_in_the_files_layout(tmp_path):
+    item = one(tmp_path, "questions:\n  q:\n    conv: {input: 100x16, kernel: 5, filters: 32}\n"
+                         "    answer: {output: 32x96}\n")[0]
+    assert not item.ok and item.expected.startswith(f"{100 - 5 + 1}×32") and item.slip.name == "H/W/C order swapped"
+
+
+def test_block_output_with_a_stride_forgotten_in_one_conv(tmp_path):
+    # ResNet-18 layer2.0 (128×28×28 out): its first 3×3 conv's stride 2 forgotten → 56×56 carried through
+    item = one(tmp_path, "architecture: resnet18\nanswers:\n  layer2.0: {output: 56x56x128}\n")[0]
+    assert item.slip is not None and "stride forgotten" in item.slip.name.split(", or ")[0], item.slip
+
+
+def test_a_branch_left_out_of_a_concat(tmp_path):
+    # GoogLeNet inception_3a: 64 + 128 + 32 + 32 = 256 channels; the pool branch left out: 224
+    item = one(tmp_path, "layout: CHW\narchitecture: googlenet\nanswers:\n  inception_3a: {output: 224x28x28}\n")[0]
+    assert item.slip is not None and "a branch left out of the concat" in item.slip.name, item
+
+
+# --------------------------------------------------------------------------------------
+# the new questions
+
+
+def test_new_questions(tmp_path):
+    items = {i.id: i for i in one(tmp_path, """questions:
+  fit:
+    conv: {input: 7x7x1, kernel: 3, stride: 3, filters: 1}
+    answer: {fits: false}
+  fit2:
+    conv: {input: 7x7x1, kernel: 3, stride: 2, filters: 1}
+    answer: {fits: true}
+  lenet:
+    network: {architecture: lenet5, batch: 2, optimizer: sgd}
+    answer: {min_input: 32, most_params: C5, params_mostly_in: conv}
+  sep:
+    ratio: {a: {conv: {input: 28x28x192, kernel: 3, padding: 1, filters: 256}},
+            b: {net: {input: 28x28x192, layers: [{type: conv, kernel: 3, padding: 1, filters: 192, groups: 192},
+                                                 {type: conv, kernel: 1, filters: 256}]}}, figure: macs}
+    answer: {ratio: 8.69}
+  threed:
+    conv: {input: 16x112x112x3, kernel: 3, padding: 1, filters: 64}
+    answer: {output: 16x112x112x64, params: 5248}
+""")}
+    assert all(i.ok for i in items.values()), [i for i in items.values() if not i.ok]
+    # 3·3·192·256 / (3·3·192 + 192·256) = 8.69…: written to two decimals
+    assert abs(3 * 3 * 192 * 256 / (3 * 3 * 192 + 192 * 256) - 8.69) < 0.005
+    # LeNet-5: C5 holds 48,120 of 61,706 params (5·5·16·120 + 120), F6 10,164: conv layers hold more
+    assert items["lenet.params_mostly_in"].expected_value == 156 + 2416 + 48120
+
+
+def test_training_memory_sum(tmp_path):
+    from cnncalc.analysis.training import TrainConfig, step_memory
+    mem = step_memory(load("lenet5"), TrainConfig(32, "fp32", "sgd"))
+    total = mem.param_bytes + mem.grad_bytes + mem.optimizer_bytes + mem.saved_activation_bytes
+    item = one(tmp_path, f"questions:\n  t:\n    network: {{architecture: lenet5, batch: 32, optimizer: sgd}}\n"
+                         f"    answer: {{train_memory: {total - mem.grad_bytes}}}\n")[0]
+    # params and gradients take the same bytes: both fit, both are said
+    assert not item.ok and {"params left out", "gradients left out"} <= set(item.slip.name.split(", or "))
+
+
+# --------------------------------------------------------------------------------------
+# the search budget
+
+
+def test_huge_net_grades_quickly(tmp_path):
+    arch = tmp_path / "big.yaml"
+    arch.write_text("name: big\ninput: [4, 8, 8]\nlayers:\n  - {name: c, type: conv, filters: 4, kernel: 3, "
+                    "padding: 1, repeat: 99999}\n", encoding="utf-8")
+    from cnncalc.analysis.analyze import report_of
+    from cnncalc.exam.slips import find_slip
+    from cnncalc.exam.subject import Subject
+    g = load(str(arch))
+    rep = report_of(g)
+    subject = Subject.whole("total", "total", "total", g, rep, (1, 1))
+    true = subject.total("params")
+    start = time.perf_counter()
+    slip, _ = find_slip(subject, "params", parse_number(str(true - 4 * 99999)), true, None)
+    assert time.perf_counter() - start < 5
+    assert slip is not None and slip.name.startswith("bias forgotten")    # 4 biases × 99,999 convs
