@@ -5,6 +5,9 @@ from __future__ import annotations
 class CnncalcError(Exception):
     """Bad input or usage. The CLI prints `str(err)` and exits 2."""
 
+    derived = False  # may follow from an earlier error (a shape or name it left wrong): dropped after one
+    fatal = False    # nothing after it can be checked (a size bound): reported at once, alone or last
+
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  path: str | None = None):
         super().__init__(message)
@@ -21,6 +24,10 @@ class CnncalcError(Exception):
         self.path = self.path or path
         return self
 
+    def lines(self) -> list[str]:
+        """What the CLI prints, one `error:` line each."""
+        return [str(self)]
+
     def __str__(self) -> str:
         where = ""
         if self.file:
@@ -33,6 +40,25 @@ class CnncalcError(Exception):
 
 class SpecError(CnncalcError):
     """A malformed architecture or answers file."""
+
+
+class SpecErrors(SpecError):
+    """Several independent errors of one file, in the order found: one line each."""
+
+    def __init__(self, errors: list[CnncalcError]):
+        super().__init__(errors[0].message, file=errors[0].file, line=errors[0].line, path=errors[0].path)
+        self.errors = errors
+
+    def located(self, file=None, line=None, path=None) -> "SpecErrors":
+        for e in self.errors:
+            e.located(file)
+        return self
+
+    def lines(self) -> list[str]:
+        return [str(e) for e in self.errors]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
 
 
 class LayerError(CnncalcError):

@@ -71,7 +71,10 @@ def guarded(fn):
                 show_notes()
                 return fn(*args, **kwargs)
         except CnncalcError as e:
-            raise fail(str(e)) from None
+            *first, last = e.lines()  # a file with several errors: one line each
+            for line in first:
+                _stderr(f"error: {one_line(line)}")
+            raise fail(last) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
     return wrapper

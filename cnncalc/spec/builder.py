@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import CnncalcError, LayerError, SpecError, suggest
+from ..errors import CnncalcError, LayerError, SpecError, SpecErrors, suggest
 from .bounds import MAX_DEPTH, MAX_NODES, MAX_REPEAT, Estimator, check_sizes, printable  # noqa: F401
 from .expr import substitute, substitute_all
 from .files import MAX_SIZE
@@ -26,6 +26,7 @@ from .composites import Composites, first_in  # noqa: F401
 from .scope import Scope
 from .yamlio import LList, LMap, line_of, own_line
 
+MAX_ERRORS = 20  # a file's errors reported at once, at most
 TOP_KEYS = {"name", "source", "input", "layout", "defaults", "blocks", "layers", "outputs", "description", "figures", "format"}
 DEFAULT_GROUPS = {"pool": ("maxpool", "avgpool")}
 STRUCT = ("branches", "residual")
@@ -86,6 +87,7 @@ class Builder(Composites):
         self.estimate = Estimator({})
         self.times = 1          # how many times the item being built will be built (enclosing repeats)
         self.training_only = 0  # > 0 while building layers marked train_only
+        self.errors: list[CnncalcError] = []  # the layers' errors so far (the build goes on past each)
 
     def file_input(self, doc) -> Shape:
         """`input:`, channels first unless `layout: HWC` says it is written channels last."""
@@ -101,8 +103,29 @@ class Builder(Composites):
             raise e.located(self.file, line_of(doc, "input"), "input")
 
     # -- errors --------------------------------------------------------------------
-    def err(self, msg: str, line: int | None, path: str) -> SpecError:
-        return SpecError(msg, file=self.file, line=line, path=path)
+    def err(self, msg: str, line: int | None, path: str, derived: bool = False, fatal: bool = False) -> SpecError:
+        e = SpecError(msg, file=self.file, line=line, path=path)
+        e.derived, e.fatal = derived, fatal
+        return e
+
+    def collect(self, e: CnncalcError) -> None:
+        """Keep a layer's error and go on with the next item, so that one run reports every independent
+        error; what may follow from an earlier one (a shape, a name it left out) is dropped, repeats of
+        one line (a block used twice) are kept once, and a fatal error or the MAX_ERRORS-th stops the build."""
+        if any(x is e for x in self.errors):  # stopped further in: on its way out
+            raise e
+        if e.fatal:
+            self.errors.append(e)
+            self.stop()
+        if e.derived and self.errors:
+            return
+        if all((x.line, x.message) != (e.line, e.message) for x in self.errors):
+            self.errors.append(e)
+        if len(self.errors) >= MAX_ERRORS:
+            self.stop()
+
+    def stop(self):
+        raise self.errors[0] if len(self.errors) == 1 else SpecErrors(self.errors)
 
     # -- top level -------------------------------------------------------------------
     def build(self) -> Graph:
@@ -138,6 +161,8 @@ class Builder(Composites):
             self.seq(layers, top, INPUT)
         except RecursionError:
             raise self.err("nesting too deep", None, "layers") from None
+        if self.errors:
+            self.stop()
         if not self.graph.nodes:
             raise self.err("layers: no layer is left (every item has repeat: 0)", line_of(doc, "layers"), "layers")
         resolve_outputs(self, doc, top)
@@ -187,10 +212,15 @@ class Builder(Composites):
         if not isinstance(items, list):
             raise self.err(f"expected a list of layers, got {_kind(items)}", own_line(items), sc.path)
         if sc.level > MAX_DEPTH:
-            raise self.err(f"blocks nested more than {MAX_DEPTH} deep", own_line(items), sc.path)
+            raise self.err(f"blocks nested more than {MAX_DEPTH} deep", own_line(items), sc.path, fatal=True)
         sc.local["input"] = cur
         for i, item in enumerate(items):
-            cur = self.item(item, sc.at(f"{sc.path}[{i}]", line_of(items, i)), cur)
+            try:
+                cur = self.item(item, sc.at(f"{sc.path}[{i}]", line_of(items, i)), cur)
+            except SpecErrors:
+                raise
+            except CnncalcError as e:
+                self.collect(e.located(self.file))  # the item is left out; the next reads what it read
         return cur
 
     def item(self, item, sc: Scope, cur: int) -> int:
@@ -261,19 +291,20 @@ class Builder(Composites):
                     return list(range(grp.first, grp.last + 1))
         instances = [g.name for g in self.graph.groups if g.type == kind]
         raise self.err(f"share: no earlier instance of block {kind!r} named {target!r}{suggest(target, instances)}",
-                       line, sc.path)
+                       line, sc.path, derived=True)
 
     def share_params(self, old: list[int], new: list[int], line, path: str) -> None:
         """Link each new node with parameters to its counterpart in `old`; both must hold the same parameters."""
         nodes = self.graph.nodes
         if len(old) != len(new):
             raise self.err(f"share: {nodes[new[-1]].name} has {len(new)} layers, {nodes[old[-1]].name} has "
-                           f"{len(old)}", line, path)
+                           f"{len(old)}", line, path, derived=True)
         for o, k in zip(old, new):
             a, b = nodes[o], nodes[k]
             why = share_mismatch(a, b)
             if why:
-                raise self.err(f"share: {b.name} cannot reuse the parameters of {a.name}: {why}", line, path)
+                raise self.err(f"share: {b.name} cannot reuse the parameters of {a.name}: {why}", line, path,
+                               derived=True)
             if a.layer.params(a.in_shapes, a.out_shape) or a.layer.buffers(a.in_shapes, a.out_shape):
                 b.shares = o if a.shares is None else a.shares
 
@@ -361,7 +392,7 @@ class Builder(Composites):
                 out.append(self.names[nm])
             else:
                 raise self.err(f"inputs: no earlier layer named {nm!r}{suggest(nm, list(sc.local) + list(self.names))}",
-                               line_of(item, "inputs"), sc.path)
+                               line_of(item, "inputs"), sc.path, derived=True)
         return out
 
     def local_name(self, item, sc: Scope, kind: str = "") -> str:
@@ -420,7 +451,7 @@ class Builder(Composites):
         if nm in self.names:
             return self.names[nm]
         raise self.err(f"{key}: no earlier layer named {nm!r}{suggest(nm, list(sc.local) + list(self.names))}",
-                       line_of(item, key), sc.path)
+                       line_of(item, key), sc.path, derived=True)
 
     def deep(self, v, item, key, sc: Scope):
         """A field's value with the block parameters substituted, in lists and mappings at any depth."""
@@ -458,7 +489,7 @@ class Builder(Composites):
             where = f"line {first.line}" if first.line else first.path
             raise self.err(f"duplicate layer name {name!r} (first at {where})", line, path)
         if len(g.nodes) >= MAX_NODES:
-            raise self.err(f"more than {MAX_NODES:,} layers", line, path)
+            raise self.err(f"more than {MAX_NODES:,} layers", line, path, fatal=True)
         ins = [g.shape_of(i) for i in src]
         if not self.training_only:
             for i in src:
@@ -469,13 +500,14 @@ class Builder(Composites):
             layer.check_input(ins)
             out = layer.output_shape(ins)
         except LayerError as e:
+            e.derived = True  # the input may be wrong because of an earlier error
             raise e.located(self.file, line, f"{path} ({name}, input {', '.join(fmt_shape(s) for s in ins)})")
         if min(out) < 1:
             raise self.err(f"{layer.type} on input {', '.join(fmt_shape(s) for s in ins)} gives "
-                           f"{fmt_shape(out)}: the map shrinks to nothing", line, f"{path} ({name})")
+                           f"{fmt_shape(out)}: the map shrinks to nothing", line, f"{path} ({name})", derived=True)
         if max(out) > MAX_SIZE:
             raise self.err(f"{layer.type} gives a size over the limit of {MAX_SIZE:,} ({max(out):.3g})", line,
-                           f"{path} ({name})")
+                           f"{path} ({name})", derived=True)
         g.nodes.append(Node(name, layer, src, ins, out, line, path, sc.groups, self.training_only > 0))
         self.names[name] = len(g.nodes) - 1
         return len(g.nodes) - 1
