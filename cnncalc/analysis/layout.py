@@ -25,6 +25,7 @@ from ..layers.norm import BatchNorm
 from .fold import LANE, blocked, crossing_route, fold_rank, levels, spread
 from .graph import INPUT, Graph
 from .report import Report
+from .wrap import simplify, wrap
 
 # text metrics the renderers must use (a monospace font: every character has the same advance)
 FONT_SIZE = 11
@@ -82,6 +83,7 @@ class Diagram:
     height: float
     legend: Legend | None = None
     folded: bool = False      # the U layout: the decoder's arrows rise, the skips run across
+    columns: int = 1          # a tall diagram wrapped into columns (cnncalc/analysis/wrap.py)
 
 
 @dataclass
@@ -126,6 +128,8 @@ def layout(graph: Graph, report: Report, depth: int | None = None, color: str | 
         raise ValueError(f"direction must be TB or LR, got {direction!r}")
     units, owner = _units(graph, depth, fold)
     pairs, size_only = _unit_edges(graph, owner)
+    far = _far(pairs, size_only, len(units))
+    pairs = [p for p in pairs if p not in far]
     texts = [_lines(graph, report, u, color) for u in units]
     values = [_value(report, graph, u, color) for u in units] if color else [None] * len(units)
     sizes = []
@@ -135,7 +139,7 @@ def layout(graph: Graph, report: Report, depth: int | None = None, color: str | 
         sizes.append((w, h) if direction == "TB" else (h, w))
     geo = _folded(sizes, pairs, units) if direction == "TB" else None
     folded = geo is not None
-    corners, routes, extent = geo or _plain(sizes, pairs, units, direction)
+    corners, routes, extent, columns = (*geo, 1) if geo else _plain(sizes, pairs, units, direction)
     flip = (lambda a, b: (a, b)) if direction == "TB" else (lambda a, b: (b, a))
     positive = [v for v in values if v]
     lo, top = min(positive, default=0), max(positive, default=0)
@@ -151,7 +155,10 @@ def layout(graph: Graph, report: Report, depth: int | None = None, color: str | 
     edges = [Edge(units[a].id, units[b].id, tuple(flip(*p) for p in pts), (a, b) in size_only) for a, b, pts in routes]
     width, height = flip(*extent)
     subtitle = _subtitle(graph, depth) + ("; U layout: the decoder rises on the right" if folded else "")
-    return Diagram(graph.name, subtitle, direction, boxes, edges, width, height, _legend(color, lo, top), folded)
+    subtitle += f"; read down each of the {columns} columns, left to right" if columns > 1 else ""
+    subtitle += "; a size taken from far above (size_of) is named in its box, not drawn" if far else ""
+    return Diagram(graph.name, subtitle, direction, boxes, edges, width, height, _legend(color, lo, top), folded,
+                   columns)
 
 
 def _plain(sizes, pairs, units, direction):
@@ -164,7 +171,13 @@ def _plain(sizes, pairs, units, direction):
     _order(L, units)
     _place(L, GAP[direction][0])
     _bands(L, GAP[direction][1])
-    return _finish(L, len(units), chains, GAP[direction][1])
+    corners, routes, extent = _finish(L, len(units), chains, GAP[direction][1])
+    wrapped = wrap([(*corners[i], *sizes[i]) for i in range(len(units))], L.rank[:len(units)], L.band, routes,
+                   GAP[direction][1], MARGIN) if direction == "TB" else None
+    if wrapped is None:
+        return corners, routes, extent, 1
+    rects, routes, extent, columns = wrapped
+    return [r[:2] for r in rects], routes, extent, columns
 
 
 def _finish(L: _Layout, n: int, chains, gap: float):
@@ -356,6 +369,22 @@ def _unit_edges(graph: Graph, owner: dict[int, int]) -> tuple[list[tuple[int, in
     return list(seen), {p for p, size in seen.items() if size}
 
 
+SIZE_REACH = 4      # a size-only edge spanning more ranks than this is named in its box, not drawn
+
+
+def _far(pairs, size_only: set, n: int) -> set:
+    """The size-only edges (an upsample's `size_of`) that would run a long way beside the network: DeepLab's
+    heads take the input's size, and a line from the top of the page into them reads as data."""
+    rank = [0] * n
+    ins: dict[int, list[int]] = {}
+    for a, b in pairs:
+        if (a, b) not in size_only:
+            ins.setdefault(b, []).append(a)
+    for v in range(1, n):
+        rank[v] = max((rank[a] + 1 for a in ins.get(v, [])), default=1)
+    return {(a, b) for a, b in size_only if rank[b] - rank[a] > SIZE_REACH}
+
+
 def _rank(L: _Layout, pairs: list[tuple[int, int]]) -> None:
     """Longest-path layering; units come in topological order (blocks are contiguous node ranges)."""
     ins: dict[int, list[int]] = {}
@@ -516,23 +545,7 @@ def _route(L: _Layout, chain: list[int], gap: float) -> list[tuple[float, float]
         pts.append((xb, start))
         x = xb
         pts.append((x, side(b, False) if b == chain[-1] else out(b)))
-    return _simplify(pts)
-
-
-def _simplify(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    for p in pts:
-        if out and abs(p[0] - out[-1][0]) < 1e-6 and abs(p[1] - out[-1][1]) < 1e-6:
-            continue
-        if len(out) >= 2 and _collinear(out[-2], out[-1], p):
-            out[-1] = p
-        else:
-            out.append(p)
-    return out
-
-
-def _collinear(a, b, c) -> bool:
-    return (abs(a[0] - b[0]) < 1e-6 and abs(b[0] - c[0]) < 1e-6) or (abs(a[1] - b[1]) < 1e-6 and abs(b[1] - c[1]) < 1e-6)
+    return simplify(pts)
 
 
 # -- text and figures -----------------------------------------------------------------------------

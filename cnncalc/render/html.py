@@ -66,7 +66,7 @@ function cnncalcView(v){
  var stage=v.querySelector('.stage'),svg=stage.querySelector('svg.diagram');if(!svg||v.dataset.ready)return;v.dataset.ready='1';
  var full=svg.viewBox.baseVal,W=full.width,H=full.height,vb={x:0,y:0,w:W,h:H};svg.removeAttribute('width');svg.removeAttribute('height');
  var data=JSON.parse((v.querySelector('script.boxdata')||{}).textContent||'{}'),card=v.querySelector('.card'),mini=null,lens=null;
- function set(b){vb=b;svg.setAttribute('viewBox',b.x+' '+b.y+' '+b.w+' '+b.h);v.dataset.view=JSON.stringify(b);if(lens){lens.setAttribute('x',b.x);lens.setAttribute('y',b.y);lens.setAttribute('width',b.w);lens.setAttribute('height',b.h)}}
+ function set(b){vb=b;svg.setAttribute('viewBox',b.x+' '+b.y+' '+b.w+' '+b.h);v.dataset.view=JSON.stringify(b);if(lens){lens.setAttribute('x',b.x);lens.setAttribute('y',b.y);lens.setAttribute('width',b.w);lens.setAttribute('height',b.h);mini.hidden=b.w>=W&&b.h>=H}}
  function fit(){set({x:0,y:0,w:W,h:H})}
  function pt(cx,cy){var p=svg.createSVGPoint();p.x=cx;p.y=cy;return p.matrixTransform(svg.getScreenCTM().inverse())}
  function zoom(f,cx,cy){var r=stage.getBoundingClientRect();if(cx===undefined){cx=r.left+r.width/2;cy=r.top+r.height/2}
