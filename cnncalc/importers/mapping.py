@@ -210,7 +210,9 @@ def pool(kind: str):
     def mapper(op, ctx):
         kernel = list(op.attrs["kernel_shape"])
         strides, dilations, before, after = windows(op, ctx, kernel)
-        layer = {"type": kind, "kernel": simple(kernel), "stride": simple(strides)}
+        layer = {"type": kind, "kernel": simple(kernel)}
+        if strides != kernel:
+            layer["stride"] = simple(strides)
         if before != after:
             raise ModelError(f"{op.name}: {op.kind} pads its sides unequally ({before} before, {after} after): "
                              "PyTorch's pooling pads both sides alike")
@@ -429,7 +431,7 @@ def depth_space(kind: str):
     return mapper
 
 
-def split(op: Op, ctx: Context) -> list[Mapped]:
+def split(op: Op, ctx: Context, name: str) -> list[Mapped]:
     """Split on the channels: one `slice` layer per part."""
     shape = ctx.shapes[op.inputs[0]]
     axis = int(op.attrs.get("axis", 0)) % len(shape)
@@ -441,7 +443,7 @@ def split(op: Op, ctx: Context) -> list[Mapped]:
     out, start = [], 0
     for k, (size, value) in enumerate(zip(sizes, op.outputs)):
         layer = {"type": "slice", "start": start} | ({} if start + size == shape[1] else {"end": start + size})
-        out.append(Mapped(f"{op.name}.{k}", layer, [op.inputs[0]], value, 0, op.module))
+        out.append(Mapped(f"{name}.{k}", layer, [op.inputs[0]], value, 0, op.module))
         start += size
     return out
 
@@ -632,16 +634,29 @@ def shuffle_groups(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):
 
 # -- the whole model ----------------------------------------------------------------------------------
 
+def layer_names(ops: list[Op]) -> dict[int, str]:
+    """Each op's layer name: its module's path where the module made only this op (`layer1.0.conv1`),
+    else the path and the op's own name (`block.relu_1`), or the op's name alone."""
+    counts = Counter(op.module for op in ops if op.module)
+    out = {}
+    for op in ops:
+        short = op.name.rsplit("/", 1)[-1] if op.name.startswith("/") else op.name
+        out[id(op)] = op.module if op.module and counts[op.module] == 1 else (
+            f"{op.module}.{short}" if op.module else op.name)
+    return out
+
+
 def layers_of(cap: Captured) -> list[Mapped]:
     """Every op as layers, in execution order (see the module doc); Unmapped lists what has no kind."""
     ctx = Context(cap)
     ops = fold_constants(cap, ctx)
     ops = fuse(ops, ctx, set(cap.outputs))
+    name_of = layer_names(ops)
     missing: list[tuple[str, str]] = []
     out: list[Mapped] = []
     for op in ops:
         if op.kind == "Split":
-            out += split(op, ctx)
+            out += split(op, ctx, name_of[id(op)])
             continue
         mapper = MAPPERS.get(op.kind)
         if mapper is None:
@@ -652,6 +667,9 @@ def layers_of(cap: Captured) -> list[Mapped]:
         except Unmapped as e:
             missing += e.ops
             continue
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            raise ModelError(f"{op.name}: {op.kind} with inputs or attributes cnncalc cannot read "
+                             f"({', '.join(sorted(op.attrs)) or 'no attributes'})") from None
         reads = [v for v in op.inputs if v and not ctx.is_const(v)]
         if not reads:
             missing.append((op.kind, op.name))
@@ -664,7 +682,7 @@ def layers_of(cap: Captured) -> list[Mapped]:
         for k, layer in enumerate(layers):
             last = k == len(layers) - 1
             suffix = "" if last else f"_{layer['type']}"
-            out.append(Mapped((op.module or op.name) + suffix, layer, reads if k == 0 else [out[-1].output],
+            out.append(Mapped(name_of[id(op)] + suffix, layer, reads if k == 0 else [out[-1].output],
                               op.outputs[0] if last else f"{op.outputs[0]}#{k}", params if last else 0, op.module))
     if missing:
         raise Unmapped(missing)
