@@ -292,3 +292,32 @@ def test_huge_net_grades_quickly(tmp_path):
     slip, _ = find_slip(subject, "params", parse_number(str(true - 4 * 99999)), true, None)
     assert time.perf_counter() - start < 5
     assert slip is not None and slip.name.startswith("bias forgotten")    # 4 biases × 99,999 convs
+
+
+def test_dense_block_input_not_concatenated(tmp_path):
+    # DenseNet-121's first dense layer: its 64-channel input + 32 new channels = 96; the input left out: 32
+    item = one(tmp_path, "layout: CHW\narchitecture: densenet121\nanswers:\n"
+                         "  denseblock1.denselayer.0: {output: 32x56x56}\n")[0]
+    assert item.slip.name == "the block's input not concatenated" and "64 + 32 = 96" in item.slip.detail
+
+
+def test_per_input_position_sharing(tmp_path):
+    # a 5×5 conv on 32×32×3 (28×28 out): one weight set per input position, (5·5·3 + 1)·6·32·32
+    item = one(tmp_path, f"questions:\n  q:\n    conv: {{input: 32x32x3, kernel: 5, filters: 6}}\n"
+                         f"    answer: {{params: {(5 * 5 * 3 + 1) * 6 * 32 * 32}}}\n")[0]
+    assert item.slip.name == "parameter sharing forgotten" and "32·32 = 1,024 input positions" in item.slip.detail
+
+
+def test_unit_one_step_off(tmp_path):
+    # 5·5·192·28·28·32 = 120,422,400 MACs = 1.2亿, written 1.2万; and 86.7M written 86.7K
+    item = one(tmp_path, "questions:\n  q:\n    conv: {input: 28x28x192, kernel: 5, padding: 2, filters: 32}\n"
+                         "    answer: {macs: 1.2万}\n")[0]
+    assert item.slip.name == "亿 written as 万" and "1 亿 = 10,000 万" in item.slip.detail
+
+
+def test_transposed_stride_said_as_a_transposed_conv(tmp_path):
+    # (5 − 1)·2 − 2·1 + 3 + 1 = 10; the stride forgotten: (5 − 1)·1 − 2·1 + 3 + 1 = 6
+    item = one(tmp_path, "questions:\n  q:\n    net: {input: 5x5x1, layers: [{type: conv_transpose, filters: 1, "
+                         "kernel: 3, stride: 2, padding: 1, output_padding: 1}]}\n    answer: {output: 6x6x1}\n")[0]
+    assert item.slip.name == "stride forgotten" and "the stride multiplies n − 1" in item.slip.detail
+    assert "(5 − 1)·1 − 2·1 + 3 + 1 = 6" in item.slip.detail and false_arithmetic(item.slip.detail) == []

@@ -121,6 +121,21 @@ def _sharing_what(subject, changed):
             f"a filter's weights are shared across the map (that product is the connections, not the params)")
 
 
+def _sharing_in(subject, lf):
+    node = subject.graph.nodes[lf.idx]
+    if lf.type != "conv" or len(node.in_shapes[0]) < 2:
+        return None
+    pos_in = numel(node.in_shapes[0][1:])
+    return replace(lf, w=lf.w * pos_in, b=lf.b * pos_in) if pos_in != lf.pos else None
+
+
+def _sharing_in_what(subject, changed):
+    node = subject.graph.nodes[changed[0].idx]
+    hw = "·".join(map(str, node.in_shapes[0][1:]))
+    return (f"gives every one of the {hw} = {numel(node.in_shapes[0][1:]):,} input positions its own "
+            f"weights{_first(subject, changed)}; a filter's weights are shared across the map")
+
+
 def _one_filter(subject, lf):
     p = conv_parts(subject, lf)
     if p is None or p.c_out == 1:
@@ -323,6 +338,7 @@ LEAF_SLIPS = (
     LeafSlip("one bias per layer", ("params", "biases", "param_memory", "connections", "flops"), _one_bias,
              _one_bias_what),
     LeafSlip("parameter sharing forgotten", ("params", "weights", "param_memory"), _sharing, _sharing_what),
+    LeafSlip("parameter sharing forgotten", ("params", "weights", "param_memory"), _sharing_in, _sharing_in_what),
     LeafSlip("one filter's weights only", ("params", "weights", "param_memory"), _one_filter, _one_filter_what),
     LeafSlip("groups ignored", ALL, _dense, _dense_what),
     LeafSlip("input channels forgotten", ALL, _no_cin, _no_cin_what),

@@ -58,7 +58,7 @@ def fits(graph) -> tuple[bool, list[str]]:
             if num % a.s:
                 ok = False
                 lines.append(f"({a.n}{' + ' + str(a.pb + a.pa) if a.pb + a.pa else ''} − {a.span_value()})/{a.s} "
-                             f"+ 1 = {Decimal(num) / a.s + 1:.3g}: not a whole number, the stride does not fit")
+                             f"+ 1 ≈ {Decimal(num) / a.s + 1:.3g}: not a whole number, the stride does not fit")
                 break
     return ok, lines or ["every window fits: (n + 2p − k)/s is a whole number at each layer"]
 

@@ -189,12 +189,13 @@ def _left_out(subject, end, budget, layout) -> list[Candidate]:
                     return tuple(kept[0]) if len(kept) == 1 else tuple(layer.output_shape(kept))
                 shape = propagate(graph, i, end, {i: drop}, budget)
                 if shape is not None:
-                    what = "the block's input" if subject.kind == "block" and src == graph.nodes[subject.nodes[0]] \
-                        .inputs[0] else (label(subject, src) if src >= 0 else "the input")
+                    own_input = subject.kind == "block" and src == graph.nodes[subject.nodes[0]].inputs[0]
+                    what = "the block's input" if own_input else (label(subject, src) if src >= 0 else "the input")
                     c = graph.shape_of(src)[0]
                     chans = " + ".join(str(graph.shape_of(k)[0]) for k in node.inputs)
                     kept = " + ".join(str(graph.shape_of(node.inputs[k])[0]) for k in rest)
-                    out.append(Candidate(shape, "a branch left out of the concat", 1, 3,
+                    name = "the block's input not concatenated" if own_input else "a branch left out of the concat"
+                    out.append(Candidate(shape, name, 1, 3,
                                          f"concatenates {kept} channels, leaving out {what} ({c} channels); "
                                          f"the concat joins {chans} = {node.out_shape[0]}"))
     return out

@@ -179,6 +179,26 @@ def _precision_slips(subject: Subject, figure: str, num: Number, true: int, tol)
                                f"answer from a wrong one; write at least two: {num.suggest(true)}"))
     if figure in ("memory", "param_memory") and num.unit in BYTE_UNITS.keys() | {"KiB", "MiB", "GiB", "TiB"}:
         out += _mib_vs_mb(num, true, tol)
+    return out + _unit_slips(num, true, tol)
+
+
+UNIT_STEPS = (("万", "亿", 10**4), ("K", "M", 10**3), ("k", "M", 10**3), ("M", "G", 10**3), ("G", "T", 10**3),
+              ("千", "万", 10), ("M", "B", 10**3))
+
+
+def _unit_slips(num: Number, true: int, tol) -> list[Slip]:
+    """The right digits with the unit one step off: 1.2万 for 1.2亿, 15.5M for 15.5G."""
+    out = []
+    for small, big, factor in UNIT_STEPS:
+        for wrote, meant, f in ((small, big, Decimal(factor)), (big, small, 1 / Decimal(factor))):
+            if num.unit != wrote:
+                continue
+            alt = Number(text=num.text, value=num.value * f, quantum=num.quantum * f, unit=meant,
+                         scale=num.scale * f, figures=num.figures)
+            if _matches(alt, true, tol):
+                out.append(Slip(name=f"{meant} written as {wrote}",
+                                detail=f"{num.text} has the right digits in the wrong unit: {true:,} is "
+                                       f"{alt.rounded(true)}; 1 {big} = {factor:,} {small}"))
     return out
 
 
@@ -223,6 +243,8 @@ def find_slip(subject: Subject, figure: str, num: Number, true: int, tol,
             found.append((v, name, what, prior))
         if found or budget.exhausted:
             break
+    if hits:     # a slip of the writing (truncated, MB for MiB) is as common as the commonest: prior 1
+        found = [c for c in found if c[3] <= 1]
     found = simplest(found, value=lambda c: c[0], prior=lambda c: c[3])
     hits += [Slip(name=name, detail=f"{_fmt(v)} {what}; right: {true:,}") for v, name, what, _ in found]
     if found and len(hits) == len(found) and all(abs(v - true) < close for v, *_ in found):

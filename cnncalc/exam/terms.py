@@ -216,7 +216,7 @@ MISTAKES: tuple[Mistake, ...] = (
             why=lambda t: "the padding belongs in the formula" if t.kind != "transposed" else
             "a transposed conv's padding removes p from each side: − 2·p"),
     Mistake("stride forgotten", 1, _when(lambda t, a: a.s > 1 and a.form != "pad", lambda a: replace(a, s=1)),
-            why=lambda t: "the stride divides the span (a transposed conv's multiplies n − 1)"),
+            why=lambda t: "the stride multiplies n − 1" if t.kind == "transposed" else "the stride divides the span"),
     Mistake("floor vs ceil", 1, _when(lambda t, a: a.form == "window" and _inexact(a),
                                       lambda a: replace(a, ceil=not a.ceil, drop=False)),
             why=lambda t: "conv output sizes use floor" if t.kind == "conv" else
