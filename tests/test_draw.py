@@ -421,6 +421,8 @@ def test_maps_of_branching_nets_draw_blocks_and_name_skips():
     assert [s.label for s in d.steps][2:6] == ["bottleneck ×3", "bottleneck ×4", "bottleneck ×6", "bottleneck ×3"]
     notes = {m.id: m.note for m in maps(load("deeplabv3_resnet50")).maps}
     assert notes["out"] == "size of input"
+    unet = {m.id: m for m in maps(load("unet")).maps}
+    assert unet["cat4"].note == "+ down4, crop 64→56" and unet["cat4"].kind == "merge"   # the copy and its crop
 
 
 def test_size_only_edges_and_crops_are_marked():

@@ -599,13 +599,13 @@ def _lines(graph: Graph, report: Report, u: _Unit, color: str | None) -> list[st
         folded = rows[1:len(rows) // u.times]          # a repeat's instances drawn once: one instance's
         same = not folded and (detail == title or (not row.config and title.split(".")[-1].rstrip("0123456789") == row.type))
         detail = " · ".join(([] if same else [detail]) + [SHORT.get(r.type, r.type) for r in folded])
-        lines = [title] + ([detail] if detail else []) + _crop(node) + [fmt_shape(graph.nodes[u.nodes[-1]].out_shape)]
+        lines = [title] + ([detail] if detail else []) + crop_lines(node) + [fmt_shape(graph.nodes[u.nodes[-1]].out_shape)]
     if color and not (u.kind == "block" and color in ("macs", "params")):
         lines.append(_figure(color, _value(report, graph, u, color)))
     return lines
 
 
-def _crop(node) -> list[str]:
+def crop_lines(node) -> list[str]:
     """What a copy-and-crop concat cuts: 'crop 64→56' per larger input (H×W where they differ)."""
     if node.layer.type != "concat" or not getattr(node.layer, "crop", None):
         return []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..layers import fmt_shape
 from .graph import INPUT, Graph
-from .layout import CHAR_W, LINE_H, MARGIN, instances
+from .layout import CHAR_W, LINE_H, MARGIN, crop_lines, instances
 
 WIDTH = 1400          # the page: LeNet-5 … VGG-16 fit it on one row
 FACE_MIN, FACE_MAX = 12.0, 150.0   # a map's front face, 1×1 … the largest H
@@ -30,7 +30,7 @@ HEADER = 40.0         # title and subtitle
 @dataclass(frozen=True, slots=True)
 class Map:
     id: str
-    kind: str                   # 'input', 'conv', 'pool', 'vector', 'block', 'other'
+    kind: str                   # 'input', 'conv', 'pool', 'merge', 'vector', 'block', 'other'
     label: tuple[str, ...]      # above it: the name, then C@H×W (or N for a vector)
     note: str                   # under the label: the other inputs it reads ('+ down4', 'size of input')
     x: float                    # the front face's top-left corner
@@ -72,7 +72,7 @@ def maps(graph: Graph) -> MapsDiagram:
     owner = {INPUT: 0} | {n: k + 1 for k, u in enumerate(units) for n in u}
     labels = [("input", _shape_label(graph.input))] + [(_unit_name(graph, u), _shape_label(graph.nodes[u[-1]].out_shape))
                                                     for u in units]
-    notes = [""] + [_note(graph, u, owner, k + 1) for k, u in enumerate(units)]
+    notes = [""] + [_note(graph, u, owner, k + 1, [lb[0] for lb in labels]) for k, u in enumerate(units)]
     ops = [_op(graph, u) for u in units]
     for scale in (1.0, 0.9, 0.8, 0.7, 0.6):      # shrink the maps to keep one row where that reads
         geo = [_size(s, biggest, channels, vec, scale) for s in shapes]
@@ -145,6 +145,8 @@ def _kind(graph: Graph, nodes: list[int]) -> str:
     if len(graph.nodes[nodes[-1]].out_shape) == 1:
         return "vector"
     t = first.layer.type
+    if t in ("concat", "add", "mul"):
+        return "merge"
     return "conv" if t in ("conv", "conv_transpose") else "pool" if "pool" in t or t == "subsample" else "other"
 
 
@@ -180,16 +182,16 @@ def _unit_name(graph: Graph, nodes: list[int]) -> str:
     return names[0]
 
 
-def _note(graph: Graph, nodes: list[int], owner: dict[int, int], me: int) -> str:
-    """The inputs a map reads besides the map before it: '+ down4' (a skip), 'size of input'."""
+def _note(graph: Graph, nodes: list[int], owner: dict[int, int], me: int, names: list[str]) -> str:
+    """The inputs a map reads besides the map before it: '+ down4, crop 64→56' (a skip), 'size of input'."""
     extra = []
     for n in nodes:
         used = graph.nodes[n].layer.rf_inputs or len(graph.nodes[n].inputs)
         for k, s in enumerate(graph.nodes[n].inputs):
             if owner[s] in (me, me - 1):
                 continue
-            who = "input" if s == INPUT else graph.nodes[s].name
-            extra.append(f"size of {who}" if k >= used else f"+ {who}")
+            extra.append(f"size of {names[owner[s]]}" if k >= used else f"+ {names[owner[s]]}")
+        extra += crop_lines(graph.nodes[n])
     return ", ".join(dict.fromkeys(extra))
 
 

@@ -72,7 +72,8 @@ def rf_line(names: list[str], sizes: list[float], input_size: int, height: int =
     n = max(len(sizes), 1)
     step = max(3.0, min(14.0, 900 / n))
     width = AXIS + n * step + 10
-    top = max(max(sizes, default=1), input_size) * 1.08
+    biggest = max(sizes, default=0)
+    top = max(biggest, input_size, 1) * 1.08
     y = lambda v: 20 + height * (1 - v / top)                      # noqa: E731
     pts = " ".join(f"{AXIS + (i + 0.5) * step:.1f},{y(v):.1f}" for i, v in enumerate(sizes))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width:.0f}" height="{height + 40}" {FONT}>',
@@ -80,7 +81,8 @@ def rf_line(names: list[str], sizes: list[float], input_size: int, height: int =
            f'<line x1="{AXIS}" y1="{y(input_size):.1f}" x2="{width - 6:.0f}" y2="{y(input_size):.1f}" '
            f'stroke="#e15759" stroke-dasharray="5 4"/>',
            f'<text x="{AXIS - 4}" y="{y(input_size) + 4:.1f}" text-anchor="end" fill="#e15759">input {input_size}</text>',
-           f'<text x="{AXIS - 4}" y="{y(top / 1.08) + 4:.1f}" text-anchor="end">{max(sizes, default=0)}</text>',
+           f'<text x="{AXIS - 4}" y="{y(biggest) + 4:.1f}" text-anchor="end">{biggest:g}</text>'
+           if abs(y(biggest) - y(input_size)) > 12 else "",
            f'<line x1="{AXIS}" y1="{height + 20}" x2="{width - 6:.0f}" y2="{height + 20}" stroke="#999"/>',
            f'<line x1="{AXIS}" y1="20" x2="{AXIS}" y2="{height + 20}" stroke="#999"/>',
            y_title("receptive field (input pixels)", height),

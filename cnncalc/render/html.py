@@ -33,6 +33,7 @@ tr.hit td{background:#ffe9a8} tr.selected td{background:#fff3c9;outline:1px soli
 .side > div{flex:1 1 0;min-width:380px;overflow-x:auto}
 input.filter{margin:6px 0;padding:4px 8px;width:320px}
 .charts svg{display:block;margin:8px 0}
+svg.maps{display:block;width:100%;height:auto;max-width:1400px}
 .viewer{position:relative;border:1px solid #ccc;background:#fff}
 .viewer .tools{display:flex;gap:6px;align-items:center;padding:4px 6px;border-bottom:1px solid #ddd;background:#f7f7f7;font-size:13px}
 .viewer .tools button{min-width:30px;padding:2px 8px;cursor:pointer}

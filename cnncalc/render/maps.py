@@ -6,10 +6,10 @@ from ..analysis.layout import FONT_SIZE, LINE_H
 from ..analysis.maps import SLANT, Map, MapsDiagram, Step
 from .svg import FONT, q
 
-FILL = {"input": "#ffffff", "conv": "#dbe9f7", "pool": "#dcefdc", "vector": "#e6dcf3", "block": "#cfe0f3",
-        "other": "#f4f4f4"}
-SIDE = {"input": "#e8e8e8", "conv": "#a9c8ea", "pool": "#a8d5a8", "vector": "#c7b4e6", "block": "#9fc1e6",
-        "other": "#d8d8d8"}
+FILL = {"input": "#ffffff", "conv": "#dbe9f7", "pool": "#dcefdc", "merge": "#fbefc4", "vector": "#e6dcf3",
+        "block": "#cfe0f3", "other": "#f4f4f4"}
+SIDE = {"input": "#e8e8e8", "conv": "#a9c8ea", "pool": "#a8d5a8", "merge": "#efd98a", "vector": "#c7b4e6",
+        "block": "#9fc1e6", "other": "#d8d8d8"}
 
 
 def _poly(points, fill: str) -> str:
