@@ -5,6 +5,8 @@ torchvision's FrozenBatchNorm2d written out (four buffers per channel, no parame
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -198,3 +200,31 @@ def test_frozen_batchnorm_keeps_gamma_beta_as_buffers():
     with pytest.raises(CnncalcError, match="affine: false"):
         cnncalc.analyze({"name": "n", "input": [6, 5, 5], "layers": [{"type": "batchnorm", "frozen": True,
                                                                       "affine": False}]})
+
+
+PROJECTED = """
+name: proj
+input: [16, 16, 16]
+blocks:
+  basic:
+    params: [c, s]
+    layers:
+      - residual:
+          body:
+            - {type: conv, filters: $c, kernel: 3, stride: $s, padding: 1}
+          shortcut: $kind
+layers:
+  - {name: layer1, type: basic, c: 32, s: 1, repeat: 3}
+"""
+
+
+def test_projection_on_every_repeat_is_kept_and_noted_once():
+    r = cnncalc.analyze(spec(PROJECTED.replace("$kind", "projection")))
+    projections = [x for x in r.layers if x.name.endswith("downsample.0")]
+    assert len(projections) == 3 and all(x.params == 32 * 32 for x in projections[1:])  # kept: 1×1 conv, no bias
+    assert r.notes == ["line 11: shortcut: projection on all 3 repeats of layer1, 2 of which keep the shape; "
+                       "`auto` projects only where the shape changes"]
+    auto = cnncalc.analyze(spec(PROJECTED.replace("$kind", "auto")))
+    assert len([x for x in auto.layers if x.name.endswith("downsample.0")]) == 1 and auto.notes == []
+    assert r.totals.params - auto.totals.params == 2 * (32 * 32 + 2 * 32)  # two needless conv + BN
+    assert "notes" not in json.loads(auto.model_dump_json()) and json.loads(r.model_dump_json())["notes"] == r.notes

@@ -184,7 +184,7 @@ def report_of(graph: Graph, batch: int = 1) -> Report:
     return Report.model_validate(dict(
         name=graph.name, source=graph.source, file=graph.file, input=list(graph.input), output=list(graph.output),
         outputs=outputs_of(graph), batch=batch, layers=rows, blocks=blocks, totals=totals,
-        misaligned=[f"{names[i]}: {m}" for i, m in misaligned.items()]))
+        misaligned=[f"{names[i]}: {m}" for i, m in misaligned.items()], notes=list(graph.notes)))
 
 
 def outputs_of(graph: Graph) -> list[dict]:

@@ -70,6 +70,7 @@ class Graph:
     outputs: list[int] = field(default_factory=list)  # the nodes the network returns, in order; [] = the last
     rules: list[Rule] = field(default_factory=list)   # shape-dependent choices (cnncalc sweep re-checks them)
     doc: Any = field(default=None, repr=False)          # the parsed document, to build it again at another size
+    notes: list[str] = field(default_factory=list)      # remarks on the file as a whole (what it may not mean)
 
     def shape_of(self, idx: int) -> Shape:
         return self.input if idx == INPUT else self.nodes[idx].out_shape

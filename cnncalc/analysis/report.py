@@ -205,6 +205,9 @@ class Report(OmitsOneOutput):
     blocks: list[BlockRow] = Field([], description="named composites, outermost first")
     totals: Totals = Field(description="the whole network")
     misaligned: list[str] = Field([], description="merges whose paths' receptive fields are misaligned")
+    notes: list[str] = Field([], exclude_if=lambda v: not v,
+                             description="remarks on the file as a whole: what it asks for that may not be what was "
+                                         "meant (a projection shortcut on every repeat); absent when none")
 
 
 class RFRow(RF):

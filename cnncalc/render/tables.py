@@ -159,7 +159,8 @@ def print_report(report: Report, console: Console | None = None, depth: int | No
 def tail_view(report: Report, width: int, stages=None) -> list:
     """What follows the totals: the misaligned merges, then where the work goes."""
     # the text says whether a shift is by design or unusual
-    return [prose(Text(m, style="yellow" if UNUSUAL in m else "")) for m in report.misaligned] + \
+    return [prose(Text(f"note: {m}")) for m in report.notes] + \
+        [prose(Text(m, style="yellow" if UNUSUAL in m else "")) for m in report.misaligned] + \
         (work_chart(stages, width) if stages else [])
 
 

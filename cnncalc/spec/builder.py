@@ -88,6 +88,8 @@ class Builder(Composites):
         self.times = 1          # how many times the item being built will be built (enclosing repeats)
         self.training_only = 0  # > 0 while building layers marked train_only
         self.errors: list[CnncalcError] = []  # the layers' errors so far (the build goes on past each)
+        self.repeating: list[str] = []  # the enclosing repeated items' names, innermost last
+        self.projections: list[tuple] = []  # (line, repeated item, keeps the shape) per `shortcut: projection`
 
     def file_input(self, doc) -> Shape:
         """`input:`, channels first unless `layout: HWC` says it is written channels last."""
@@ -166,6 +168,7 @@ class Builder(Composites):
         if not self.graph.nodes:
             raise self.err("layers: no layer is left (every item has repeat: 0)", line_of(doc, "layers"), "layers")
         resolve_outputs(self, doc, top)
+        self.graph.notes = projection_notes(self.projections)
         return self.graph
 
 
@@ -251,6 +254,7 @@ class Builder(Composites):
         inner = sc if gidx is None else replace(sc, groups=sc.groups + (gidx,), level=sc.level + 1)
         once = {k: v for k, v in item.items() if k != "repeat"}
         outer = self.times
+        self.repeating.append(sc.prefix + base)
         for r in range(n):
             sub = LMap(once)
             sub.line, sub.key_lines = sc.line, getattr(item, "key_lines", {})
@@ -260,6 +264,7 @@ class Builder(Composites):
                 cur = self.one(sub, replace(inner, env={**sc.env, "i": r}), cur)
             finally:
                 self.times = outer
+        self.repeating.pop()
         if gidx is not None:
             self.close_group(gidx, cur)
         sc.local[base] = cur
@@ -531,6 +536,17 @@ def unknown_kind(kind: str, blocks: list[str]) -> str:
     hint = suggest(kind, list(REGISTRY) + blocks)
     return f"unknown layer kind {kind!r}{hint}; layer kinds: {', '.join(sorted(REGISTRY))}" + (
         f"; blocks: {', '.join(blocks)}" if blocks else "")
+
+
+def projection_notes(projections: list[tuple]) -> list[str]:
+    """One note per `shortcut: projection` in a repeated item whose shape stays the same in some repeat:
+    the file asks for a projection on every repeat, which may not be what was meant."""
+    uses: dict = {}
+    for line, repeated, kept in projections:
+        uses.setdefault((line, repeated), []).append(kept)
+    return [f"line {line}: shortcut: projection on all {len(kept)} repeats of {repeated}, {sum(kept)} of which keep "
+            f"the shape; `auto` projects only where the shape changes"
+            for (line, repeated), kept in uses.items() if repeated is not None and len(kept) > 1 and any(kept)]
 
 
 def without(item, key: str, line) -> LMap:

@@ -89,6 +89,9 @@ class Composites:
         if shortcut == "auto":
             shortcut = auto_shortcut(in_shape, out_shape)
             self.graph.rules.append(Rule("auto", cur, body, shortcut))
+        elif shortcut == "projection":
+            self.projections.append((at_shortcut.line, self.repeating[-1] if self.repeating else None,
+                                     in_shape == out_shape))
         if shortcut == "identity":
             short = cur
         elif shortcut == "projection":
