@@ -22,6 +22,67 @@ MAX_REPEAT = 100_000
 MAX_DEPTH = 64         # blocks nested in blocks
 
 
+class Nesting:
+    """How deep the builder will nest sequences (a list of layers is one level; a block's layers, a branch,
+    a residual's body or shortcut inside it one more), found by a loop with an explicit stack, never by
+    recursion: a chain of 20,000 blocks each using the next is one number, not a RecursionError. Each
+    list is measured once (memoized by identity: YAML aliases and blocks used many times share lists).
+    The builder, the estimator below and every later walk recurse once per level, so refusing more than
+    MAX_DEPTH levels first keeps all of them far from Python's recursion limit. A block that uses itself
+    counts once (the builder names the cycle)."""
+
+    def __init__(self, blocks: dict):
+        self.blocks = blocks if isinstance(blocks, dict) else {}
+        self.memo: dict = {}     # id(list) → (list, levels from it down)
+
+    def item(self, it) -> int:
+        """Levels from a sequence holding `it` down to the deepest one inside it."""
+        return 1 + max((self.items(c) for c in self.children([it])), default=0)
+
+    def children(self, seq: list) -> list:
+        """The lists one level below the items of seq: branch paths, residual bodies and shortcuts, the
+        layers of the blocks they use."""
+        out = []
+        for it in seq:
+            name = it if isinstance(it, str) else it.get("type") if isinstance(it, dict) else None
+            if isinstance(name, str) and isinstance(self.blocks.get(name), dict):
+                out.append(self.blocks[name].get("layers"))
+            out.extend(nested_lists(it))
+        return [c for c in out if isinstance(c, list)]
+
+    def items(self, root) -> int:
+        """Levels from the list `root` (1) down to the deepest list inside it, by an explicit depth-first walk."""
+        if not isinstance(root, list):
+            return 0
+        path = [(root, self.children(root), 0)]
+        on_path = {id(root)}
+        while path:
+            seq, kids, k = path[-1]
+            while k < len(kids) and (id(kids[k]) in self.memo or id(kids[k]) in on_path):
+                k += 1
+            if k < len(kids):
+                path[-1] = (seq, kids, k + 1)
+                path.append((kids[k], self.children(kids[k]), 0))
+                on_path.add(id(kids[k]))
+                continue
+            self.memo[id(seq)] = (seq, 1 + max((self.memo[id(c)][1] for c in kids if id(c) in self.memo), default=0))
+            path.pop()
+            on_path.discard(id(seq))
+        return self.memo[id(root)][1]
+
+
+def nested_lists(it) -> list:
+    """The layer lists nested directly in one item: a branches' paths, a residual's body and shortcut."""
+    if not isinstance(it, dict):
+        return []
+    if isinstance(it.get("branches"), list):
+        return [p.get("layers") if isinstance(p, dict) else p for p in it["branches"]]
+    spec = it.get("residual")
+    if isinstance(spec, dict):
+        return [spec.get("body"), spec.get("shortcut")]
+    return []
+
+
 class Estimator:
     """Lower bounds on the number of graph nodes that layer lists expand into (memoized)."""
 

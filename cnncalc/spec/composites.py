@@ -11,7 +11,7 @@ from ..analysis.graph import Group, Rule
 from ..errors import suggest
 from ..layers import REGISTRY, Shape, fmt_shape
 from ..layers.base import axis_letters
-from .bounds import printable, too_many
+from .bounds import MAX_DEPTH, Nesting, printable, too_many
 from .expr import substitute
 from .scope import Scope
 from .yamlio import line_of
@@ -148,7 +148,14 @@ class Composites:
             raise self.err(msg, line, path, fatal=True)
 
     def bound_all(self, layers: list) -> None:
-        """The whole network's estimate, before anything is built; the error names the item that overflows."""
+        """The whole network's nesting and estimate, before anything is built; the error names the item that
+        nests too deep or overflows."""
+        nesting = Nesting(self.blocks)
+        for i, it in enumerate(layers):
+            depth = nesting.item(it)
+            if depth > MAX_DEPTH:
+                raise self.err(f"blocks, branches and residuals nested {depth:,} levels deep; the limit is {MAX_DEPTH}",
+                               line_of(layers, i), f"layers[{i}]")
         found = self.estimate.overflow(layers)
         if found:
             i, msg = found
