@@ -106,3 +106,13 @@ def test_every_documented_command_runs(page, line, workdir):
         run = subprocess.run([sys.executable, *shlex.split(then, comments=True)[1:]], capture_output=True,
                              text=True, timeout=600)
         assert run.returncode == 0, run.stderr[-2000:]
+
+
+def python_blocks() -> list[tuple[str, str]]:
+    return [(page.name, block) for page in PAGES
+            for block in re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)]
+
+
+@pytest.mark.parametrize("page,block", python_blocks(), ids=[f"{p}: {b.splitlines()[0][:50]}" for p, b in python_blocks()])
+def test_every_python_block_runs(page, block, workdir):
+    exec(compile(block, f"{page} (python block)", "exec"), {})   # each block asserts its own figures
