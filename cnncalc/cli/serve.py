@@ -16,9 +16,9 @@ def serve_cmd(
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help="Override the input shape."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="The port (default: a free one, printed)."),
 ):
-    """Serve the report of ARCH on 127.0.0.1 and follow the file: save it in your editor and the open page
-    redraws within a second, keeping zoom and position; an invalid save shows its one-line error on the page
-    and keeps the last good drawing. Opens nothing by itself; Ctrl-C stops it.
+    """Serve the report of ARCH on 127.0.0.1 and follow the file.
+
+    Save it in your editor and the open page redraws within a second, keeping zoom and position; an invalid save shows its one-line error on the page and keeps the last good drawing. Opens nothing by itself; Ctrl-C stops it.
 
     Examples:
 
