@@ -321,3 +321,12 @@ def test_transposed_stride_said_as_a_transposed_conv(tmp_path):
                          "kernel: 3, stride: 2, padding: 1, output_padding: 1}]}\n    answer: {output: 6x6x1}\n")[0]
     assert item.slip.name == "stride forgotten" and "the stride multiplies n − 1" in item.slip.detail
     assert "(5 − 1)·1 − 2·1 + 3 + 1 = 6" in item.slip.detail and false_arithmetic(item.slip.detail) == []
+
+
+def test_the_docs_more_questions_example_is_right(tmp_path):
+    text = (ROOT / "docs" / "check.md").read_text(encoding="utf-8")
+    block = text[text.index("## More questions"):].split("\n\n")[1]
+    p = tmp_path / "more.yaml"
+    p.write_text("\n".join(line[4:] for line in block.splitlines()) + "\n", encoding="utf-8")
+    result = check(p)
+    assert result.ok and result.total == 9, [i for i in result.items if not i.ok]
