@@ -42,6 +42,10 @@ def verify_cmd(
                                "activations (per layer), the inference peak, at batch 1 and 2 (or --batch N)."),
     optimizer: str = typer.Option("adam", "--optimizer", metavar="NAME",
                                   help="With --train: the optimizer of the measured step."),
+    against: Optional[str] = typer.Option(None, "--against", metavar="SOURCE",
+                                          help="Compare the YAML with the real model instead: model.onnx, file.py:NAME "
+                                          "or package.module:NAME (importing a .py RUNS ITS CODE); layer by layer, "
+                                          "exit 1 naming the first divergence."),
 ):
     """Prove the static figures against PyTorch (needs torch).
 
@@ -59,9 +63,13 @@ def verify_cmd(
 
       cnncalc verify resnet50 --rf
 
+      cnncalc verify my_resnet.yaml --against resnet.onnx
+
     `--rf` is its own run (not part of a plain verify: on resnet50 it costs about as much as a few dozen forward passes); it checks every spatial layer's field (size r, stride j, padding P, the positions each unit really sees) against the input positions with a non-zero gradient.
     """
     fmt = chosen(None, json)
+    if against is not None:
+        return verify_against(arch, against, input, layout, fmt)
     input = input_shape(arch, input, layout)
     if train:
         vt = import_torch_module("verify_train")
@@ -81,5 +89,28 @@ def verify_cmd(
         emit_json(result)
     else:
         show(result, console())
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def verify_against(arch: str, source: str, input: Optional[str], layout: Optional[str], fmt: str) -> None:
+    """`--against`: the YAML against the imported model (no torch needed for an ONNX file)."""
+    from ..analysis.analyze import load
+    from ..importers import import_model, is_onnx, is_source
+    from ..importers.against import against
+    if not is_source(source):
+        raise CnncalcError(f"--against {source}: expected model.onnx, path/to/file.py:NAME or package.module:NAME")
+    if is_onnx(source):    # at the model's own input (or --input): the YAML follows it
+        model = import_model(source, input, flat=True).graph
+        graph = load(arch, "x".join(map(str, model.input)))
+    else:                  # at the YAML's input (or --input): the module follows it
+        graph = load(arch, input, layout)
+        model = import_model(source, "x".join(map(str, graph.input)), flat=True).graph
+    result = against(graph, model, graph.file or str(arch), source)
+    if fmt == "json":
+        emit_json(result)
+    else:
+        from ..render.verify import print_against
+        print_against(result, console())
     if not result.ok:
         raise typer.Exit(1)

@@ -97,3 +97,15 @@ def print_verification(v, console) -> None:
     console.print(verification_table(v, console.width))
     for line in summary_lines(v):
         console.print(line)
+
+
+def print_against(result, console) -> None:
+    """`verify --against`: one line, ✓ or the first divergence."""
+    y, m = result.yaml, result.model
+    if result.ok:
+        console.print(Text(f"✓ {y.name} agrees with {m.name}: {result.compared:,} layers compared, "
+                           f"{y.params:,} params, {y.macs:,} MACs"))
+    else:
+        console.print(Text(f"✗ {result.divergence}"))
+        console.print(Text(f"  {y.name}: {y.params:,} params, {y.macs:,} MACs; {m.name}: {m.params:,} params, "
+                           f"{m.macs:,} MACs"))
