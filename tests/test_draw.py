@@ -32,9 +32,11 @@ DENSE = {"name": "dense", "input": [4, 8, 8], "layers": [{"name": "c0", "type": 
     x for i in range(1, 9) for x in ({"name": f"cat{i}", "type": "concat", "inputs": [f"c{j}" for j in range(i)]},
                                      {"name": f"c{i}", "type": "conv", "filters": 4, "kernel": 3, "padding": 1})]}
 DENSE["layers"][0]["padding"] = 1
-CASES = ([(n, None, None, "TB") for n in builtin_names()] + [(n, 1, "macs", "LR") for n in builtin_names()]
-         + [("nested", None, "rf", "TB"), ("nested", None, None, "LR"), ("dense", None, None, "TB"),
-            ("dense", None, "params", "LR")])
+CASES = ([(n, None, None, "TB", True) for n in builtin_names()] + [(n, 1, "macs", "LR", True) for n in builtin_names()]
+         + [(n, 1, None, "TB", True) for n in builtin_names()]       # residual blocks split, repeats ×N, columns
+         + [(n, None, None, "TB", False) for n in builtin_names()]   # --unfold: every op its own box
+         + [("nested", None, "rf", "TB", True), ("nested", None, None, "LR", True), ("dense", None, None, "TB", True),
+            ("dense", None, "params", "LR", True)])
 
 
 def graph_and_report(name):
@@ -118,10 +120,10 @@ def assert_boxes_tile_the_rows(report, d, depth):
     assert covered == rows | {"input"}
 
 
-@pytest.mark.parametrize("name,depth,color,direction", CASES, ids=lambda x: str(x))
-def test_no_box_overlaps_and_no_arrow_crosses_a_box(name, depth, color, direction):
+@pytest.mark.parametrize("name,depth,color,direction,fold", CASES, ids=lambda x: str(x))
+def test_no_box_overlaps_and_no_arrow_crosses_a_box(name, depth, color, direction, fold):
     graph, report = graph_and_report(name)
-    d = layout(graph, report, depth, color, direction)
+    d = layout(graph, report, depth, color, direction, fold)
     rects = sorted((b.x, b.y, b.w, b.h, b.id) for b in d.boxes)
     assert_boxes_tile_the_rows(report, d, depth)
     for i, a in enumerate(rects):          # sweep along x: only boxes starting before a ends can overlap it
@@ -273,6 +275,8 @@ def test_draw_command(tmp_path):
     assert len([g for g in ET.parse(tmp_path / "maps.svg").getroot().iter(f"{SVG}g") if g.get("class") == "map"]) == 14
     res = runner.invoke(app, ["draw", "lenet5", "--unfold"])
     assert res.exit_code == 0 and res.stdout.count('class="box"') == 12 + 1
+    res = runner.invoke(app, ["draw", "lenet5", "--style", "maps", "--depth", "1", "--unfold"])
+    assert res.exit_code == 2 and "--depth, --unfold: for --style graph" in res.output
     res = runner.invoke(app, ["draw", "lenet5", "--style", "boxes"])
     assert res.exit_code == 2 and "--style must be one of graph, maps" in res.output
     res = runner.invoke(app, ["draw", "lenet5", "--color", "flops"])
@@ -399,6 +403,24 @@ def test_maps_of_the_sequential_nets_fit_one_screen(name):
     assert all(0 <= r[0] and r[0] + r[2] <= d.width and 0 <= r[1] and r[1] + r[3] <= d.height for r in rects)
     root = ET.fromstring(render_maps(d).encode())
     assert len([g for g in root.iter(f"{SVG}g") if g.get("class") == "map"]) == len(d.maps)
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_maps_of_every_builtin(name):
+    """Every built-in draws (1-D and 3-D maps, auxiliary heads, two outputs), no two maps or labels overlap,
+    rows at most the page wide, and a kernel window only on a map the next one reads."""
+    from cnncalc.analysis.maps import WIDTH, maps
+    graph = load(name)
+    d = maps(graph)
+    rects = [footprint(m) for m in d.maps]
+    assert all(not overlap(a, b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    assert d.width <= WIDTH and all(r[0] + r[2] <= d.width and r[1] + r[3] <= d.height for r in rects)
+    assert sorted(n for m in d.maps for n in m.nodes) == list(range(len(graph.nodes)))
+    for a, b, s in zip(d.maps, d.maps[1:], d.steps):
+        if s.window:
+            assert (a.nodes[-1] if a.nodes else INPUT) in graph.nodes[b.nodes[0]].inputs
+            x, y, w, h = s.window
+            assert a.x <= x and x + w <= a.x + a.w + 1e-9 and a.y <= y and y + h <= a.y + a.h + 1e-9
 
 
 def test_maps_label_lenet5_as_the_course_does():

@@ -221,9 +221,10 @@ def _step(graph: Graph, op: str, a: Map, b: Map, y: float) -> Step:
     """The label under the gap between two maps, and the kernel window on a with its lines to b."""
     x = (a.x + a.w + a.depth * SLANT[0] + b.x) / 2
     kernel = _kernel(graph, b)
-    if kernel is None or a.kind == "vector" or b.kind == "vector":
-        return Step(op, x, y, None, None)
-    side = graph.input[1:] if a.kind == "input" else graph.nodes[a.nodes[-1]].out_shape[1:]
+    source = INPUT if a.kind == "input" else a.nodes[-1]
+    side = graph.shape_of(source)[1:]
+    if kernel is None or source not in graph.nodes[b.nodes[0]].inputs or len(side) != len(kernel):
+        return Step(op, x, y, None, None)        # no window: b does not slide over a
     kh = min(a.h, max(3.0, a.h * kernel[0] / side[0]))
     kw = min(a.w, max(3.0, a.w * kernel[-1] / side[-1]))
     wx = a.x + min(max(a.w * 0.6 - kw / 2, 0.0), a.w - kw)

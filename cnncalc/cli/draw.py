@@ -72,6 +72,10 @@ def draw_cmd(
     graph = load_arch(arch, input, order)
     html = bool(output) and output.lower().endswith((".html", ".htm"))
     if style == "maps":
+        extra = [o for o, given in (("--depth", depth), ("--color", color), ("--direction", direction.upper() != "TB"),
+                                    ("--unfold", unfold)) if given]
+        if extra:
+            raise CnncalcError(f"{', '.join(extra)}: for --style graph; --style maps draws every stage's maps")
         from ..analysis.maps import maps
         from ..render.maps import render_maps
         figure = maps(graph)
