@@ -70,6 +70,35 @@ def printable(text: str) -> str:
     return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+QUOTE_CHARS = 60
+
+
+def quote(value) -> str:
+    """A value quoted in an error message: a text or number as Python writes it, cut to about 60
+    characters; a mapping or a long list only described (a foreign file's other keys are never printed)."""
+    if isinstance(value, dict):
+        return f"a mapping ({_count(len(value), 'key')})"
+    if isinstance(value, list):
+        flat = all(isinstance(v, (str, int, float)) for v in value)
+        text = repr(value) if flat and len(value) <= 12 else ""
+        return text if text and len(text) <= QUOTE_CHARS else f"a list ({_count(len(value), 'item')})"
+    if isinstance(value, (str, int, float)) or value is None:
+        text = repr(value)
+        return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 2] + "…" + text[0]
+    return f"{value} (a {type(value).__name__})"[:QUOTE_CHARS]
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+def unquoted(text: str) -> str:
+    """A message with every quoted text of more than one character replaced by `…` (for errors about a
+    file that may not be ours to show: a configuration file's token is no part of a CI log)."""
+    import re
+    return re.sub(r"'[^']{2,}'|\"[^\"]{2,}\"", "…", text)
+
+
 def closest(word: str, choices, n: int = 3) -> list[str]:
     import difflib
     return difflib.get_close_matches(str(word), [str(c) for c in choices], n=n, cutoff=0.5)
@@ -77,4 +106,4 @@ def closest(word: str, choices, n: int = 3) -> list[str]:
 
 def suggest(word: str, choices) -> str:
     near = closest(str(word), choices)
-    return f" (did you mean {', '.join(repr(c) for c in near)}?)" if near else ""
+    return f" (did you mean {', '.join(quote(c) for c in near)}?)" if near else ""

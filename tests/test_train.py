@@ -84,9 +84,9 @@ def test_saved_bytes_of_a_small_net_by_hand():
 def test_fit_is_the_largest_batch_that_fits():
     g = load("resnet18")
     budget = T.parse_bytes("4GB")
-    b = T.fit_batch(g, budget, T.TrainConfig(1))
+    b, at_least = T.fit_batch(g, budget, T.TrainConfig(1))
     assert T.step_memory(g, T.TrainConfig(b)).peak_bytes <= budget < T.step_memory(g, T.TrainConfig(b + 1)).peak_bytes
-    assert T.fit_batch(g, 1000, T.TrainConfig(1)) == 0
+    assert not at_least and T.fit_batch(g, 1000, T.TrainConfig(1)) == (0, False)
 
 
 def test_parse_bytes():

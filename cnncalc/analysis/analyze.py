@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from ..spec.builtins import BuiltinNote, builtin_names, builtin_path
-from ..errors import SpecError, closest
+from ..errors import SpecError, closest, quote
 from .graph import INPUT, Graph
 from ..layers import numel
 from .receptive import Axis, receptive_fields, rf_fields
 from .report import Report
-from ..spec.builder import build_graph, parse_shape
+from ..spec.builder import build_graph, parse_shape, refuse_non_architecture
 from ..spec.order import parse_layout
 from ..spec.yamlio import load_file
 
@@ -57,7 +57,7 @@ def resolve(spec: str | Path) -> Path:
     if found is None:
         near = closest(text.lower(), builtin_names(), n=5)  # VGG16 → vgg16
         hint = f"; did you mean {', '.join(near)}?" if near else "; `cnncalc list` shows the built-ins"
-        raise SpecError(f"{text!r} is neither a file nor a built-in architecture{hint}")
+        raise SpecError(f"{quote(text)} is neither a file nor a built-in architecture{hint}")
     return found
 
 
@@ -76,9 +76,12 @@ def display_name(spec, path: Path) -> str:
 
 
 @gc_paused
-def load(spec: Any, input: str | tuple | list | None = None, layout: str | None = None) -> Graph:
+def load(spec: Any, input: str | tuple | list | None = None, layout: str | None = None,
+         foreign: bool = False) -> Graph:
     """Build the Graph of a path, a built-in name or a parsed dict; `input` overrides its input: a tuple
-    channels first, or text as `--input` takes it (channels first, or channels last with layout="HWC")."""
+    channels first, or text as `--input` takes it (channels first, or channels last with layout="HWC").
+    `foreign`: a file named by another file (an answers file's `architecture:`), refused without a word
+    of its content unless it is an architecture (spec.builder.refuse_non_architecture)."""
     if isinstance(spec, Graph):
         return spec
     file = None
@@ -88,6 +91,8 @@ def load(spec: Any, input: str | tuple | list | None = None, layout: str | None 
         path = resolve(spec)
         file = display_name(spec, path)
         doc = load_file(path)
+        if foreign:
+            refuse_non_architecture(doc, file)
     if layout is not None:
         layout = parse_layout(layout, "--layout")
         if not isinstance(input, str):
@@ -116,7 +121,7 @@ def analyze(spec: Any, *, input: str | tuple | list | None = None, batch: int = 
     `memory` adds the peak live activations of inference; `fit` (bytes) the largest batch that fits;
     `layout="HWC"` reads a full `input` text channels last (224x224x3)."""
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise SpecError(f"batch must be a whole number ≥ 1, got {batch!r}")
+        raise SpecError(f"batch must be a whole number ≥ 1, got {quote(batch)}")
     graph = load(spec, input, layout)
     report = report_of(graph, batch)
     if train or fit is not None:

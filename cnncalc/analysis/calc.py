@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import formulas as f
 from .analyze import load, report_of
-from ..errors import SpecError
+from ..errors import SpecError, quote
 from .explain import explain
 from ..layers import REGISTRY
 from ..spec.builder import parse_shape
@@ -32,9 +32,9 @@ def parse_token(token: str) -> dict:
     """`conv5s2p1f32` → {'type': 'conv', 'kernel': 5, 'stride': 2, 'padding': 1, 'filters': 32}."""
     m = _TOKEN.match(token.strip().lower())
     if not m:
-        raise SpecError(f"cannot read layer token {token!r}. {TOKEN_HELP}")
+        raise SpecError(f"cannot read layer token {quote(token)}. {TOKEN_HELP}")
     if any(len(n) > 9 for n in re.findall(r"\d+", m.group(0))):
-        raise SpecError(f"{token!r}: a number too large (sizes are at most {MAX_SIZE:,})")
+        raise SpecError(f"{quote(token)}: a number too large (sizes are at most {MAX_SIZE:,})")
     kind = "maxpool" if m.group(1) == "pool" else m.group(1)
     spec: dict = {"type": kind, "kernel": int(m.group(2))}
     names = {"s": "stride", "p": "padding", "d": "dilation", "g": "groups", "f": "filters"}
@@ -48,7 +48,7 @@ def parse_token(token: str) -> dict:
     if kind == "conv":
         spec.setdefault("filters", 1)
     elif "filters" in spec or "groups" in spec:
-        raise SpecError(f"{token!r}: a pool has no filters or groups")
+        raise SpecError(f"{quote(token)}: a pool has no filters or groups")
     return _valid(token, spec)
 
 
@@ -61,7 +61,7 @@ def _valid(token: str, spec: dict) -> dict:
         err = e.errors()[0]
         field = next((str(x) for x in err["loc"] if not isinstance(x, int)), "")
         text = err["msg"].removeprefix("Value error, ")
-        raise SpecError(f"{token!r}: {spec['type']}: {field + ': ' if field else ''}{text}") from None
+        raise SpecError(f"{quote(token)}: {spec['type']}: {field + ': ' if field else ''}{text}") from None
     return spec
 
 

@@ -1,7 +1,7 @@
 """Worked formulas for one layer (or each leaf of a block), written the way the course does."""
 from __future__ import annotations
 
-from ..errors import SpecError, closest
+from ..errors import SpecError, closest, quote
 from .graph import INPUT, Graph
 from ..layers import fmt_shape
 from ..layers.base import AXES
@@ -23,7 +23,7 @@ def find_nodes(graph: Graph, name: str) -> list[int]:
     hint = f"; did you mean {', '.join(near)}?" if near else ""
     if len(suffix) > 1:
         hint = f"; it is ambiguous: {', '.join(names[i] for i in suffix[:5])}"
-    raise SpecError(f"no layer named {name!r} in {graph.name}{hint}")
+    raise SpecError(f"no layer named {quote(name)} in {graph.name}{hint}")
 
 
 def suggestions(name: str, candidates: list[str], n: int = 5) -> list[str]:

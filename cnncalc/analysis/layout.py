@@ -26,6 +26,7 @@ from .fold import LANE, blocked, crossing_route, fold_rank, levels, spread
 from .graph import INPUT, Graph
 from .report import Report
 from .wrap import simplify, wrap
+from ..errors import quote
 
 # text metrics the renderers must use (a monospace font: every character has the same advance)
 FONT_SIZE = 11
@@ -125,7 +126,7 @@ def layout(graph: Graph, report: Report, depth: int | None = None, color: str | 
     """The diagram of `graph` (figures from its `report`): boxes and orthogonal edge polylines. With `fold`,
     a layer's batch norm and activations share its box (conv · BN · ReLU)."""
     if direction not in GAP:
-        raise ValueError(f"direction must be TB or LR, got {direction!r}")
+        raise ValueError(f"direction must be TB or LR, got {quote(direction)}")
     units, owner = _units(graph, depth, fold)
     pairs, size_only = _unit_edges(graph, owner)
     far = _far(pairs, size_only, len(units))
@@ -625,7 +626,7 @@ def _value(report: Report, graph: Graph, u: _Unit, color: str) -> float | None:
         return float(sum(r.activations for r in rows) * 4)
     if color in ("macs", "params"):
         return float(sum(getattr(r, color) for r in rows))
-    raise ValueError(f"color must be one of {', '.join(METRICS)}, got {color!r}")
+    raise ValueError(f"color must be one of {', '.join(METRICS)}, got {quote(color)}")
 
 
 def _figure(color: str, value: float | None) -> str:

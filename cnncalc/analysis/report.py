@@ -76,6 +76,8 @@ class Fit(BaseModel):
     """`--fit`: the largest batch whose step peak fits the budget, and the step's memory at that batch."""
     budget_bytes: int = Field(description="the memory budget (bytes)")
     batch: int = Field(description="the largest batch that fits (0: not even one sample)")
+    at_least: bool = Field(False, description="the search stopped at its limit (2^24): the largest batch is at "
+                                              "least `batch`")
     param_bytes: int | None = Field(None, description=_MEMORY["param_bytes"])
     grad_bytes: int | None = Field(None, description=_MEMORY["grad_bytes"])
     optimizer_bytes: int | None = Field(None, description=_MEMORY["optimizer_bytes"])

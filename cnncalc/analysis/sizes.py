@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..errors import SpecError
+from ..errors import SpecError, quote
 from ..layers import Shape, fmt_shape
 from ..spec.files import MAX_SIZE
 from ..spec.order import in_order
@@ -32,7 +32,7 @@ def values(part: str, what: str) -> list[int]:
         raise SpecError(f"{what}: a size larger than {MAX_SIZE:,}")
     m = PART.fullmatch(part)
     if not m:
-        raise SpecError(f"{what}: cannot read {part!r}: expected a size (224), a range ({{64..512..32}}, "
+        raise SpecError(f"{what}: cannot read {quote(part)}: expected a size (224), a range ({{64..512..32}}, "
                         "64:512:32) or a list ({64,96,128})")
     if m["one"]:
         out = [int(m["one"])]

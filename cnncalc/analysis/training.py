@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import SpecError
+from ..errors import SpecError, quote
 from ..layers import numel
 from .graph import INPUT, Graph
 
@@ -30,11 +30,11 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.dtype not in DTYPE_BYTES:
-            raise SpecError(f"--dtype {self.dtype!r}: expected one of {', '.join(DTYPE_BYTES)}")
+            raise SpecError(f"--dtype {quote(self.dtype)}: expected one of {', '.join(DTYPE_BYTES)}")
         if self.optimizer not in OPTIMIZER_STATES:
-            raise SpecError(f"--optimizer {self.optimizer!r}: expected one of {', '.join(OPTIMIZER_STATES)}")
+            raise SpecError(f"--optimizer {quote(self.optimizer)}: expected one of {', '.join(OPTIMIZER_STATES)}")
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
-            raise SpecError(f"batch must be a whole number ≥ 1, got {self.batch!r}")
+            raise SpecError(f"batch must be a whole number ≥ 1, got {quote(self.batch)}")
 
     def bytes_of(self, dtype: str) -> int:
         act = DTYPE_BYTES[self.dtype]
@@ -233,31 +233,36 @@ def step_memory(graph: Graph, cfg: TrainConfig) -> Memory:
                   peak_bytes=fixed + phases[phase], peak_phase=phase)
 
 
-def fit_batch(graph: Graph, budget: int, cfg: TrainConfig, limit: int = 1 << 24) -> int:
-    """The largest batch whose training-step peak fits in `budget` bytes (0 if not even batch 1)."""
+FIT_LIMIT = 1 << 24   # the largest batch --fit searches for
+
+
+def fit_batch(graph: Graph, budget: int, cfg: TrainConfig, limit: int = FIT_LIMIT) -> tuple[int, bool]:
+    """(the largest batch whose training-step peak fits in `budget` bytes (0 if not even batch 1), whether
+    the search stopped at `limit`: then the answer is "at least" that batch)."""
     def fits(b: int) -> bool:
         return step_memory(graph, TrainConfig(b, cfg.dtype, cfg.optimizer, cfg.device)).peak_bytes <= budget
     if not fits(1):
-        return 0
+        return 0, False
     lo, hi = 1, 2
     while hi <= limit and fits(hi):
         lo, hi = hi, hi * 2
     if hi > limit:
-        return lo
+        return lo, True
     while hi - lo > 1:               # fits(lo), not fits(hi): the peak grows with the batch
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    return lo
+    return lo, False
 
 
 def parse_bytes(text: str) -> int:
     """'16GB' (10⁹), '16GiB' (2³⁰), '512MB', '80G' (= GB), a plain number of bytes."""
     import re
-    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kKMGT]?)(i?)([bB]?)\s*", str(text))
+    from decimal import Decimal
+    m = re.fullmatch(r"\s*([0-9]{1,30}(?:\.[0-9]{1,30})?)\s*([kKMGT]?)(i?)([bB]?)\s*", str(text))
     if not m or (m.group(3) and not m.group(2)):
-        raise SpecError(f"--fit {text!r}: expected a size such as 16GB, 16GiB or 512MB")
+        raise SpecError(f"--fit {quote(text)}: expected a size such as 16GB, 16GiB or 512MB (at most 30 digits)")
     power = " KMGT".index(m.group(2).upper() or " ")
-    return int(float(m.group(1)) * (1024 if m.group(3) else 1000) ** power)
+    return int(Decimal(m.group(1)) * (1024 if m.group(3) else 1000) ** power)   # exact: no float rounding
 
 
 def breakdown(graph: Graph, cfg: TrainConfig) -> dict:
@@ -278,7 +283,8 @@ def training_section(graph: Graph, cfg: TrainConfig, fit: int | None = None) -> 
     totals = dict(dtype=cfg.dtype, optimizer=cfg.optimizer, forward_macs=forward, backward_macs=sum(bwd),
                   step_macs=forward + sum(bwd), **breakdown(graph, cfg))
     if fit is not None:
-        best = fit_batch(graph, fit, cfg)
-        totals["fit"] = dict(budget_bytes=fit, **(breakdown(graph, TrainConfig(best, cfg.dtype, cfg.optimizer, cfg.device))
-                                                   if best else dict(batch=0)))
+        best, at_least = fit_batch(graph, fit, cfg)
+        totals["fit"] = dict(budget_bytes=fit, at_least=at_least,
+                             **(breakdown(graph, TrainConfig(best, cfg.dtype, cfg.optimizer, cfg.device))
+                                if best else dict(batch=0)))
     return [dict(backward_macs=b, saved_bytes=s) for b, s in zip(bwd, saved)], totals

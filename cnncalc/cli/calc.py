@@ -5,7 +5,7 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import CnncalcError
+from ..errors import CnncalcError, quote
 from .common import JSON, console, emit_json, guarded
 
 calc_app = typer.Typer(no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
@@ -35,7 +35,7 @@ def _padding(text: str):
         return int(text)
     except ValueError:
         from ..errors import CnncalcError
-        raise CnncalcError(f"--padding: expected a number, same or valid, got {text!r}") from None
+        raise CnncalcError(f"--padding: expected a number, same or valid, got {quote(text)}") from None
 
 
 @calc_app.command("conv")

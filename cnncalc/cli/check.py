@@ -48,6 +48,7 @@ def check_cmd(
     """
     from ..exam.check import check
     from ..render.check import github_lines, junit_xml, print_result
+    from ..render.safe import trusted, visible
     from ..spec.files import atomic_write
 
     fmt = chosen(format, json)
@@ -55,7 +56,7 @@ def check_cmd(
     result = check(answers, root=root, inputs=inputs)
     if junit is not None:
         if atomic_write(junit, junit_xml(result), inputs=inputs, option="--junit"):
-            print(f"--junit: replaced {junit}", file=sys.stderr)
+            print(f"--junit: replaced {visible(junit)}", file=sys.stderr)
     if fmt == "json":
         emit_json(result)
     elif fmt in ("csv", "markdown"):
@@ -63,8 +64,8 @@ def check_cmd(
         emit_columns(fmt, check_columns(result))
     elif fmt == "github":
         for line in github_lines(result):
-            print(line)
-        print(f"cnncalc check {result.file}: {result.passed} of {result.total} answers right"
+            trusted(line)
+        print(f"cnncalc check {visible(result.file)}: {result.passed} of {result.total} answers right"
               + (f", {result.failed} wrong" if result.failed else ""))
     else:
         print_result(result)

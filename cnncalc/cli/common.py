@@ -28,10 +28,14 @@ except ImportError:  # pragma: no cover - older Typer with Click installed besid
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+MAX_MESSAGE = 1000   # characters of one error line (a value quoted in it is cut far shorter: errors.quote)
+
+
 def one_line(message: str) -> str:
     """A message as one printable line: line breaks become spaces, other control characters \\xNN."""
     text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE // 2] + " … " + text[-MAX_MESSAGE // 2:]
 
 
 def fail(message: str, code: int = 2) -> "typer.Exit":
@@ -112,6 +116,15 @@ class OneLineErrors(TyperGroup):
         if sys.stdout is None:
             _stderr("error: standard output is closed; nothing could be printed")
             sys.exit(2)
+        from ..render.safe import GuardedStream
+        streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = GuardedStream(sys.stdout), GuardedStream(sys.stderr)  # no forged CI command
+        try:
+            self._main_guarded(args, prog_name, complete_var, extra)
+        finally:
+            sys.stdout, sys.stderr = streams
+
+    def _main_guarded(self, args, prog_name, complete_var, extra):
         try:
             rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                               standalone_mode=False, **extra)

@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from .common import LAYOUT, guarded, input_files, load_arch
+from ..errors import quote
 
 COLORS = ("macs", "params", "memory", "rf")
 
@@ -23,7 +24,7 @@ def write_atomic(path: str, text: str, inputs=(), option: str = "--output") -> N
 def check_choice(value: Optional[str], choices, option: str) -> Optional[str]:
     from ..errors import CnncalcError
     if value is not None and value not in choices:
-        raise CnncalcError(f"{option} must be one of {', '.join(choices)}, got {value!r}")
+        raise CnncalcError(f"{option} must be one of {', '.join(choices)}, got {quote(value)}")
     return value
 
 

@@ -15,7 +15,7 @@ import warnings
 
 import yaml
 
-from ..errors import SpecError
+from ..errors import SpecError, quote
 from ..spec.builtins import EXAMPLES_DIR, BuiltinNote, builtin_path
 from ..spec.order import in_order
 from ..spec.yamlio import LList, LMap, _Loader, line_of, load_file
@@ -169,7 +169,7 @@ class Reader:
         for key in keys:
             v = m.get(key, 1)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise self.err(f"{key}: expected a whole number ≥ 1, got {v!r}", line_of(m, key), path)
+                raise self.err(f"{key}: expected a whole number ≥ 1, got {quote(v)}", line_of(m, key), path)
             out.append(int(v))
         return out
 

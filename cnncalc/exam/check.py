@@ -37,7 +37,8 @@ from typing import Any
 from ..analysis.analyze import load, report_of
 from ..analysis.graph import Graph
 from ..analysis.report import Report
-from ..errors import CnncalcError, closest, suggest
+from ..errors import CnncalcError, closest, quote, suggest, unquoted
+from ..spec.builtins import builtin_path
 from ..spec.yamlio import line_of, own_line
 from .answers import Reader, Settings, load_answers
 from .grade import Grader
@@ -79,7 +80,8 @@ class Checker:
     def __init__(self, doc, file: str, base: Path):
         self.doc, self.file, self.base = doc, file, base
         self.roots: list[Path] = [Path.cwd(), base]   # where an `architecture:` file may lie
-        self.inputs: list = []                         # every file read
+        self.inputs: list = []                         # every file read, built-ins included
+        self.named: set = set()                        # the architecture files this answers file names
         self.r = Reader(file)
         self.g = Grader(self.r)
         self.q = Questions(self.r, self.g)
@@ -92,7 +94,7 @@ class Checker:
         if not isinstance(doc, dict):
             raise self.r.err("the top level must be a mapping (architecture, layout, answers, questions)",
                              own_line(doc) or 1, None)
-        self.r.refuse_unknown(doc, TOP_KEYS, None, lambda key: f"unknown top-level key {key!r}"
+        self.r.refuse_unknown(doc, TOP_KEYS, None, lambda key: f"unknown top-level key {quote(key)}"
                                                                f"{suggest(key, TOP_KEYS)} "
                                                                f"(expected {', '.join(TOP_KEYS[:7])})")
         st = self.r.settings(doc, Settings(), None)
@@ -124,13 +126,13 @@ class Checker:
             path = f"networks.{label}"
             if not isinstance(net, dict):
                 raise self.r.err("expected a mapping with architecture and answers", line_of(nets, label), path)
-            self.r.refuse_unknown(net, NET_KEYS, path, lambda key: f"unknown key {key!r}{suggest(key, NET_KEYS)} "
+            self.r.refuse_unknown(net, NET_KEYS, path, lambda key: f"unknown key {quote(key)}{suggest(key, NET_KEYS)} "
                                                                    f"(expected {', '.join(NET_KEYS)})")
             for key in ("architecture", "answers"):
                 if key not in net:
                     raise self.r.err(f"missing `{key}:`", line_of(nets, label), path)
             if str(label) in self.networks:
-                raise self.r.err(f"network label {label!r} is used twice", line_of(nets, label), path)
+                raise self.r.err(f"network label {quote(label)} is used twice", line_of(nets, label), path)
             self.network(str(label), net, path + ".", self.r.settings(net, st, path))
 
     def each_question(self, doc, st: Settings):
@@ -145,17 +147,20 @@ class Checker:
         line = line_of(m, "architecture")
         where = path + "architecture"
         if not isinstance(value, str) or not value.strip():
-            raise self.r.err(f"expected a built-in name or a path, got {value!r}", line, where)
+            raise self.r.err(f"expected a built-in name or a path, got {quote(value)}", line, where)
         value = value.strip()
         spec = self.arch_path(value, line, where)
         inp = None
         if "input" in m:
             inp = self.input_override(m, path, layout)
+        foreign = spec in self.named    # a file named by this answers file, not a built-in
         try:
-            return load(spec, inp)
+            return load(spec, inp, foreign=foreign)
         except CnncalcError as e:
             if e.file is None:  # not a fault inside the architecture file itself: point at our line
                 raise self.r.err(e.message, line, where) from None
+            if foreign and unquoted(e.message) != e.message:   # any .yaml of the repository may be named:
+                e.message = unquoted(e.message) + " (cnncalc analyze FILE shows the values)"   # quote none
             raise
 
     def arch_path(self, value: str, line, where: str) -> str:
@@ -164,6 +169,9 @@ class Checker:
         candidate = self.base / value
         if not (any(c in value for c in "/\\") or value.lower().endswith((".yaml", ".yml"))
                 or os.path.lexists(candidate) or os.path.lexists(value)):   # a name the loader would take as a file
+            shipped = builtin_path(value)
+            if shipped is not None:     # read too: an output of this run must not replace it
+                self.inputs.append(str(shipped))
             return value
         if not value.lower().endswith((".yaml", ".yml")):
             raise self.r.err("expected a built-in name or a .yaml/.yml file", line, where)
@@ -176,9 +184,10 @@ class Checker:
             raise self.r.err(f"an architecture file must lie inside {shown} (--root DIR allows another)",
                              line, where)
         if not os.path.lexists(candidate):
-            raise self.r.err(f"no architecture file {str(candidate)!r} (a path is relative to the answers file)",
+            raise self.r.err(f"no architecture file {quote(str(candidate))} (a path is relative to the answers file)",
                              line, where)
         self.inputs.append(str(candidate))
+        self.named.add(str(candidate))
         return str(candidate)
 
     def input_override(self, m, path: str, layout: str | None):
@@ -189,7 +198,7 @@ class Checker:
         shape = self.r.parsed(parse_shape, value, line, path + "input", layout or "HWC")
         if len(shape.dims) not in (2, 3, 4):   # two: a 1-D map, L×C in the course's layout, C×L in PyTorch's
             raise self.r.err(f"expected {layout_text(layout or 'HWC')} (three numbers; two or four for a 1-D or "
-                             f"3-D map) or one size, got {shape.text!r}", line, path + "input")
+                             f"3-D map) or one size, got {quote(shape.text)}", line, path + "input")
         return self.r.input_shape(shape.dims, layout, line, path + "input", listed=isinstance(value, list))
 
     def network(self, label: str, m, path: str, st: Settings):
@@ -203,10 +212,10 @@ class Checker:
             epath = f"{apath}.{name}"
             line = line_of(answers, name)
             if not isinstance(entry, dict):
-                raise self.r.err(f"expected a mapping of figures such as {{params: 156}}, got {entry!r}", line,
+                raise self.r.err(f"expected a mapping of figures such as {{params: 156}}, got {quote(entry)}", line,
                                  epath)
             subject = self.subject(graph, report, str(name), line, epath)
-            self.r.refuse_unknown(entry, allowed, epath, lambda key: f"unknown figure {key!r}"
+            self.r.refuse_unknown(entry, allowed, epath, lambda key: f"unknown figure {quote(key)}"
                                                                      f"{suggest(key, allowed)} "
                                                                      f"(figures: {', '.join(LAYER_FIGURES)})")
             ctx = self.r.settings(entry, st, epath, layout=False).ctx(label, epath)
@@ -230,12 +239,12 @@ class Checker:
                 found = hits[0]
             elif len(hits) > 1:
                 names = ", ".join(h[1] for h in hits[:6]) + (", …" if len(hits) > 6 else "")
-                raise self.r.err(f"layer name {name!r} is ambiguous in {graph.name}: {names}", line, path)
+                raise self.r.err(f"layer name {quote(name)} is ambiguous in {graph.name}: {names}", line, path)
         if found is None:
             near = closest(name, leaves + groups + ["total"], n=4)
             hint = f"; did you mean {', '.join(near)}?" if near else \
                 f"; its layers are {', '.join((groups if graph.groups else leaves)[:8])}…"
-            raise self.r.err(f"no layer named {name!r} in {graph.name}{hint}", line, path)
+            raise self.r.err(f"no layer named {quote(name)} in {graph.name}{hint}", line, path)
         kind, resolved = found
         note = "" if resolved == name else f"{name} = {resolved}"
         if kind == "layer":

@@ -15,6 +15,7 @@ from .formula import worked_formula
 from .numbers import fmt_dims, from_chw, layout_text, parse_bytes, parse_number, parse_shape, shape_matches
 from .result import Item
 from .slips import Slip, Subject, find_slip, rf_slip, shape_slip
+from ..errors import quote
 
 COUNT_FIGURES = ("params", "weights", "biases", "macs", "flops", "connections", "activations", "memory",
                  "param_memory")
@@ -83,13 +84,13 @@ class Grader:
         if isinstance(value, (list, str)) and not (isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value)):
             dims = self.r.parsed(parse_shape, value, line, path, "CHW").dims
             if len(dims) not in (1, 2):
-                raise self.r.err(f"expected one size or [h, w], got {text_of(value)!r}", line, path)
+                raise self.r.err(f"expected one size or [h, w], got {quote(text_of(value))}", line, path)
             given = dims if len(dims) == 2 else (dims[0], dims[0])
             text = text_of(value)
         else:
             num = self.r.parsed(parse_number, value, line, path)
             if not num.exact:
-                raise self.r.err(f"expected a whole number, got {num.text!r}", line, path)
+                raise self.r.err(f"expected a whole number, got {quote(num.text)}", line, path)
             given = (int(num.value), int(num.value))
             text = num.text
         ok = given == (h, w)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
+from ..errors import quote
 
 from ..spec.order import from_chw  # noqa: F401 — a map as the file writes it (shared with --input)
 
@@ -149,7 +150,7 @@ def fmt_percent(tol: Decimal) -> str:
 def parse_number(value) -> Number:
     """A number as written in an answers file (text, int or float) → Number. Raises ParseError."""
     if isinstance(value, bool) or value is None:
-        raise ParseError(f"expected a number, got {value!r}; {HINT}")
+        raise ParseError(f"expected a number, got {quote(value)}; {HINT}")
     text = getattr(value, "text", None)  # YAML scalars keep their source text (see check.py)
     if text is None:
         if isinstance(value, int):
@@ -163,27 +164,27 @@ def parse_number(value) -> Number:
     s = str(text).strip()
     m = _NUM.match(_normal(s))
     if not m:
-        raise ParseError(f"cannot read {s!r} as a number; {HINT}")
+        raise ParseError(f"cannot read {quote(s)} as a number; {HINT}")
     mant = m["mant"]
     intpart, _, frac = mant.partition(".")
     digits = re.sub(r"[,_\u2009\u202f']", "", intpart)
     if "," in intpart and not re.fullmatch(r"\d{1,3}(,\d{3})+", intpart):
-        raise ParseError(f"cannot read {s!r}: commas must separate groups of three digits (61,706); {HINT}")
+        raise ParseError(f"cannot read {quote(s)}: commas must separate groups of three digits (61,706); {HINT}")
     exp = m["exp"] or m["exp2"] or (m["sup"].translate(_SUP) if m["sup"] else None)
     unit = m["unit"] or ""
     if exp is not None and unit:
-        raise ParseError(f"cannot read {s!r}: use either a unit or a power of ten, not both; {HINT}")
+        raise ParseError(f"cannot read {quote(s)}: use either a unit or a power of ten, not both; {HINT}")
     try:
         e = int(exp) if exp is not None else 0
     except ValueError:
-        raise ParseError(f"cannot read {s!r} as a number; {HINT}") from None
+        raise ParseError(f"cannot read {quote(s)} as a number; {HINT}") from None
     if abs(e) > 30:
-        raise ParseError(f"cannot read {s!r}: exponent out of range")
+        raise ParseError(f"cannot read {quote(s)}: exponent out of range")
     scale = Decimal(UNITS[unit]) * (Decimal(10) ** e)
     try:
         mantissa = Decimal((digits or "0") + ("." + frac if frac else ""))
     except InvalidOperation:
-        raise ParseError(f"cannot read {s!r} as a number; {HINT}") from None
+        raise ParseError(f"cannot read {quote(s)} as a number; {HINT}") from None
     if frac:
         q = Decimal(10) ** -len(frac)
     elif unit or exp is not None:
@@ -224,7 +225,7 @@ BYTES_HINT = "write e.g. 93 MB, 58.1 MiB, 552MB or 1,048,576 (bytes)"
 def parse_bytes(value) -> Number:
     """A memory figure: a number of bytes, or one with B/KB/MB/GB (10³ⁿ) or KiB/MiB/GiB (2¹⁰ⁿ)."""
     if isinstance(value, bool) or value is None:
-        raise ParseError(f"expected a size in bytes, got {value!r}; {BYTES_HINT}")
+        raise ParseError(f"expected a size in bytes, got {quote(value)}; {BYTES_HINT}")
     text = str(getattr(value, "text", value)).strip()
     m = _BYTES.match(text)
     if not m:
@@ -233,9 +234,9 @@ def parse_bytes(value) -> Number:
     try:
         num = parse_number(m["num"])
     except ParseError:
-        raise ParseError(f"cannot read {text!r} as a size in bytes; {BYTES_HINT}") from None
+        raise ParseError(f"cannot read {quote(text)} as a size in bytes; {BYTES_HINT}") from None
     if num.unit:
-        raise ParseError(f"cannot read {text!r}: a size in bytes takes one unit; {BYTES_HINT}")
+        raise ParseError(f"cannot read {quote(text)}: a size in bytes takes one unit; {BYTES_HINT}")
     if key == "B":
         return Number(text=text, value=num.value, quantum=num.quantum, figures=num.figures)
     digits, _, frac = re.sub(r"[,_\u2009\u202f']", "", m["num"].strip().lstrip("+-")).partition(".")
@@ -248,17 +249,17 @@ def parse_bytes(value) -> Number:
 def parse_tolerance(value) -> Decimal:
     """0.01 or "1%" → Decimal('0.01'). Raises ParseError."""
     if isinstance(value, bool) or value is None:
-        raise ParseError(f"expected a fraction such as 0.01 or a percentage such as 1%, got {value!r}")
+        raise ParseError(f"expected a fraction such as 0.01 or a percentage such as 1%, got {quote(value)}")
     text = str(getattr(value, "text", value)).strip()
     pct = text.endswith("%")
     try:
         d = Decimal(text.rstrip("%").strip())
     except InvalidOperation:
-        raise ParseError(f"cannot read {text!r} as a tolerance; write 0.01 or 1%") from None
+        raise ParseError(f"cannot read {quote(text)} as a tolerance; write 0.01 or 1%") from None
     if pct:
         d /= 100
     if not d.is_finite() or d < 0 or d > 1:
-        raise ParseError(f"a tolerance is 0 … 1 (or 0% … 100%), got {text!r}")
+        raise ParseError(f"a tolerance is 0 … 1 (or 0% … 100%), got {quote(text)}")
     return d
 
 
@@ -268,7 +269,7 @@ LAYOUTS = ("HWC", "CHW")
 def parse_layout(value) -> str:
     text = str(value).strip().upper().replace("×", "").replace("X", "")
     if text not in LAYOUTS:
-        raise ParseError(f"expected HWC (28x28x6, the course's way) or CHW (6x28x28), got {value!r}")
+        raise ParseError(f"expected HWC (28x28x6, the course's way) or CHW (6x28x28), got {quote(value)}")
     return text
 
 
@@ -304,13 +305,13 @@ def fmt_dims(dims) -> str:
 def parse_shape(value, layout: str = "HWC") -> ShapeAnswer:
     """`28x28x6`, `28×28×6`, `[28, 28, 6]`, `28x28`, `1960` → ShapeAnswer. Raises ParseError."""
     if isinstance(value, bool) or value is None:
-        raise ParseError(f"expected a shape such as 28x28x6, got {value!r}")
+        raise ParseError(f"expected a shape such as 28x28x6, got {quote(value)}")
     if isinstance(value, int):
         dims = [value]
         text = str(getattr(value, "text", value))
     elif isinstance(value, (list, tuple)):
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise ParseError(f"expected a shape such as [28, 28, 6] (whole numbers), got {list(value)!r}")
+            raise ParseError(f"expected a shape such as [28, 28, 6] (whole numbers), got {quote(list(value))}")
         dims = list(value)
         text = "[" + ", ".join(str(v) for v in value) + "]"
     elif isinstance(value, str):
@@ -320,14 +321,14 @@ def parse_shape(value, layout: str = "HWC") -> ShapeAnswer:
         try:
             dims = [int(p.replace("_", "")) for p in parts]
         except ValueError:
-            raise ParseError(f"cannot read {text!r} as a shape; write e.g. 28x28x6, 28×28×6 or [28, 28, 6]") from None
+            raise ParseError(f"cannot read {quote(text)} as a shape; write e.g. 28x28x6, 28×28×6 or [28, 28, 6]") from None
     else:
         raise ParseError(f"expected a shape such as 28x28x6, got {type(value).__name__}")
     if not 1 <= len(dims) <= 4:
         raise ParseError(f"a shape has 1 (vector), 2 (H×W, or a 1-D map), 3 ({layout_text(layout)}) or 4 numbers "
-                         f"(a 3-D map), got {text!r}")
+                         f"(a 3-D map), got {quote(text)}")
     if min(dims) < 1:
-        raise ParseError(f"shape sizes must be ≥ 1, got {text!r}")
+        raise ParseError(f"shape sizes must be ≥ 1, got {quote(text)}")
     return ShapeAnswer(text=text, dims=tuple(int(d) for d in dims), layout=layout)
 
 

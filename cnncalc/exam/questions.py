@@ -18,7 +18,7 @@ from ..analysis import formulas as f
 from ..analysis.analyze import load, report_of
 from ..analysis.calc import parse_token
 from ..analysis.graph import Graph
-from ..errors import CnncalcError, SpecError, suggest
+from ..errors import CnncalcError, SpecError, quote, suggest
 from ..layers import numel
 from ..spec.yamlio import LList, LMap, line_of, own_line
 from .answers import Ctx, Reader, Settings, llist, plain, text_of
@@ -67,7 +67,7 @@ class Questions:
         kinds = [k for k in q if k in QUESTION_KINDS]
         keys = list(QUESTION_KINDS) + list(QUESTION_KEYS)
         near = [k for k in keys if k != "conventions"]   # `convolution` means conv
-        self.r.refuse_unknown(q, keys, path, lambda k: f"unknown key {k!r}{suggest(k, near)} (a question has one of "
+        self.r.refuse_unknown(q, keys, path, lambda k: f"unknown key {quote(k)}{suggest(k, near)} (a question has one of "
                                                        f"{', '.join(QUESTION_KINDS)} and an answer)")
         if len(kinds) != 1:
             raise self.r.err(f"a question needs exactly one of {', '.join(QUESTION_KINDS)}"
@@ -80,7 +80,7 @@ class Questions:
                                 apath)
         st = self.r.settings(q, st, path)
         allowed = QUESTION_KINDS[kind] + ("tolerance",)
-        self.r.refuse_unknown(answer, allowed, apath, lambda k: f"a {kind} question does not answer {k!r}"
+        self.r.refuse_unknown(answer, allowed, apath, lambda k: f"a {kind} question does not answer {quote(k)}"
                                                                 f"{suggest(k, allowed)} "
                                                                 f"(it answers {', '.join(QUESTION_KINDS[kind])})")
         if not any(k in answer for k in QUESTION_KINDS[kind]):
@@ -150,7 +150,7 @@ class Questions:
         given = answer["rf"]
         figure_line = line_of(answer, "rf")
         if len(given) != len(per_layer) or not all(isinstance(v, int) and not isinstance(v, bool) for v in given):
-            raise self.r.err(f"expected one whole number per layer ({len(per_layer)}), got {list(given)!r}",
+            raise self.r.err(f"expected one whole number per layer ({len(per_layer)}), got {quote(list(given))}",
                              figure_line, f"{ctx.path}.rf")
         vals = [int(v) for v in given]
         ok = vals == per_layer
@@ -176,7 +176,7 @@ class Questions:
         figure_line = line_of(answer, "padding")
         g = padding_answer(given)
         if g is None:
-            raise self.r.err(f"expected a whole number (or [before, after]), got {text_of(given)!r}",
+            raise self.r.err(f"expected a whole number (or [before, after]), got {quote(text_of(given))}",
                              figure_line, f"{ctx.path}.padding")
         want = [pb] if pb == pa else [pb, pa]
         ok = g == want or (len(g) == 2 and pb == pa and g == [pb, pa])
@@ -207,7 +207,7 @@ def fields(r: Reader, kind: str, spec, line, path) -> LMap:
     if not isinstance(spec, dict):
         raise r.err(f"{kind}: expected a mapping ({', '.join(KIND_FIELDS[kind])})", line, path)
     r.refuse_unknown(spec, KIND_FIELDS[kind], path,
-                     lambda key: f"{kind}: unknown field {key!r}{suggest(key, KIND_FIELDS[kind])} "
+                     lambda key: f"{kind}: unknown field {quote(key)}{suggest(key, KIND_FIELDS[kind])} "
                                  f"(fields: {', '.join(KIND_FIELDS[kind])})")
     return spec
 
@@ -221,7 +221,7 @@ def shape_field(r: Reader, spec, key: str, layout: str | None, path: str, kind: 
     shape = r.parsed(parse_shape, spec[key], line_of(spec, key), path, shown, prefix=f"{key}: ")
     if need and len(shape.dims) not in (2, 3, 4):
         raise r.err(f"{key}: expected {layout_text(shown)} (three numbers; two or four for a 1-D or 3-D map), "
-                    f"got {shape.text!r}", line_of(spec, key), path)
+                    f"got {quote(shape.text)}", line_of(spec, key), path)
     if len(shape.dims) in (2, 3, 4):     # L×C, H×W×C, D×H×W×C in the course's layout
         return r.input_shape(shape.dims, layout, line_of(spec, key), path, key, isinstance(spec[key], list))
     return shape.chw
@@ -256,7 +256,7 @@ def _pool_layer(r: Reader, layer: LMap, spec, path):
     ptype = str(spec.get("type", "max")).lower()
     ptype = {"max": "maxpool", "avg": "avgpool", "average": "avgpool"}.get(ptype, ptype)
     if ptype not in ("maxpool", "avgpool"):
-        raise r.err(f"pool: type: expected max or avg, got {spec.get('type')!r}", line_of(spec, "type"), path)
+        raise r.err(f"pool: type: expected max or avg, got {quote(spec.get('type'))}", line_of(spec, "type"), path)
     layer.update({"name": "pool", "type": ptype})
     _copy(layer, spec, ("kernel", "stride", "padding", "dilation"))
     if "ceil" in spec:
@@ -289,7 +289,7 @@ def rf_layer(r: Reader, i: int, tok, spec, line, path) -> dict:
         try:
             t = parse_token(tok)  # the same grammar as `cnncalc rf -l` (padding/filters ignored)
         except SpecError:
-            raise r.err(f"cannot read {tok!r}: write conv3, conv5s2, conv3d2, pool2 or pool3s2",
+            raise r.err(f"cannot read {quote(tok)}: write conv3, conv5s2, conv3d2, pool2 or pool3s2",
                         tline, where) from None
         pool = t["type"] != "conv"
         k, d = t["kernel"], t.get("dilation", 1)
@@ -300,14 +300,14 @@ def rf_layer(r: Reader, i: int, tok, spec, line, path) -> dict:
         extra = set(tok) - {"kernel", "stride", "dilation", "type"}
         if extra:
             key = next(k for k in tok if k in extra)  # the first in the file (keys may mix types)
-            raise r.err(f"unknown field {key!r} (fields: kernel, stride, dilation, type)", line_of(tok, key), where)
+            raise r.err(f"unknown field {quote(key)} (fields: kernel, stride, dilation, type)", line_of(tok, key), where)
         if "kernel" not in tok:
             raise r.err("missing `kernel:`", tline, where)
         ptype = str(tok.get("type", "conv"))
         pool = ptype in ("pool", "maxpool", "avgpool", "max", "avg")
         k, s, d = r.whole_numbers(tok, ("kernel", "stride", "dilation"), where)
     else:
-        raise r.err(f"expected a token such as conv3 or a mapping {{kernel, stride}}, got {tok!r}", tline, where)
+        raise r.err(f"expected a token such as conv3 or a mapping {{kernel, stride}}, got {quote(tok)}", tline, where)
     if k < 1 or s < 1 or d < 1:
         raise r.err("kernel, stride and dilation must be ≥ 1", tline, where)
     lay = {"name": f"L{i + 1}", "type": "maxpool" if pool else "conv", "kernel": k, "stride": s}

@@ -25,6 +25,7 @@ from ..layers import numel
 from ..layers.activation import Activation
 from ..layers.misc import Dropout, Flatten, Identity
 from .numbers import ParseError
+from ..errors import quote
 
 FLOPS = ("2mac", "2mac+bias", "mul+add")
 PARAMS = ("with_bias", "weights_only")
@@ -57,11 +58,11 @@ def parse_conventions(value, base: Conventions) -> Conventions:
     out = {}
     for key, v in value.items():
         if key not in CONVENTION_CHOICES:
-            raise ParseError(f"unknown convention {key!r} (conventions: {', '.join(CONVENTION_CHOICES)})")
+            raise ParseError(f"unknown convention {quote(key)} (conventions: {', '.join(CONVENTION_CHOICES)})")
         text = str(getattr(v, "text", v)).strip().lower().replace(" ", "")
         text = {"2·mac": "2mac", "2*mac": "2mac", "with_biases": "with_bias", "weights": "weights_only"}.get(text, text)
         if text not in CONVENTION_CHOICES[key]:
-            raise ParseError(f"{key}: expected {' | '.join(CONVENTION_CHOICES[key])}, got {v!r}")
+            raise ParseError(f"{key}: expected {' | '.join(CONVENTION_CHOICES[key])}, got {quote(v)}")
         out[key] = text
     return replace(base, **out)
 

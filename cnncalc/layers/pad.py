@@ -6,7 +6,7 @@ from typing import Any, Literal, Union
 from pydantic import BeforeValidator, Field, model_validator
 from typing import Annotated
 
-from ..errors import LayerError
+from ..errors import LayerError, quote
 from .base import Saved, Layer, RFStep, axis_letters, fmt_shape
 
 # the sides of each spatial axis, outermost axis first; PyTorch's F.pad lists them from the last axis
@@ -29,9 +29,9 @@ def _padding(v: Any):
     names = [s for pair in SIDES for s in pair]
     for side, x in v.items():
         if side not in names:
-            raise ValueError(f"unknown side {side!r} (sides: {', '.join(names)})")
+            raise ValueError(f"unknown side {quote(side)} (sides: {', '.join(names)})")
         if isinstance(x, bool) or not isinstance(x, int) or x < 0:
-            raise ValueError(f"{side}: expected a whole number ≥ 0, got {x!r}")
+            raise ValueError(f"{side}: expected a whole number ≥ 0, got {quote(x)}")
     return tuple(sorted(v.items(), key=lambda kv: names.index(kv[0])))
 
 
@@ -67,7 +67,7 @@ class Pad(Layer):
             allowed = [s for pair in SIDES[3 - rank:] for s in pair]
             for side, _ in self.padding:
                 if side not in allowed:
-                    raise LayerError(f"padding side {side!r} does not exist on a {fmt_shape(ins[0])} map "
+                    raise LayerError(f"padding side {quote(side)} does not exist on a {fmt_shape(ins[0])} map "
                                      f"(its sides: {', '.join(allowed)})")
         if self.mode in LIMITS:
             most, words = LIMITS[self.mode]

@@ -29,7 +29,7 @@ from typing import Any, Callable, Literal, Optional
 
 from pydantic import BaseModel
 
-from ..errors import CnncalcError
+from ..errors import CnncalcError, quote
 from ..layers import numel
 from . import torch_missing
 from .roofline import DTYPE_BYTES, DTYPES, Roof, bandwidth_probes, best, compute_probes
@@ -138,13 +138,13 @@ def bench(spec: Any, *, input: str | tuple | list | None = None, device: str = "
     from .memory import refuse_if_too_big
 
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise CnncalcError(f"--batch: expected a whole number ≥ 1, got {batch!r}")
+        raise CnncalcError(f"--batch: expected a whole number ≥ 1, got {quote(batch)}")
     if repeat < 1 or warmup < 0:
         raise CnncalcError("--repeat must be ≥ 1 and --warmup ≥ 0")
     if device not in DEVICES:
-        raise CnncalcError(f"--device: expected cpu or cuda, got {device!r}")
+        raise CnncalcError(f"--device: expected cpu or cuda, got {quote(device)}")
     if dtype not in DTYPES:
-        raise CnncalcError(f"--dtype: expected fp32, fp16 or bf16, got {dtype!r}")
+        raise CnncalcError(f"--dtype: expected fp32, fp16 or bf16, got {quote(dtype)}")
     graph = load(spec, input)          # bad files fail here, before torch is imported
     static = report_of(graph, batch)
     if device == "cpu":             # before torch is even imported

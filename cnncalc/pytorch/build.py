@@ -19,6 +19,7 @@ from torch import nn
 
 from ..analysis.graph import INPUT, Graph
 from .ops import Reuse
+from ..errors import quote
 
 # attributes a Network sets on itself besides its node modules (names must not collide with them)
 _OWN_ATTRS = ("graph_name", "input_shape", "node_names", "node_keys", "node_inputs", "node_train_only", "_release",
@@ -117,7 +118,7 @@ class Network(nn.Module):
         try:
             return self._modules[self._key_of[name]]
         except KeyError:
-            raise KeyError(f"no layer named {name!r}") from None
+            raise KeyError(f"no layer named {quote(name)}") from None
 
     def named_nodes(self) -> Iterator[tuple[str, nn.Module]]:
         """(dotted name, submodule) for every node, in graph order."""

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from ..analysis.analyze import load, report_of
 from .memory import refuse_if_too_big
-from ..errors import CnncalcError
+from ..errors import CnncalcError, quote
 from ..analysis.graph import Graph
 from ..analysis.report import NamedOutput, OmitsOneOutput, Report
 
@@ -97,11 +97,11 @@ def resolve_device(name: str):
         try:
             dev = torch.device(text)
         except RuntimeError:
-            raise CnncalcError(f"--device {name!r}: expected cuda or cuda:N") from None
+            raise CnncalcError(f"--device {quote(name)}: expected cuda or cuda:N") from None
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise CnncalcError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) here")
         return dev
-    raise CnncalcError(f"--device {name!r}: expected cpu, cuda, cuda:N or meta")
+    raise CnncalcError(f"--device {quote(name)}: expected cpu, cuda, cuda:N or meta")
 
 
 def verify(spec: Any, *, input: Any = None, batch: int = 1, device: str = "cpu", seed: int = 0,
@@ -110,7 +110,7 @@ def verify(spec: Any, *, input: Any = None, batch: int = 1, device: str = "cpu",
     output shape, params, buffers and MACs against a real torch forward pass (`progress(done, total)`
     is called as the layers run)."""
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise CnncalcError(f"batch must be a whole number ≥ 1, got {batch!r}")
+        raise CnncalcError(f"batch must be a whole number ≥ 1, got {quote(batch)}")
     graph = load(spec, input)
     return verify_graph(graph, report_of(graph, batch), device=device, seed=seed, progress=progress)
 

@@ -1,7 +1,7 @@
 """Output of `cnncalc bench`: the per-layer Rich table and the bar chart of where the time goes."""
 from __future__ import annotations
 
-from rich.markup import escape
+from .safe import markup
 from rich.text import Text
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -72,15 +72,15 @@ def print_bench(r, console) -> None:
     where = f"{r.device_name}" + (f", {r.threads} torch threads" if r.threads else "")
     if r.load_avg is not None:
         where += f", load average {r.load_avg:.2f}"
-    console.print(f"[bold]{escape(r.name)}[/bold]  input {shape(r.input)}  batch {r.batch}  {r.dtype}  "
+    console.print(f"[bold]{markup(r.name)}[/bold]  input {shape(r.input)}  batch {r.batch}  {r.dtype}  "
                   f"{'channels-last  ' if r.channels_last else ''}on {r.device} ({where})")
     console.print(f"[dim]torch {r.torch}; inference_mode; {r.warmup} warm-up run{'' if r.warmup == 1 else 's'} discarded, median of {r.repeat} "
                   f"(spread = min–max); {'CUDA events' if r.device == 'cuda' else 'perf_counter_ns'}"
                   + (f", cudnn.benchmark {'on' if r.cudnn_benchmark else 'off'}" if r.cudnn_benchmark is not None else "")
                   + "[/dim]")
-    console.print(f"state: [bold]{r.state}[/bold] — {escape(r.state_note)}")
+    console.print(f"state: [bold]{r.state}[/bold] — {markup(r.state_note)}")
     for label, roof in (("peak compute", r.peak), ("memory bandwidth", r.bandwidth)):
-        console.print(f"{label}: [bold]{roof.value:,.1f} {roof.unit}[/bold], set by {escape(roof.source)}; "
+        console.print(f"{label}: [bold]{roof.value:,.1f} {roof.unit}[/bold], set by {markup(roof.source)}; "
                       f"{roof.how}")
     console.print(f"ridge point: {r.ridge:.1f} FLOP/B — below it a layer's roof is intensity × bandwidth "
                   "(memory-bound, m), above it the peak (compute-bound, c); no layer exceeds either roof")
@@ -89,7 +89,7 @@ def print_bench(r, console) -> None:
     console.print(fit(bench_columns(r), console.width))
     console.print("[dim]roof: c = compute-bound (peak), m = memory-bound (intensity × bandwidth)[/dim]")
     for note in r.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {markup(note)}")
     chart = time_chart(r, console.width)
     if chart is not None:
         console.print("[italic]where the time goes (median per layer alone)[/italic]")
@@ -108,4 +108,4 @@ def print_bench(r, console) -> None:
         console.print(f"whole forward: [bold]{_ms(m.median_ms)} ms[/bold] median (min–max {_ms(m.min_ms)}–"
                       f"{_ms(m.max_ms)}); {why}")
     else:
-        console.print(f"whole forward: {r.model_note}")
+        console.print(f"whole forward: {markup(r.model_note)}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..exam.check import CheckResult, Item
+from .safe import guard, visible, xml_text
 
 
 def display_id(result: CheckResult, item: Item) -> str:
@@ -19,6 +20,7 @@ def message(result: CheckResult, item: Item) -> str:
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:
+    text = guard(visible(text, keep_newlines=True))
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")
@@ -42,22 +44,22 @@ def junit_xml(result: CheckResult) -> str:
     """JUnit XML: one testsuite per network (and one for questions), one testcase per answered figure."""
     import xml.etree.ElementTree as ET
 
-    root = ET.Element("testsuites", name=f"cnncalc check {result.file}", tests=str(result.total),
+    root = ET.Element("testsuites", name=xml_text(f"cnncalc check {result.file}"), tests=str(result.total),
                       failures=str(result.failed), errors="0")
     groups: dict[str, list[Item]] = {}
     for item in result.items:
         groups.setdefault(item.group, []).append(item)
     for group, items in groups.items():
         failed = sum(not i.ok for i in items)
-        suite = ET.SubElement(root, "testsuite", name=group, tests=str(len(items)), failures=str(failed),
+        suite = ET.SubElement(root, "testsuite", name=xml_text(group), tests=str(len(items)), failures=str(failed),
                               errors="0", skipped="0")
         for item in items:
-            case = ET.SubElement(suite, "testcase", classname=group, name=item.id, file=item.file,
-                                 line=str(item.line or 0))
+            case = ET.SubElement(suite, "testcase", classname=xml_text(group), name=xml_text(item.id),
+                                 file=xml_text(item.file), line=str(item.line or 0))
             if not item.ok:
-                fail = ET.SubElement(case, "failure", message=message(result, item),
+                fail = ET.SubElement(case, "failure", message=xml_text(message(result, item)),
                                      type=item.slip.name if item.slip else "wrong answer")
-                fail.text = "\n".join([message(result, item)] + item.formula)
+                fail.text = xml_text("\n".join([message(result, item)] + item.formula))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -96,7 +98,7 @@ def print_result(result, console=None) -> None:
     from .tables import make_console
 
     con = console or make_console()
-    con.print(Text(f"cnncalc check {result.file}", style="italic"))
+    con.print(Text(f"cnncalc check {visible(result.file)}", style="italic"))
     con.print(fit(check_columns(result), con.width))
     style = "green" if result.ok else "bold red"
     con.print(Text(f"{result.passed} of {result.total} answers right"

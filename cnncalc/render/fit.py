@@ -22,6 +22,8 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from .safe import visible
+
 GAP = 2         # columns are two cells apart
 MIN_WRAP = 16   # the narrowest a free-text column gets before it is dropped instead
 
@@ -62,8 +64,12 @@ def plain(cell) -> str:
 
 
 def as_text(cell) -> Text:
-    """A cell as Rich Text: a plain string is never read as markup (`[conv3]` stays visible)."""
-    return cell if isinstance(cell, Text) else Text(str(cell))
+    """A cell as Rich Text: a plain string is never read as markup (`[conv3]` stays visible), and a
+    control character in it is shown escaped (render/safe.py); a cell's own line breaks stay."""
+    if isinstance(cell, Text):
+        shown = visible(cell.plain, keep_newlines=True)
+        return cell if shown == cell.plain else Text(shown, style=cell.style)
+    return Text(visible(cell, keep_newlines=True))
 
 
 def cell_width(cell) -> int:

@@ -1,11 +1,12 @@
 """Rich rendering of an RF verification (`cnncalc verify --rf`): formatting only."""
 from __future__ import annotations
 
-from rich.markup import escape
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from .fit import as_text
+from .safe import markup
 from .tables import shape
 
 
@@ -32,7 +33,7 @@ def rf_verification_table(v) -> Table:
             seen += " holes"
         ours = " × ".join(_region(x.region) for x in a)
         theirs = " × ".join(_region(x.torch_region) for x in a)
-        t.add_row(mark, row.name, row.type, _axes([x.size for x in a]), _axes([x.stride for x in a]),
+        t.add_row(mark, as_text(row.name), as_text(row.type), _axes([x.size for x in a]), _axes([x.stride for x in a]),
                   _axes([x.padding for x in a]), seen, ours,
                   Text(theirs, style="bold red" if ours != theirs else "dim"))
     return t
@@ -40,7 +41,7 @@ def rf_verification_table(v) -> Table:
 
 def print_rf_verification(v, console) -> None:
     src = f", reduced from {shape(v.reduced_from)} to keep the oracle affordable" if v.reduced_from else ""
-    console.print(f"[bold]{escape(v.name)}[/bold]  receptive field against autograd, input {shape(v.input)}{src}\n"
+    console.print(f"[bold]{markup(v.name)}[/bold]  receptive field against autograd, input {shape(v.input)}{src}\n"
                   "[dim]the network made linear and monotone (positive weights, norms and activations as identity, "
                   "max pools as positive averages); a unit's field = the input positions with a non-zero "
                   "gradient. = : the same field as the row above, checked there[/dim]", highlight=False)

@@ -2,7 +2,7 @@
 `cnncalc sizes`. Formats the SweepReport / SizesReport; computes nothing."""
 from __future__ import annotations
 
-from rich.markup import escape
+from .safe import markup
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -109,7 +109,7 @@ def print_sweep(rep, console: Console) -> None:
         fixed.append(f"output {fmt_shape(ok[0].output)}")
     if ok and constant(rep.rows, "params") is not None:
         fixed.append(f"params {ok[0].params:,}")
-    console.print(f"[bold]{escape(rep.name)}[/bold]  {len(rep.rows)} input sizes (its own: {fmt_shape(rep.input)})"
+    console.print(f"[bold]{markup(rep.name)}[/bold]  {len(rep.rows)} input sizes (its own: {fmt_shape(rep.input)})"
                   + (f"; at every valid size: {', '.join(fixed)}" if fixed else ""), highlight=False)
     console.print(f"[dim]{LEGEND}[/dim]", highlight=False)
     console.print(fit(sweep_columns(rep), console.width))
@@ -118,14 +118,14 @@ def print_sweep(rep, console: Console) -> None:
 
 
 def print_sizes(rep, console: Console) -> None:
-    console.print(f"[bold]{escape(rep.name)}[/bold]  input sizes {rep.range[0]}…{rep.range[1]} (the architecture's own: "
+    console.print(f"[bold]{markup(rep.name)}[/bold]  input sizes {rep.range[0]}…{rep.range[1]} (the architecture's own: "
                   f"{fmt_shape(rep.input)})", highlight=False)
     console.print("[dim]valid = every layer has something to work on; exact = no layer drops or implicitly pads "
                   "rows, and every merge's inputs line up (equal sizes, or a centred crop)[/dim]", highlight=False)
     for ax in rep.axes:
         label = ax.axis if len(rep.axes) == 1 else f"{ax.axis} (others as the input)"
         console.print(f"[bold]{label}[/bold]", highlight=False)
-        console.print(f"  valid: {ax.valid_text}", highlight=False)
-        console.print(f"  exact: {ax.exact_text}", highlight=False)
+        console.print(f"  valid: {markup(ax.valid_text)}", highlight=False)
+        console.print(f"  exact: {markup(ax.exact_text)}", highlight=False)
         if ax.smallest_collapse:
-            console.print(f"  [dim]below: {ax.smallest_collapse}[/dim]", highlight=False)
+            console.print(f"  [dim]below: {markup(ax.smallest_collapse)}[/dim]", highlight=False)

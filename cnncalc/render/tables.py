@@ -1,7 +1,6 @@
 """Rich rendering of reports. Formatting only: every figure comes from the Report."""
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.console import Console, Group
 from rich.constrain import Constrain
 from rich.text import Text
@@ -9,6 +8,7 @@ from rich.text import Text
 from ..layers.base import fmt_shape
 from ..analysis.receptive import UNUSUAL
 from ..analysis.report import Report
+from .safe import markup, visible
 from .fit import Col, fit
 from .bench import bar
 
@@ -47,9 +47,9 @@ PROSE = 80  # sentences wrap at most this wide (piped output is 200 wide, and a 
 
 def header(report: Report) -> Text:
     """The report's first lines: name, input → output, source and conventions (user text never markup)."""
-    first = Text.assemble((report.name, "bold"), f"  input {shape(report.input)}"
-                          + (f"  batch {report.batch}" if report.batch != 1 else "") + f" → {outputs_text(report)}")
-    lines = [first] + ([Text(f"source: {report.source}", style="dim")] if report.source else [])
+    first = Text.assemble((visible(report.name), "bold"), f"  input {shape(report.input)}"
+                          + (f"  batch {report.batch}" if report.batch != 1 else "") + f" → {visible(outputs_text(report))}")
+    lines = [first] + ([Text(f"source: {visible(report.source)}", style="dim")] if report.source else [])
     return Text("\n").join(lines + [Text(report.conventions, style="dim")])
 
 
@@ -118,18 +118,21 @@ def totals_text(report: Report) -> str:
     ])
 
 
-WIDE = 200  # piped output without COLUMNS: wide enough for every table in one line per row
+WIDE = 200        # piped output without COLUMNS: wide enough for every table in one line per row
+MAX_WIDTH = 1000  # a larger COLUMNS (the environment is input too) would only size charts to gigabytes
 
 
 def make_console(stderr: bool = False) -> Console:
-    """Rich's console at the terminal's width; piped, COLUMNS when set, else WIDE (never Rich's 80)."""
+    """Rich's console at the terminal's width; piped, COLUMNS when set, else WIDE (never Rich's 80);
+    never wider than MAX_WIDTH."""
     import os
     import sys
     stream = sys.stderr if stderr else sys.stdout
+    cols = os.environ.get("COLUMNS", "").strip()
+    width = min(int(cols), MAX_WIDTH) if cols.isdigit() and len(cols) < 10 and int(cols) > 0 else None
     if stream.isatty():
-        return Console(stderr=stderr)
-    cols = os.environ.get("COLUMNS", "")
-    return Console(stderr=stderr, width=int(cols) if cols.isdigit() and int(cols) > 0 else WIDE)
+        return Console(stderr=stderr, width=width)
+    return Console(stderr=stderr, width=width or WIDE)
 
 
 def prose(text) -> Constrain:
@@ -187,9 +190,9 @@ def work_chart(stages, width: int) -> list[Text]:
 def print_explanation(items, console: Console | None = None) -> None:
     console = console or make_console()
     for title, lines in items:
-        console.print(f"[bold]{escape(title)}[/bold]", highlight=False)
+        console.print(f"[bold]{markup(title)}[/bold]", highlight=False)
         for line in lines:
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {markup(line)}", highlight=False)
 
 
 def rf_columns(rows) -> list[Col]:
@@ -215,19 +218,19 @@ def print_rf(rep, console: Console | None = None, rows=None, hidden: int = 0) ->
     """The receptive-field table of `rows` (default: every layer of `rep`)."""
     console = console or make_console()
     rows = rep.layers if rows is None else rows
-    console.print(f"[bold]{escape(rep.name)}[/bold]  receptive field per layer (Araujo et al. 2019); input {shape(rep.input)}",
+    console.print(f"[bold]{markup(rep.name)}[/bold]  receptive field per layer (Araujo et al. 2019); input {shape(rep.input)}",
                   highlight=False)
     console.print(fit(rf_columns(rows), console.width))
     if hidden:
         console.print(f"[dim]{hidden} rows where the field does not change are not shown (--all shows them)[/dim]",
                       highlight=False)
-    console.print(f"first layer whose every unit sees the whole input: {rep.first_covering or 'none'}", highlight=False)
+    console.print(f"first layer whose every unit sees the whole input: {markup(rep.first_covering or 'none')}", highlight=False)
     by_name = {r.name: r for r in rep.layers}
     for name in rep.outputs:  # several outputs: each one's field
         r = by_name[name]
         size, stride = (f"{r.size}", f"{r.stride}") if (r.size, r.stride) == (r.size_w, r.stride_w) else \
             (f"{r.size}×{r.size_w}", f"{r.stride}×{r.stride_w}")
-        console.print(f"output {name} ({shape(r.output)}): receptive field {size}, effective stride {stride}"
+        console.print(f"output {markup(name)} ({shape(r.output)}): receptive field {size}, effective stride {stride}"
                       + (", every unit sees the whole input" if r.covers else ""), highlight=False)
     for r in rows:
         if r.misaligned:
@@ -259,15 +262,15 @@ def print_calc(res, console: Console | None = None) -> None:
         on = f"{shape(inp[1:] + inp[:1])} (H×W×C) = {shape(inp)} (C×H×W)"
     else:
         on = f"{shape(inp)} (channels first)" if len(inp) > 1 else f"a vector of {inp[0]:,}"
-    console.print(f"[bold]{res.kind}[/bold] on {on}", highlight=False)
+    console.print(f"[bold]{markup(res.kind)}[/bold] on {on}", highlight=False)
     for line in res.lines:
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {markup(line)}", highlight=False)
     if res.kind in ("conv", "linear"):
         console.print(f"  weights {res.weights:,} + biases {res.biases:,} = params {res.params:,}", highlight=False)
     if res.floor_output and res.ceil_output:
         console.print(f"  floor gives {shape(res.floor_output)}, ceil gives {shape(res.ceil_output)}", highlight=False)
     for note in res.notes:
-        console.print(f"  note: {note}", highlight=False)
+        console.print(f"  note: {markup(note)}", highlight=False)
     out = res.output
     hwc = f"{out[1]}×{out[2]}×{out[0]} (H×W×C)" if len(out) == 3 else shape(out) if len(out) > 1 else f"{out[0]:,}"
     console.print(f"[bold]answer[/bold]: output {hwc}, params {res.params:,}, MACs {res.macs:,}, "
@@ -324,11 +327,11 @@ def print_compare(rep, console: Console | None = None) -> None:
     for r in rep.rows:
         v = getattr(r, rep.metric)
         bar = "█" * max(1, round(width * v / top)) if v else ""
-        console.print(f"  {r.name:<{label}} {bar} {human(v, unit)}", highlight=False)
+        console.print(f"  {markup(r.name.ljust(label))} {bar} {human(v, unit)}", highlight=False)
     if any(r.stages for r in rep.rows):
         metric = rep.metric if rep.metric != "activation_bytes" else "macs"
         for r in rep.rows:
-            console.print(f"\n[bold]{escape(r.name)}[/bold]: by resolution ({METRIC_TITLE[metric]})", highlight=False)
+            console.print(f"\n[bold]{markup(r.name)}[/bold]: by resolution ({METRIC_TITLE[metric]})", highlight=False)
             console.print(fit(stage_columns(r, metric), console.width))
 
 

@@ -2,7 +2,7 @@
 Formatting only: every figure comes from the Report or the TrainVerification."""
 from __future__ import annotations
 
-from rich.markup import escape
+from .safe import markup
 from rich import box
 from rich.console import Console, Group
 from rich.table import Table
@@ -65,7 +65,8 @@ def training_text(report) -> str:
         if f.batch == 0:
             lines.append(f"fit {human(f.budget_bytes, 'B')}: not even batch 1 fits")
         else:
-            lines.append(f"fit {human(f.budget_bytes, 'B')} ({f.budget_bytes:,} B): largest batch {f.batch:,}")
+            most = f"at least {f.batch:,} (search limit)" if f.at_least else f"{f.batch:,}"
+            lines.append(f"fit {human(f.budget_bytes, 'B')} ({f.budget_bytes:,} B): largest batch {most}")
             lines += memory_lines(f, "  ")
     return "\n".join(lines)
 
@@ -84,12 +85,12 @@ def print_training(report, console: Console, depth: int | None = None, stages=No
 
 
 def print_train_verification(v, console: Console) -> None:
-    console.print(f"[bold]{escape(v.name)}[/bold]  input {shape(v.input)}  --train, {v.optimizer}, torch {v.torch_version}, "
+    console.print(f"[bold]{markup(v.name)}[/bold]  input {shape(v.input)}  --train, {v.optimizer}, torch {v.torch_version}, "
                   f"{v.device}\n[dim]backward MACs = FlopCounterMode's formulas / 2 per backward op, charged to the layer "
                   "that made its autograd node (grouped weight gradients ÷ groups); saved = distinct storages from saved_tensors_hooks; inference peak = live "
                   "storages tracked at dispatch[/dim]", highlight=False)
     for note in v.notes:
-        console.print(f"[dim]{note}[/dim]", highlight=False)
+        console.print(f"[dim]{markup(note)}[/dim]", highlight=False)
     for b in v.batches:
         t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"batch {b.batch}")
         for col in ("", "figure", "cnncalc", "torch"):

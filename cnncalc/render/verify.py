@@ -1,7 +1,7 @@
 """Rich rendering of a Verification (formatting only; every figure comes from the model)."""
 from __future__ import annotations
 
-from rich.markup import escape
+from .safe import markup
 from rich.text import Text
 
 from .fit import Col, fit
@@ -90,7 +90,7 @@ def outputs_text(v) -> str:
 
 
 def print_verification(v, console) -> None:
-    console.print(f"[bold]{escape(v.name)}[/bold]  input {shape(v.input)} → {escape(outputs_text(v))}"
+    console.print(f"[bold]{markup(v.name)}[/bold]  input {shape(v.input)} → {markup(outputs_text(v))}"
                   + (f"  batch {v.batch}" if v.batch != 1 else "")
                   + "\n[dim]cnncalc's static figure beside torch's measurement: output from a forward hook, "
                     "params/buffers = numel of the layer's module, MACs = FlopCounterMode FLOPs / 2[/dim]")

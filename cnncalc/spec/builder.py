@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import CnncalcError, LayerError, SpecError, SpecErrors, suggest
+from ..errors import CnncalcError, LayerError, SpecError, SpecErrors, quote, suggest
 from .bounds import MAX_DEPTH, MAX_NODES, MAX_REPEAT, Estimator, check_sizes, printable  # noqa: F401
 from .expr import substitute, substitute_all
 from .files import MAX_SIZE
@@ -42,12 +42,12 @@ def parse_shape(value: Any, what: str = "input") -> Shape:
         try:
             value = [int(p) for p in parts if p != ""]
         except ValueError:
-            raise SpecError(f"{what}: expected C×H×W such as 3x224x224, got {value!r}") from None
+            raise SpecError(f"{what}: expected C×H×W such as 3x224x224, got {quote(value)}") from None
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
     if (not isinstance(value, (list, tuple)) or not 1 <= len(value) <= 4
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-        raise SpecError(f"{what}: expected [C, H, W] (or [C, L], [C, D, H, W], [N] for a vector), got {value!r}")
+        raise SpecError(f"{what}: expected [C, H, W] (or [C, L], [C, D, H, W], [N] for a vector), got {quote(value)}")
     if min(value) < 1:
         raise SpecError(f"{what}: sizes must be ≥ 1, got {list(value)}")
     if max(value) > MAX_SIZE:
@@ -143,10 +143,10 @@ class Builder(Composites):
                            None)
         for key in doc:
             if key not in TOP_KEYS:
-                raise self.err(f"unknown top-level key {key!r}{suggest(key, TOP_KEYS)}", line_of(doc, key), key)
+                raise self.err(f"unknown top-level key {quote(key)}{suggest(key, TOP_KEYS)}", line_of(doc, key), key)
         for key in ("input", "layers"):
             if key not in doc:
-                raise self.err(f"missing top-level key {key!r}", own_line(doc), None)
+                raise self.err(f"missing top-level key {quote(key)}", own_line(doc), None)
         shape = self.input_override or self.file_input(doc)
         name = doc.get("name", Path(self.file).stem if self.file else "network")
         printable(str(name), self.err("", line_of(doc, "name"), "name"))
@@ -180,13 +180,13 @@ class Builder(Composites):
             printable(str(bname), self.err("", line_of(blocks, bname), "blocks"))
             where = f"blocks.{bname}"
             if bname in REGISTRY:
-                raise self.err(f"block name {bname!r} is a layer kind; choose another", line_of(blocks, bname), where)
+                raise self.err(f"block name {quote(bname)} is a layer kind; choose another", line_of(blocks, bname), where)
             if not isinstance(block, dict) or "layers" not in block:
                 raise self.err("a block needs `layers:` (and optionally `params:`)", line_of(blocks, bname), where)
             extra = set(block) - {"params", "layers", "description"}
             if extra:
                 key = first_in(block, extra)
-                raise self.err(f"unknown key {key!r} in block (expected params, layers)", line_of(block, key), where)
+                raise self.err(f"unknown key {quote(key)} in block (expected params, layers)", line_of(block, key), where)
         return blocks
 
     def _defaults(self, d, line):
@@ -197,14 +197,14 @@ class Builder(Composites):
         for kind, fields in d.items():
             kinds = DEFAULT_GROUPS.get(kind, (kind,))
             if any(k not in REGISTRY for k in kinds):
-                raise self.err(f"defaults: unknown layer kind {kind!r}{suggest(kind, list(REGISTRY) + ['pool'])}",
+                raise self.err(f"defaults: unknown layer kind {quote(kind)}{suggest(kind, list(REGISTRY) + ['pool'])}",
                                line_of(d, kind), f"defaults.{kind}")
             if not isinstance(fields, dict):
                 raise self.err("expected a mapping of field: value", line_of(d, kind), f"defaults.{kind}")
             for k in kinds:
                 for field_name in fields:
                     if field_name not in REGISTRY[k].model_fields:
-                        raise self.err(f"{k} has no field {field_name!r}", line_of(fields, field_name),
+                        raise self.err(f"{k} has no field {quote(field_name)}", line_of(fields, field_name),
                                        f"defaults.{kind}")
                 self.defaults.setdefault(k, {}).update(fields)
 
@@ -243,7 +243,7 @@ class Builder(Composites):
         """`repeat: N`: the item N times, named name.0 … name.N-1 (grouped under `name` when named)."""
         n = self.scalar(item, "repeat", sc)
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_REPEAT:
-            raise self.err(f"repeat: expected a whole number from 0 to {MAX_REPEAT:,}, got {n!r}",
+            raise self.err(f"repeat: expected a whole number from 0 to {MAX_REPEAT:,}, got {quote(n)}",
                            line_of(item, "repeat"), sc.path)
         self.bound(self.times * n, self.estimate.once(item), line_of(item, "repeat"), sc.path, "repeat: ")
         base = self.local_name(item, sc)
@@ -275,7 +275,7 @@ class Builder(Composites):
         target = self.scalar(item, "share", sc)
         line = line_of(item, "share")
         if not isinstance(target, str) or not target:
-            raise self.err(f"share: expected the name of an earlier layer or block instance, got {target!r}",
+            raise self.err(f"share: expected the name of an earlier layer or block instance, got {quote(target)}",
                            line, sc.path)
         if any(k in item for k in STRUCT):
             raise self.err("share: goes on a layer or a block instance, not on branches or a residual", line, sc.path)
@@ -295,7 +295,7 @@ class Builder(Composites):
                 if grp.name == name and grp.type == kind:
                     return list(range(grp.first, grp.last + 1))
         instances = [g.name for g in self.graph.groups if g.type == kind]
-        raise self.err(f"share: no earlier instance of block {kind!r} named {target!r}{suggest(target, instances)}",
+        raise self.err(f"share: no earlier instance of block {quote(kind)} named {quote(target)}{suggest(target, instances)}",
                        line, sc.path, derived=True)
 
     def share_params(self, old: list[int], new: list[int], line, path: str) -> None:
@@ -318,7 +318,7 @@ class Builder(Composites):
         so their MACs stay out of the inference totals; nothing that runs at inference may read them."""
         flag = item["train_only"]
         if not isinstance(flag, bool):
-            raise self.err(f"train_only: expected true or false, got {flag!r}", line_of(item, "train_only"), sc.path)
+            raise self.err(f"train_only: expected true or false, got {quote(flag)}", line_of(item, "train_only"), sc.path)
         rest = without(item, "train_only", sc.line)
         self.training_only += flag
         try:
@@ -331,7 +331,7 @@ class Builder(Composites):
             return self.shared(item, sc, cur)
         path, line = sc.path, sc.line
         if "type" in item and not isinstance(item["type"], str):
-            raise self.err(f"type: expected a layer kind or block name such as conv, got {item['type']!r}",
+            raise self.err(f"type: expected a layer kind or block name such as conv, got {quote(item['type'])}",
                            line_of(item, "type"), path)
         src = self.inputs(item, sc, cur)
         struct = [k for k in STRUCT if k in item]
@@ -347,7 +347,7 @@ class Builder(Composites):
                 raise self.err("missing `type:` (a layer kind such as conv, or a block name)", line, path)
             kind = self.scalar(item, "type", sc)
             if not isinstance(kind, str):
-                raise self.err(f"type: expected a layer kind or block name, got {kind!r}", line_of(item, "type"), path)
+                raise self.err(f"type: expected a layer kind or block name, got {quote(kind)}", line_of(item, "type"), path)
             if kind not in self.blocks and kind not in REGISTRY:
                 raise self.err(unknown_kind(kind, list(self.blocks)), line_of(item, "type"), path)
             local_name = self.local_name(item, sc, kind)
@@ -363,7 +363,7 @@ class Builder(Composites):
         extra = set(item) - {"name", "inputs", struct}
         if extra:
             key = first_in(item, extra)
-            raise self.err(f"unknown key {key!r} beside {struct}", line_of(item, key), sc.path)
+            raise self.err(f"unknown key {quote(key)} beside {struct}", line_of(item, key), sc.path)
         # An unnamed branches/residual inside a block, branch or body adds no name level: its layers
         # are named under the enclosing prefix (layer2.0.conv1, layer2.0.downsample.0, layer2.0.add).
         # Only the first one per prefix: a second (a sibling, or one nested in the first's body) would
@@ -387,16 +387,16 @@ class Builder(Composites):
         for nm in names:
             nm = substitute(nm, sc.env) if isinstance(nm, str) else nm
             if not isinstance(nm, str):
-                raise self.err(f"inputs: expected layer names, got {nm!r}", line_of(item, "inputs"), sc.path)
+                raise self.err(f"inputs: expected layer names, got {quote(nm)}", line_of(item, "inputs"), sc.path)
             if nm in sc.local and sc.local[nm] is None:
-                raise self.err(f"inputs: {nm!r} has repeat: 0, so it produces nothing", line_of(item, "inputs"),
+                raise self.err(f"inputs: {quote(nm)} has repeat: 0, so it produces nothing", line_of(item, "inputs"),
                                sc.path)
             if nm in sc.local:
                 out.append(sc.local[nm])
             elif nm in self.names:
                 out.append(self.names[nm])
             else:
-                raise self.err(f"inputs: no earlier layer named {nm!r}{suggest(nm, list(sc.local) + list(self.names))}",
+                raise self.err(f"inputs: no earlier layer named {quote(nm)}{suggest(nm, list(sc.local) + list(self.names))}",
                                line_of(item, "inputs"), sc.path, derived=True)
         return out
 
@@ -404,7 +404,7 @@ class Builder(Composites):
         if item.get("name") is not None:
             nm = self.scalar(item, "name", sc)
             if not isinstance(nm, (str, int)) or isinstance(nm, bool) or str(nm) == "":
-                raise self.err(f"name: expected text, got {nm!r}", line_of(item, "name"), sc.path)
+                raise self.err(f"name: expected text, got {quote(nm)}", line_of(item, "name"), sc.path)
             return printable(str(nm), self.err("", line_of(item, "name"), sc.path))
         kind = kind or str(item.get("type", "layer"))
         sc.counters[kind] = sc.counters.get(kind, 0) + 1
@@ -450,12 +450,12 @@ class Builder(Composites):
     def named(self, nm: str, item, key: str, sc: Scope) -> int:
         """The node an earlier layer's name (or `input`, the sequence's input) stands for here."""
         if nm in sc.local and sc.local[nm] is None:
-            raise self.err(f"{key}: {nm!r} has repeat: 0, so it produces nothing", line_of(item, key), sc.path)
+            raise self.err(f"{key}: {quote(nm)} has repeat: 0, so it produces nothing", line_of(item, key), sc.path)
         if nm in sc.local:
             return sc.local[nm]
         if nm in self.names:
             return self.names[nm]
-        raise self.err(f"{key}: no earlier layer named {nm!r}{suggest(nm, list(sc.local) + list(self.names))}",
+        raise self.err(f"{key}: no earlier layer named {quote(nm)}{suggest(nm, list(sc.local) + list(self.names))}",
                        line_of(item, key), sc.path, derived=True)
 
     def deep(self, v, item, key, sc: Scope):
@@ -472,18 +472,18 @@ class Builder(Composites):
         field_name = loc[0] if loc else None
         allowed = [f for f in REGISTRY[kind].model_fields if f != "type"]
         if err["type"] == "missing":
-            msg = f"{kind}: missing field {field_name!r} (fields: {', '.join(allowed)})"
+            msg = f"{kind}: missing field {quote(field_name)} (fields: {', '.join(allowed)})"
             return self.err(msg, sc.line, sc.path)
         if err["type"] == "extra_forbidden":
             hint = pytorch_field(kind, field_name, allowed, item.get(field_name))
             if hint:
                 return self.err(f"{kind}: {hint}", line_of(item, field_name), sc.path)
-            msg = f"{kind}: unknown field {field_name!r}{suggest(field_name, allowed)} (fields: {', '.join(allowed)})"
+            msg = f"{kind}: unknown field {quote(field_name)}{suggest(field_name, allowed)} (fields: {', '.join(allowed)})"
             return self.err(msg, line_of(item, field_name), sc.path)
         text = err["msg"].removeprefix("Value error, ")
         if field_name:
             got = err.get("input")
-            msg = f"{kind}: {field_name}: {text}" + (f" (got {got!r})" if got is not None and "got" not in text else "")
+            msg = f"{kind}: {field_name}: {text}" + (f" (got {quote(got)})" if got is not None and "got" not in text else "")
             return self.err(msg, line_of(item, field_name), sc.path)
         return self.err(f"{kind}: {text}", sc.line, sc.path)
 
@@ -492,7 +492,7 @@ class Builder(Composites):
         if name in self.names:
             first = g.nodes[self.names[name]]
             where = f"line {first.line}" if first.line else first.path
-            raise self.err(f"duplicate layer name {name!r} (first at {where})", line, path)
+            raise self.err(f"duplicate layer name {quote(name)} (first at {where})", line, path)
         if len(g.nodes) >= MAX_NODES:
             raise self.err(f"more than {MAX_NODES:,} layers", line, path, fatal=True)
         ins = [g.shape_of(i) for i in src]
@@ -522,7 +522,7 @@ def pytorch_field(kind: str, field_name: str, allowed: list[str], value: Any = N
     """The error for a field written as PyTorch (or Keras) names it, where the kind has its equivalent."""
     ours = FIELD_SYNONYMS.get(field_name)
     if ours in allowed:
-        return f"unknown field {field_name!r}: PyTorch's {field_name} is `{ours}` here"
+        return f"unknown field {quote(field_name)}: PyTorch's {field_name} is `{ours}` here"
     if field_name == "activation":
         act = (SYNONYMS.get(value) or value.lower()) if isinstance(value, str) and value.isidentifier() else "relu"
         return f"unknown field 'activation': write the activation as its own layer after this one (`- {act}`)"
@@ -532,9 +532,9 @@ def pytorch_field(kind: str, field_name: str, allowed: list[str], value: Any = N
 def unknown_kind(kind: str, blocks: list[str]) -> str:
     """The error for an unknown `type`: PyTorch's name for a kind gets its cnncalc name; otherwise the kinds."""
     if kind in SYNONYMS or kind.lower() in SYNONYMS:
-        return f"unknown layer kind {kind!r}: PyTorch's {kind} is `{SYNONYMS.get(kind) or SYNONYMS[kind.lower()]}` here"
+        return f"unknown layer kind {quote(kind)}: PyTorch's {kind} is `{SYNONYMS.get(kind) or SYNONYMS[kind.lower()]}` here"
     hint = suggest(kind, list(REGISTRY) + blocks)
-    return f"unknown layer kind {kind!r}{hint}; layer kinds: {', '.join(sorted(REGISTRY))}" + (
+    return f"unknown layer kind {quote(kind)}{hint}; layer kinds: {', '.join(sorted(REGISTRY))}" + (
         f"; blocks: {', '.join(blocks)}" if blocks else "")
 
 
@@ -623,3 +623,16 @@ def _fails(doc, file) -> bool:
     except CnncalcError:
         return True
     return False
+
+
+def refuse_non_architecture(doc, file: str | None) -> None:
+    """A file named by another file must be an architecture: a mapping with `input:` and a non-empty
+    `layers:` list of layers (mappings, or kind and block names). Else it is refused naming no key or
+    value of it: any YAML file of a repository may be named, a configuration file with a token too."""
+    layers = doc.get("layers") if isinstance(doc, dict) else None
+    names = set(REGISTRY) | (set(doc["blocks"]) if isinstance(doc.get("blocks") if layers else None, dict) else set())
+    if (isinstance(layers, list) and layers and "input" in doc
+            and all(isinstance(it, dict) or (isinstance(it, str) and it in names) for it in layers)):
+        return
+    raise SpecError("not an architecture: expected a mapping with `input:` and a `layers:` list of layers",
+                    file=file, line=1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..analysis.graph import Group, Rule
-from ..errors import suggest
+from ..errors import quote, suggest
 from ..layers import REGISTRY, Shape, fmt_shape
 from ..layers.base import axis_letters
 from .bounds import MAX_DEPTH, Nesting, printable, too_many
@@ -76,7 +76,7 @@ class Composites:
         extra = set(spec) - {"body", "shortcut"}
         if extra:
             key = first_in(spec, extra)
-            raise self.err(f"residual: unknown key {key!r} (expected body, shortcut)", line_of(spec, key), rpath)
+            raise self.err(f"residual: unknown key {quote(key)} (expected body, shortcut)", line_of(spec, key), rpath)
         gidx = None if flat is not None else self.open_group(name, "residual", sc, cur)
         full = sc.prefix if flat is not None else sc.prefix + name + "."
         self.flat_prefixes.add(full)  # its add and downsample are named here: nothing else may flatten into it
@@ -99,7 +99,7 @@ class Composites:
         elif isinstance(shortcut, list):
             short = self.seq(shortcut, sc.child(full + "downsample.", at_shortcut.path, gidx), cur)
         else:
-            raise self.err(f"shortcut: expected identity, projection, auto or a list of layers, got {shortcut!r}",
+            raise self.err(f"shortcut: expected identity, projection, auto or a list of layers, got {quote(shortcut)}",
                            at_shortcut.line, at_shortcut.path)
         a, b = self.graph.shape_of(body), self.graph.shape_of(short)
         if a != b:
@@ -128,7 +128,7 @@ class Composites:
         block = self.blocks[kind]
         if kind in self.stack:
             chain = " → ".join(self.stack[self.stack.index(kind):] + [kind])
-            raise self.err(f"block {kind!r} refers to itself ({chain})", sc.line, sc.path)
+            raise self.err(f"block {quote(kind)} refers to itself ({chain})", sc.line, sc.path)
         env = self.block_env(item, kind, sc)
         self.bound(self.times, self.estimate.block(kind), sc.line, sc.path)
         gidx = self.open_group(name, kind, sc, cur)
@@ -174,12 +174,12 @@ class Composites:
                            line_of(block, "params"), f"blocks.{kind}")
         bad = next((p for p in declared if not (isinstance(p, str) and p.isidentifier())), None)
         if bad is not None:
-            raise self.err(f"blocks.{kind}.params: {bad!r} is not a parameter name (letters, digits, _)",
+            raise self.err(f"blocks.{kind}.params: {quote(bad)} is not a parameter name (letters, digits, _)",
                            line_of(block, "params"), f"blocks.{kind}")
         args = {k: v for k, v in item.items() if k not in ("name", "type", "inputs")}
         for k in args:
             if k not in declared:
-                raise self.err(f"block {kind!r} has no parameter {k!r}{suggest(k, declared)}"
+                raise self.err(f"block {quote(kind)} has no parameter {quote(k)}{suggest(k, declared)}"
                                f" (parameters: {', '.join(declared) or 'none'})", line_of(item, k), sc.path)
         env = {}
         for p, default in declared.items():
@@ -188,7 +188,7 @@ class Composites:
             elif default is not None:
                 env[p] = default
             else:
-                raise self.err(f"block {kind!r} needs parameter {p!r}", sc.line, sc.path)
+                raise self.err(f"block {quote(kind)} needs parameter {quote(p)}", sc.line, sc.path)
         return env
 
 

@@ -10,16 +10,18 @@ import ast
 import operator
 import re
 
-from ..errors import SpecError, suggest
+from ..errors import SpecError, quote, suggest
 
 _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
         ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
 _CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
         ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
-_WHOLE = re.compile(r"^\$(?:\{(.*)\}|([A-Za-z_]\w*))$", re.S)
+_WHOLE = re.compile(r"^\$(?:\{([^{}]*)\}|([A-Za-z_]\w*))$", re.S)
 _PART = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z_]\w*))")
 MAX_LEN = 200
 MAX_VALUE = 10**15
+MAX_TEXT = 1000      # characters of a text a substitution builds (`'${s}${s}'` through 40 blocks: 2^40)
+MAX_BUILT = 10_000   # values in a list or mapping a substitution builds (`[$s, $s]` through 40 blocks)
 
 
 def evaluate(text: str, env: dict):
@@ -29,7 +31,7 @@ def evaluate(text: str, env: dict):
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError:
-        raise SpecError(f"cannot parse expression {text!r}") from None
+        raise SpecError(f"cannot parse expression {quote(text)}") from None
     return _eval(tree.body, env, text)
 
 
@@ -40,7 +42,7 @@ def _eval(node, env, text):
         return node.value
     if isinstance(node, ast.Name):
         if node.id not in env:
-            raise SpecError(f"undefined parameter {node.id!r} in {text!r}" + suggest(node.id, env))
+            raise SpecError(f"undefined parameter {quote(node.id)} in {quote(text)}" + suggest(node.id, env))
         return env[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return -_int(_eval(node.operand, env, text), text)
@@ -50,14 +52,14 @@ def _eval(node, env, text):
         a, b = _int(_eval(node.left, env, text), text), _int(_eval(node.right, env, text), text)
         if isinstance(node.op, ast.Div):
             if b == 0 or a % b:
-                raise SpecError(f"{text!r}: {a}/{b} is not a whole number (use // to round down)")
+                raise SpecError(f"{quote(text)}: {a}/{b} is not a whole number (use // to round down)")
             return a // b
         if type(node.op) in _BIN:
             if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and b == 0:
-                raise SpecError(f"{text!r}: division by zero")
+                raise SpecError(f"{quote(text)}: division by zero")
             out = _BIN[type(node.op)](a, b)
             if abs(out) > MAX_VALUE:
-                raise SpecError(f"{text!r}: value too large")
+                raise SpecError(f"{quote(text)}: value too large")
             return out
     if isinstance(node, ast.Compare):
         left = _eval(node.left, env, text)
@@ -65,6 +67,7 @@ def _eval(node, env, text):
             right = _eval(right_node, env, text)
             if type(op) not in _CMP:
                 break
+            _comparable(left, right, op, text)
             if not _CMP[type(op)](left, right):
                 return False
             left = right
@@ -75,23 +78,60 @@ def _eval(node, env, text):
         return all(vals) if isinstance(node.op, ast.And) else any(vals)
     if isinstance(node, ast.IfExp):
         return _eval(node.body if _eval(node.test, env, text) else node.orelse, env, text)
-    raise SpecError(f"{text!r}: only integers, parameter names, + - * / // %, comparisons "
+    raise SpecError(f"{quote(text)}: only integers, parameter names, + - * / // %, comparisons "
                     f"and 'a if cond else b' are allowed")
+
+
+def _comparable(a, b, op, text) -> None:
+    """== and != compare anything; < <= > >= two integers or two texts, else one clear error."""
+    if isinstance(op, (ast.Eq, ast.NotEq)):
+        return
+    kinds = {_kind(a), _kind(b)}
+    if kinds not in ({"an integer"}, {"a text"}):
+        raise SpecError(f"{quote(text)}: cannot order {_kind(a)} and {_kind(b)} (< > <= >= compare two "
+                        f"integers or two texts)")
+
+
+def _kind(v) -> str:
+    if isinstance(v, bool):
+        return "true/false"
+    return {int: "an integer", str: "a text", list: "a list", dict: "a mapping"}.get(type(v), f"a {type(v).__name__}")
 
 
 def _int(v, text):
     if type(v) is bool or not isinstance(v, int):
-        raise SpecError(f"{text!r}: arithmetic needs integers, got {v!r}")
+        raise SpecError(f"{quote(text)}: arithmetic needs integers, got {quote(v)}")
     return v
 
 
 def substitute_all(value, env: dict):
-    """`substitute` in a scalar, or in every scalar of nested lists and mappings (`{left: "${2*d}"}`)."""
+    """`substitute` in a scalar, or in every scalar of nested lists and mappings (`{left: "${2*d}"}`).
+    A value built of parameters (`[$s, $s]`) holds at most MAX_BUILT values, counted as written out."""
+    out = _substitute_all(value, env)
+    if isinstance(out, (list, dict)) and size(out) > MAX_BUILT:
+        raise SpecError(f"the value built here holds more than {MAX_BUILT:,} values")
+    return out
+
+
+def _substitute_all(value, env: dict):
     if isinstance(value, list):
-        return [substitute_all(x, env) for x in value]
+        return [_substitute_all(x, env) for x in value]
     if isinstance(value, dict):
-        return {k: substitute_all(x, env) for k, x in value.items()}
+        return {k: _substitute_all(x, env) for k, x in value.items()}
     return substitute(value, env)
+
+
+def size(value, memo: dict | None = None) -> int:
+    """How many values `value` holds written out (a list shared twice counts twice), in time linear in
+    the distinct lists and mappings (each counted once and remembered)."""
+    if not isinstance(value, (list, dict)):
+        return 1
+    memo = {} if memo is None else memo
+    hit = memo.get(id(value))
+    if hit is None:
+        items = value.values() if isinstance(value, dict) else value
+        hit = memo[id(value)] = 1 + sum(size(v, memo) for v in items)
+    return hit
 
 
 def substitute(value, env: dict):
@@ -101,4 +141,8 @@ def substitute(value, env: dict):
     m = _WHOLE.match(value.strip())
     if m:
         return evaluate(m.group(1) if m.group(1) is not None else m.group(2), env)
-    return _PART.sub(lambda m: str(evaluate(m.group(1) if m.group(1) is not None else m.group(2), env)), value)
+    out = _PART.sub(lambda m: str(evaluate(m.group(1) if m.group(1) is not None else m.group(2), env))[:MAX_TEXT + 1],
+                    value)
+    if len(out) > MAX_TEXT:
+        raise SpecError(f"the text built here is longer than {MAX_TEXT:,} characters")
+    return out

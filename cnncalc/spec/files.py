@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import CnncalcError, SpecError
+from ..errors import CnncalcError, SpecError, printable
 
 MAX_BYTES = 4 * 1024 * 1024  # 4 MiB: a hand-written file is kilobytes; 100,000 generated layers are 3 MB
 MAX_SIZE = 2**31 - 1     # the largest size or count anywhere (a dimension, channels, kernel, batch, …)
@@ -84,6 +85,13 @@ def _regular(st: os.stat_result, name: str, what: str) -> None:
         raise SpecError(f"is {kind}, not a regular file: refused", file=name)
 
 
+def _is_link(p: Path) -> bool:
+    try:
+        return p.is_symlink()
+    except (OSError, ValueError):
+        return False
+
+
 def same_file(a: str | Path, b: str | Path) -> bool:
     """Whether two paths name the same existing file (hard links and symlinks included)."""
     try:
@@ -97,9 +105,20 @@ def atomic_write(path: str | Path, text: str, inputs=(), option: str = "-o") -> 
 
     Refuses (CnncalcError) a path that is one of `inputs` (the files the command read), a directory, or
     anything that is not a regular file (a FIFO would block, a device would be written in place). Returns
-    True when an existing file was replaced, so that the command can say so."""
-    target = Path(path)
+    True when an existing file was replaced, so that the command can say so.
+
+    `-` means standard output. A symbolic link is written through: its final target is replaced
+    (atomically, in the target's directory), never the link itself; a link to nothing is refused."""
     name = str(path)
+    if name == "-":
+        sys.stdout.write(text)
+        return False
+    target = Path(path)
+    if _is_link(target):
+        real = Path(os.path.realpath(target))
+        if not os.path.lexists(real):
+            raise CnncalcError(f"{option} {printable(name)}: a symbolic link to nothing; refusing to write there")
+        target = real
     for src in inputs:
         if src is not None and (same_file(target, src) or target.resolve() == Path(src).resolve()):
             raise CnncalcError(f"{option} {name}: is also an input of this command; refusing to overwrite it")

@@ -7,7 +7,7 @@ at inference must reach an output, so that every figure reported is work done fo
 from __future__ import annotations
 
 from ..analysis.graph import INPUT
-from ..errors import suggest
+from ..errors import quote, suggest
 from .yamlio import line_of
 
 
@@ -24,11 +24,11 @@ def resolve_outputs(b, doc, top) -> None:
         names, line = doc["outputs"], line_of(doc, "outputs")
         names = [names] if isinstance(names, str) else names
         if not isinstance(names, list) or not names:
-            raise b.err(f"outputs: expected a list of layer names such as [out, aux], got {names!r}", line, "outputs")
+            raise b.err(f"outputs: expected a list of layer names such as [out, aux], got {quote(names)}", line, "outputs")
         for nm in names:
             idx = output_node(b, nm, top, line)
             if idx in g.outputs:
-                raise b.err(f"outputs: {nm!r} is listed twice", line, "outputs")
+                raise b.err(f"outputs: {quote(nm)} is listed twice", line, "outputs")
             g.outputs.append(idx)
     check_reach(b)
 
@@ -36,19 +36,19 @@ def resolve_outputs(b, doc, top) -> None:
 def output_node(b, nm, top, line: int | None) -> int:
     """The node a name in `outputs:` stands for."""
     if not isinstance(nm, (str, int)) or isinstance(nm, bool):
-        raise b.err(f"outputs: expected layer names, got {nm!r}", line, "outputs")
+        raise b.err(f"outputs: expected layer names, got {quote(nm)}", line, "outputs")
     nm = str(nm)
     if nm == "input":
         raise b.err("outputs: 'input' is the network's input, not a layer's output", line, "outputs")
     idx = top.local.get(nm, b.names.get(nm))
     if idx is None and nm in top.local:
-        raise b.err(f"outputs: {nm!r} is never produced (it has repeat: 0)", line, "outputs")
+        raise b.err(f"outputs: {quote(nm)} is never produced (it has repeat: 0)", line, "outputs")
     if idx is None:
-        raise b.err(f"outputs: no layer named {nm!r}{suggest(nm, list(top.local) + list(b.names))}", line, "outputs")
+        raise b.err(f"outputs: no layer named {quote(nm)}{suggest(nm, list(top.local) + list(b.names))}", line, "outputs")
     if idx == INPUT:
-        raise b.err(f"outputs: {nm!r} is never produced (it is the input: its layers have repeat: 0)", line, "outputs")
+        raise b.err(f"outputs: {quote(nm)} is never produced (it is the input: its layers have repeat: 0)", line, "outputs")
     if b.graph.nodes[idx].train_only:
-        raise b.err(f"outputs: {nm!r} is train_only: it is never produced at inference", line, "outputs")
+        raise b.err(f"outputs: {quote(nm)} is train_only: it is never produced at inference", line, "outputs")
     return idx
 
 

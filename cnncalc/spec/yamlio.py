@@ -10,8 +10,9 @@ error, not a crashed interpreter), so that:
   `!!binary` or `!foo` is an error, never an object, and a standard tag with bad content (`!!int abc`,
   `!!map` on a scalar) is a clean error at its line;
 - integers have at most `MAX_INT_DIGITS` digits (far below Python's 4,300-digit int/str limit);
-- an alias shares its anchor's content but reports its own line (a shallow copy: an alias bomb stays
-  as small as the file that wrote it);
+- an alias shares its anchor's content but reports its own line (a shallow copy), and counts against
+  the `MAX_VALUES` budget as the copy it stands for: an alias bomb (`&a1 [*a0, *a0]`, 60 times) is
+  refused at once wherever it sits, instead of being walked or printed as a tree of 2^60 leaves;
 - merge keys (`<<: *base`) work with overrides: the mapping's own keys win, whatever their order.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import SpecError
+from ..errors import SpecError, unquoted
 from .files import MAX_BYTES, char_name, check_text, read_text
 
 MAX_NESTING = 100      # a real architecture nests about a dozen levels
@@ -70,10 +71,10 @@ def _short(tag: str) -> str:
 
 
 class _Frame:
-    __slots__ = ("obj", "anchor", "key", "key_line", "has_key", "merges", "merge_line")
+    __slots__ = ("obj", "anchor", "key", "key_line", "has_key", "merges", "merge_line", "start")
 
-    def __init__(self, obj, anchor):
-        self.obj, self.anchor = obj, anchor
+    def __init__(self, obj, anchor, start: int):
+        self.obj, self.anchor, self.start = obj, anchor, start
         self.key = self.key_line = None
         self.has_key = False
         self.merges = None
@@ -87,6 +88,7 @@ class _Builder:
         self.ldr = ldr
         self.plain_ints = plain_ints
         self.anchors: dict = {}
+        self.weights: dict = {}      # anchor → how many values its content stands for (aliases expanded)
         self.open: set = set()       # anchors of collections still being built (an alias to one is a cycle)
 
     def scalar(self, ev, line: int):
@@ -116,6 +118,8 @@ class _Builder:
             raise SpecError(f"{_short(tag)}: not a valid {_short(tag)[2:]} value", line=line) from None
         if isinstance(out, int) and not isinstance(out, bool) and abs(out) >= 10 ** MAX_INT_DIGITS:
             raise SpecError(f"a number larger than 10^{MAX_INT_DIGITS}", line=line)
+        if tag in (_INT, _FLOAT):
+            _decimal_and_finite(value, out, line)
         return out
 
     def alias(self, ev, line: int):
@@ -189,6 +193,21 @@ class _Builder:
                     obj.key_lines[k] = frame.merge_line
 
 
+_YAML11_INT = re.compile(r"[-+]?(?:0[0-7_]+|0[xob][0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)")
+
+
+def _decimal_and_finite(text: str, value, line: int) -> None:
+    """YAML 1.1 reads `010` as 8, `1:30` as 90 and `0x10` as 16 without a word: a number is written in
+    decimal here. NaN and infinity are no figure of any network."""
+    text = text.strip()
+    plain = text.replace("_", "")
+    if _YAML11_INT.fullmatch(text) and not (plain.lstrip("+-").isdigit() and int(plain) == value):
+        raise SpecError(f"{text[:30]} is read as {value} by YAML 1.1 (octal, base 60 or hexadecimal); "
+                        "write the number in decimal", line=line)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise SpecError(f"{text[:30]} is not a finite number", line=line)
+
+
 def _quote(key) -> str:
     text = repr(key)
     return text if len(text) <= 60 else text[:57] + "…'"
@@ -209,9 +228,10 @@ def _compose(ldr, plain_ints: bool):
         line = ev.start_mark.line + 1 if ev.start_mark else None
         is_merge = False
         if cls is Scalar or cls is Alias or cls is MapStart or cls is SeqStart:
-            count += 1
+            count += b.weights.get(ev.anchor, 1) if cls is Alias else 1
             if count > MAX_VALUES:
-                raise SpecError(f"more than {MAX_VALUES:,} values in one file", line=line)
+                raise SpecError(f"more than {MAX_VALUES:,} values in one file"
+                                + (" (an alias counts as the values it repeats)" if cls is Alias else ""), line=line)
         if cls is Scalar:
             key = (ev.value, ev.implicit) if ev.tag is None and ev.anchor is None else None
             value = plain.get(key) if key is not None else None
@@ -231,7 +251,7 @@ def _compose(ldr, plain_ints: bool):
         elif cls is MapStart or cls is SeqStart:
             if len(stack) >= MAX_NESTING:
                 raise SpecError(f"nested more than {MAX_NESTING} levels deep", line=line)
-            frame = _Frame(b.collection(ev, line, cls is MapStart), ev.anchor)
+            frame = _Frame(b.collection(ev, line, cls is MapStart), ev.anchor, count)
             if ev.anchor is not None:
                 b.open.add(ev.anchor)
             stack.append(frame)
@@ -245,6 +265,7 @@ def _compose(ldr, plain_ints: bool):
             if frame.anchor is not None:
                 b.open.discard(frame.anchor)
                 b.anchors[frame.anchor] = value
+                b.weights[frame.anchor] = count - frame.start + 1
         elif cls is yaml.DocumentStartEvent:
             if seen_doc:
                 raise SpecError("expected a single YAML document, found a second one (---)", line=line)
@@ -293,7 +314,7 @@ def loads(text: str, file: str = "<string>", loader=None):
 def _problem(text: str) -> str:
     """PyYAML's description of a syntax error, without the file's own text (a quoted token of more
     than one character is dropped: the file may not be an architecture at all, and may be a secret)."""
-    text = re.sub(r"'[^']{2,}'|\"[^\"]{2,}\"", "…", text.strip())
+    text = unquoted(text.strip())
     return text.splitlines()[0] if text else "syntax error"
 
 
