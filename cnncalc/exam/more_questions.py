@@ -28,7 +28,7 @@ from typing import Optional
 from ..analysis.analyze import load, report_of
 from ..analysis.sizes import sizes
 from ..analysis.training import TrainConfig, step_memory
-from ..errors import CnncalcError
+from ..errors import CnncalcError, quote
 from ..layers import numel
 from ..spec.yamlio import line_of
 from .answers import Ctx, Reader, text_of
@@ -79,7 +79,7 @@ class MoreQuestions:
     def fits_answer(self, subject: Subject, answer, ctx: Ctx, line):
         given = parse_bool(answer["fits"])
         if given is None:
-            raise self.r.err(f"fits: expected true or false, got {text_of(answer['fits'])!r}", line,
+            raise self.r.err(f"fits: expected true or false, got {quote(text_of(answer['fits']))}", line,
                              f"{ctx.path}.fits")
         ok_fit, lines = fits(subject.graph)
         slip = None
@@ -96,7 +96,7 @@ class MoreQuestions:
             raise self.r.err("network: expected {architecture: NAME, batch: N, optimizer: sgd|momentum|adam}",
                              line, path)
         self.r.refuse_unknown(spec, NETWORK_FIELDS, path,
-                              lambda k: f"network: unknown field {k!r} (fields: {', '.join(NETWORK_FIELDS)})")
+                              lambda k: f"network: unknown field {quote(k)} (fields: {', '.join(NETWORK_FIELDS)})")
         try:
             graph = load(str(spec["architecture"]), spec.get("input"))
         except CnncalcError as e:
@@ -188,7 +188,7 @@ class MoreQuestions:
         given = {"convolutional": "conv", "conv layers": "conv", "fully connected": "fc", "linear": "fc",
                  "fc layers": "fc"}.get(given, given)
         if given not in totals:
-            raise self.r.err(f"{figure}: expected conv or fc, got {text_of(value)!r}", line, f"{ctx.path}.{figure}")
+            raise self.r.err(f"{figure}: expected conv or fc, got {quote(text_of(value))}", line, f"{ctx.path}.{figure}")
         self.g.add(subject, figure, ctx, line, given_text=given, expected=true, expected_value=totals[true],
                    ok=given == true, slip=None,
                    formula=[f"{what}: conv layers {totals['conv']:,}, fc layers {totals['fc']:,}"])
@@ -199,7 +199,7 @@ class MoreQuestions:
             raise self.r.err("ratio: expected {a: …, b: …, figure: macs} (two configurations) or "
                              "{of: {conv: …}, a: macs, b: params} (two figures)", line, path)
         self.r.refuse_unknown(spec, RATIO_FIELDS, path,
-                              lambda k: f"ratio: unknown field {k!r} (fields: {', '.join(RATIO_FIELDS)})")
+                              lambda k: f"ratio: unknown field {quote(k)} (fields: {', '.join(RATIO_FIELDS)})")
         if "of" in spec:
             graph = self.build_config(name, spec["of"], ctx.layout, line, f"{path}.of")
             va, vb = (self._figure(graph, str(spec[k]), line, f"{path}.{k}") for k in ("a", "b"))
@@ -231,7 +231,7 @@ class MoreQuestions:
 
     def _figure(self, graph, figure: str, line, path) -> int:
         if figure not in RATIO_FIGURES:
-            raise self.r.err(f"expected one of {', '.join(RATIO_FIGURES)}, got {figure!r}", line, path)
+            raise self.r.err(f"expected one of {', '.join(RATIO_FIGURES)}, got {quote(figure)}", line, path)
         if figure == "outputs":
             return numel(graph.output)
         report = report_of(graph)
