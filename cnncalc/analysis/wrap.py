@@ -80,7 +80,7 @@ def _cuts(bands, routes, k: int, gap: float) -> list[int]:
     cuts, start = [], bands[0][0]
     while len(cuts) < k - 1:
         options = [r for r in range(1, len(bands)) if (not cuts or r > cuts[-1] + 1)
-                   and 0.8 * target <= bands[r - 1][1] - start <= 1.2 * target]
+                   and 0.75 * target <= bands[r - 1][1] - start <= 1.3 * target]
         if not options:
             break
         r = min(options, key=lambda r: (_crossings(routes, bands[r - 1][1] + 0.15 * gap),
