@@ -43,8 +43,8 @@ svg.maps{display:block;width:100%;height:auto;max-width:1400px}
 .viewer .stage svg.diagram{display:block;width:100%;height:100%}
 .viewer .minimap{position:absolute;right:8px;top:42px;width:110px;height:220px;border:1px solid #999;background:rgba(255,255,255,.92);cursor:pointer}
 .viewer .minimap svg{width:100%;height:100%;display:block}
-.card{position:fixed;z-index:10;background:#fffef5;border:1px solid #b9a;box-shadow:0 2px 8px rgba(0,0,0,.2);padding:6px 8px;font-size:12px;max-width:640px;pointer-events:none}
-.card table{font-size:12px} .card td,.card th{padding:1px 6px}
+.card{position:fixed;z-index:10;background:#fffef5;border:1px solid #b9a;box-shadow:0 2px 8px rgba(0,0,0,.2);padding:6px 8px;font-size:12px;width:max-content;max-width:92vw;pointer-events:none}
+.card table{font-size:12px} .card td,.card th{padding:1px 6px} .card td:last-child{white-space:normal;max-width:260px}
 g.box.found rect{stroke:#e67e22;stroke-width:3}
 .error{background:#fdecea;color:#8a1c12;border:1px solid #e6a39c;padding:6px 10px;font-family:monospace;white-space:pre-wrap}
 """
