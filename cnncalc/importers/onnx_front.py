@@ -17,8 +17,7 @@ import os
 import stat
 from pathlib import Path
 
-import onnx
-from onnx import helper, numpy_helper, shape_inference
+from .onnx_proto import from_array, infer_shapes, pb, to_array
 
 from ..spec.bounds import MAX_NODES
 from ..spec.builder import override_input
@@ -49,8 +48,8 @@ def read_bytes(path: Path, name: str) -> bytes:
     return data
 
 
-def parse(data: bytes, name: str) -> onnx.ModelProto:
-    model = onnx.ModelProto()
+def parse(data: bytes, name: str):
+    model = pb().ModelProto()
     try:
         model.ParseFromString(data)
     except Exception:  # protobuf's DecodeError (and its C++ twin): corrupt or truncated
@@ -60,7 +59,7 @@ def parse(data: bytes, name: str) -> onnx.ModelProto:
     return model
 
 
-def check_external(tensor: onnx.TensorProto, folder: Path, name: str) -> None:
+def check_external(tensor, folder: Path, name: str) -> None:
     """External data must stay inside the model's folder; it is never read."""
     info = {e.key: e.value for e in tensor.external_data}
     loc = info.get("location", "")
@@ -80,66 +79,69 @@ def check_external(tensor: onnx.TensorProto, folder: Path, name: str) -> None:
         raise ModelError(f"{where} resolves outside the model's folder (a symlink?): refused", file=name)
 
 
-ITEM = {onnx.TensorProto.FLOAT: 4, onnx.TensorProto.DOUBLE: 8, onnx.TensorProto.FLOAT16: 2,
-        onnx.TensorProto.BFLOAT16: 2, onnx.TensorProto.INT64: 8, onnx.TensorProto.INT32: 4,
-        onnx.TensorProto.INT8: 1, onnx.TensorProto.UINT8: 1, onnx.TensorProto.BOOL: 1}
+# bytes per element of the types whose stored size is checked: FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT64, INT32,
+# INT8, UINT8, BOOL (TensorProto.DataType's numbers)
+ITEM = {1: 4, 11: 8, 10: 2, 16: 2, 7: 8, 6: 4, 3: 1, 2: 1, 9: 1}
+EXTERNAL = 1    # TensorProto.DataLocation EXTERNAL
 FIELDS = ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data")
 
 
-def tensor_const(t: onnx.TensorProto, folder: Path, name: str, role: str) -> Const:
+def numel(dims) -> int:
+    out = 1
+    for d in dims:
+        out *= int(d)
+    return out
+
+
+def tensor_const(t, folder: Path, name: str, role: str) -> Const:
+    """An initializer's shape (and its contents when small), after checking that it holds what it claims."""
     shape = tuple(int(d) for d in t.dims)
     if any(d < 0 for d in shape):
         raise ModelError(f"initializer {t.name!r} has a negative dimension {list(shape)}", file=name)
-    numel = 1
-    for d in shape:
-        numel *= d
-    if numel > MAX_SIZE:
-        raise ModelError(f"initializer {t.name!r} claims {numel:,} elements (dims {list(shape)}): more than the "
+    count = numel(shape)
+    if count > MAX_SIZE:
+        raise ModelError(f"initializer {t.name!r} claims {count:,} elements (dims {list(shape)}): more than the "
                          f"limit of {MAX_SIZE:,}", file=name)
-    if t.data_location == onnx.TensorProto.EXTERNAL:
+    if t.data_location == EXTERNAL:
         check_external(t, folder, name)
         return Const(shape, None, role)
-    held = len(t.raw_data) if t.raw_data else None
-    if held is not None and t.data_type in ITEM and held != numel * ITEM[t.data_type]:
-        raise ModelError(f"initializer {t.name!r} claims {numel:,} elements but holds {held:,} bytes "
-                         "(corrupt or truncated)", file=name)
-    if held is None and t.data_type in ITEM:
-        stored = sum(len(getattr(t, f)) for f in FIELDS)
-        if stored != numel:
-            raise ModelError(f"initializer {t.name!r} claims {numel:,} elements but holds {stored:,}", file=name)
-    value = None
-    if numel <= SMALL:
-        try:
-            value = numpy_helper.to_array(t)
-        except Exception:
-            value = None
-    return Const(shape, value, role)
+    if t.data_type in ITEM:
+        held = len(t.raw_data)
+        stored = held // ITEM[t.data_type] if held else sum(len(getattr(t, f)) for f in FIELDS)
+        if stored != count or held % ITEM[t.data_type]:
+            raise ModelError(f"initializer {t.name!r} claims {count:,} elements but holds "
+                             f"{f'{held:,} bytes' if held else f'{stored:,}'} (corrupt or truncated)", file=name)
+    return Const(shape, to_array(t) if count <= SMALL else None, role)
 
 
-def attrs_of(node: onnx.NodeProto) -> dict:
+# AttributeProto.AttributeType: FLOAT 1, INT 2, STRING 3, TENSOR 4, GRAPH 5, FLOATS 6, INTS 7, STRINGS 8, GRAPHS 10
+ATTR_FIELDS = {1: "f", 2: "i", 3: "s", 6: "floats", 7: "ints", 8: "strings"}
+
+
+def attrs_of(node) -> dict:
     out = {}
     for a in node.attribute:
-        if a.type == onnx.AttributeProto.TENSOR:
+        if a.type == 4:
             t = a.t
             n = 1
             for d in t.dims:
                 n *= d
-            out[a.name] = numpy_helper.to_array(t) if n <= SMALL and t.data_location != onnx.TensorProto.EXTERNAL \
-                else None
-            continue
-        if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+            out[a.name] = to_array(t) if n <= SMALL and t.data_location != EXTERNAL else None
+        elif a.type in (5, 10):
             out[a.name] = "graph"
-            continue
-        v = helper.get_attribute_value(a)
-        if isinstance(v, bytes):
-            v = v.decode("utf-8", "replace")
-        elif isinstance(v, list):
-            v = [x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in v]
-        out[a.name] = v
+        elif a.type in ATTR_FIELDS:
+            v = getattr(a, ATTR_FIELDS[a.type])
+            if a.type == 3:
+                v = v.decode("utf-8", "replace")
+            elif a.type in (6, 7):
+                v = list(v)
+            elif a.type == 8:
+                v = [x.decode("utf-8", "replace") for x in v]
+            out[a.name] = v
     return out
 
 
-def module_path(node: onnx.NodeProto) -> str:
+def module_path(node) -> str:
     """The PyTorch module that made a node, as torch's exporters record it: the dynamo exporter's
     `pkg.torch.onnx.name_scopes`, or the TorchScript exporter's node name (/layer1/layer1.0/conv1/Conv)."""
     for p in node.metadata_props:
@@ -266,7 +268,7 @@ def capture(path: str | Path, input_text: str | None = None) -> Captured:
     return cap
 
 
-def folded(cap: Captured, model: onnx.ModelProto, nodes: list, name: str, rounds: int = 4) -> None:
+def folded(cap: Captured, model, nodes: list, name: str, rounds: int = 4) -> None:
     """Fold the shape arithmetic into constants; where shapes stayed unknown behind it (a Pad whose pads
     are computed), infer them again with the folded constants written in, a few rounds at most."""
     from .mapping import Context, fold_constants
@@ -275,12 +277,12 @@ def folded(cap: Captured, model: onnx.ModelProto, nodes: list, name: str, rounds
         cap.ops = fold_constants(cap, Context(cap))
         if all(v in cap.shapes for op in cap.ops for v in op.outputs if v):
             return
-        again = onnx.ModelProto()
+        again = pb().ModelProto()
         again.CopyFrom(model)
         del again.graph.node[:]
         again.graph.node.extend(by_output[op.outputs[0]] for op in cap.ops)
         known = {t.name for t in again.graph.initializer}
-        again.graph.initializer.extend(numpy_helper.from_array(c.value, v) for v, c in cap.consts.items()
+        again.graph.initializer.extend(from_array(c.value, v) for v, c in cap.consts.items()
                                        if v not in known and c.value is not None)
         before = len(cap.shapes)
         cap.shapes.update(infer(again, name))
@@ -288,18 +290,22 @@ def folded(cap: Captured, model: onnx.ModelProto, nodes: list, name: str, rounds
             return
 
 
-def infer(model: onnx.ModelProto, name: str) -> dict[str, tuple[int, ...]]:
+def infer(model, name: str) -> dict[str, tuple[int, ...]]:
     """Every value's shape by onnx's shape inference, on a copy whose large tensors are emptied."""
-    light = onnx.ModelProto()
-    light.CopyFrom(model)
-    for t in light.graph.initializer:
-        if t.raw_data and len(t.raw_data) > SMALL * 8:
-            t.raw_data = b""
-            t.data_location = onnx.TensorProto.EXTERNAL
-            del t.external_data[:]
-            t.external_data.add(key="location", value="cnncalc-not-read")
+    light = pb().ModelProto(ir_version=model.ir_version, opset_import=model.opset_import, functions=model.functions)
+    g = light.graph
+    g.node.extend(model.graph.node)
+    g.input.extend(model.graph.input)
+    g.output.extend(model.graph.output)
+    for t in model.graph.initializer:
+        if numel(t.dims) <= SMALL:
+            g.initializer.append(t)
+        else:   # the dimensions only: the data is never needed (and never copied)
+            g.initializer.add(name=t.name, dims=t.dims, data_type=t.data_type, data_location=EXTERNAL).external_data.add(
+                key="location", value="cnncalc-not-read")
     try:
-        inferred = shape_inference.infer_shapes(light, check_type=False, strict_mode=False, data_prop=True)
+        inferred = pb().ModelProto()
+        inferred.ParseFromString(infer_shapes(light.SerializeToString()))
     except Exception as e:  # onnx's InferenceError and friends: the model contradicts itself
         raise ModelError(f"shape inference failed: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}",
                          file=name) from None
