@@ -100,3 +100,11 @@ def test_serve_prints_its_address_and_stops_on_ctrl_c(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and out.strip() == "stopped" and err == ""
+
+
+def test_serve_never_imports_torch(tmp_path):
+    net = tmp_path / "net.yaml"
+    save(net, GOOD)
+    code = ("import sys; from cnncalc.serve.live import Live; live = Live(sys.argv[1]); live.refresh(); "
+            "assert live.error is None and 'C1' in live.page; assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code, str(net)], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
