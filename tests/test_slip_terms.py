@@ -169,7 +169,7 @@ def test_ceil_pool_plus_one_arithmetic(tmp_path):
 def test_same_padding_invents_no_input_size(tmp_path):
     item = one(tmp_path, "questions:\n  q:\n    same_padding: {kernel: 3}\n    answer: {padding: 2}\n")[0]
     assert "from 8" not in item.slip.detail and "from 9" not in item.slip.detail
-    assert "n + 2·2 − 3 + 1 = n + 2" in item.slip.detail
+    assert "grow by 2·2 − 3 + 1 = 2" in item.slip.detail
 
 
 def test_plurals(tmp_path):
@@ -312,7 +312,7 @@ def test_unit_one_step_off(tmp_path):
     # 5·5·192·28·28·32 = 120,422,400 MACs = 1.2亿, written 1.2万; and 86.7M written 86.7K
     item = one(tmp_path, "questions:\n  q:\n    conv: {input: 28x28x192, kernel: 5, padding: 2, filters: 32}\n"
                          "    answer: {macs: 1.2万}\n")[0]
-    assert item.slip.name == "亿 written as 万" and "1 亿 = 10,000 万" in item.slip.detail
+    assert item.slip.name == "亿 written as 万" and "a 亿 is 10,000 万" in item.slip.detail
 
 
 def test_transposed_stride_said_as_a_transposed_conv(tmp_path):
@@ -330,3 +330,33 @@ def test_the_docs_more_questions_example_is_right(tmp_path):
     p.write_text("\n".join(line[4:] for line in block.splitlines()) + "\n", encoding="utf-8")
     result = check(p)
     assert result.ok and result.total == 9, [i for i in result.items if not i.ok]
+
+
+@pytest.mark.parametrize("question, answer, slip", [
+    # a 5×5 conv on 32×32×3, 6 filters: MACs of one output position 5·5·3·6 instead of 5·5·3·6·28·28
+    ("conv: {input: 32x32x3, kernel: 5, filters: 6}", f"macs: {5 * 5 * 3 * 6}", "output positions forgotten"),
+    # a conv then a BN on 8 channels: (3·3·3 + 1)·8 + 2·8 params; running mean and var counted: + 2·8
+    ("net: {input: 8x8x3, layers: [{type: conv, filters: 8, kernel: 3}, {type: batchnorm}]}",
+     f"params: {(3 * 3 * 3 + 1) * 8 + 4 * 8}", "BN running statistics counted"),
+    # two 3×3 convs with stride 2 and a 3×3: RF 1 + 2 + 2·2 + 2·4 = 15; each layer's own stride counted too:
+    # 1 + 2·2 + 2·2·2 + 2·4 = 21
+    ("rf: [conv3s2, conv3s2, conv3]", f"rf: {1 + 2 * 2 + 2 * 2 * 2 + 2 * 4}", "own stride counted"),
+    # the activations of a 28×28×6 output (4,704) counted for the forward and backward passes: 2·4,704
+    ("conv: {input: 32x32x3, kernel: 5, filters: 6}", f"activations: {2 * 28 * 28 * 6}", "backward pass counted"),
+])
+def test_more_slips(tmp_path, question, answer, slip):
+    item = one(tmp_path, f"questions:\n  q:\n    {question}\n    answer: {{{answer}}}\n")[0]
+    assert not item.ok and item.slip is not None and slip in item.slip.name.split(", or "), item.slip
+    assert false_arithmetic(item.slip.detail) == []
+
+
+def test_bias_forgotten_in_the_fc_layers_only(tmp_path):
+    # LeNet-5's 61,706 params with the biases of its fully connected layers (F6 84, F7 10) left out
+    item = one(tmp_path, f"architecture: lenet5\nanswers:\n  total: {{params: {61706 - 84 - 10}}}\n")[0]
+    assert "bias forgotten" in item.slip.name.split(", or ") and "fully connected" in item.slip.detail
+
+
+def test_unit_left_out(tmp_path):
+    # VGG-16's 138,357,544 params written 138 (in millions, the unit left out)
+    item = one(tmp_path, "architecture: vgg16\nanswers:\n  total: {params: 138}\n")[0]
+    assert item.slip.name == "unit left out" and "138M" in item.slip.detail

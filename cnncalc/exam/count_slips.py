@@ -181,7 +181,7 @@ def _no_cin_what(subject, changed):
     per = p.kk * (p.c_in // p.groups)
     return (f"takes each filter{_first(subject, changed)} as {p.k_text} = {p.kk}; a filter spans its "
             f"{p.c_in // p.groups} input channels: {_per_filter(p)} = {per} weights"
-            f"{f' (+1 bias = {per + 1} params)' if changed[0].b else ''}")
+            f"{f' ({per + 1} params with its bias)' if changed[0].b else ''}")
 
 
 def _fc_for_conv(subject, lf):
@@ -242,6 +242,41 @@ def _conv_for_fc_what(subject, changed):
     shape = _map_before(subject, changed[0].idx)
     return (f"counts the fully connected layer{_first(subject, changed)} like a 1×1 conv on the {shape[0]} "
             f"channels; it sees the whole {'×'.join(map(str, shape))} map: {numel(shape):,} inputs")
+
+
+def _bias_of(kind: str):
+    """Bias forgotten in one kind of layer only (the fully connected ones, or the convs)."""
+    def alter(subject, lf):
+        return replace(lf, b=0) if lf.b and lf.type == kind else None
+    return alter
+
+
+def _bias_of_what(kind: str):
+    def what(subject, changed):
+        b = sum(lf.b for lf in changed)
+        where = "fully connected layers" if kind == "linear" else "conv layers"
+        return f"leaves out the {b:,} biases of the {where}; the other layers' are counted"
+    return what
+
+
+def _running_stats(subject, lf):
+    return replace(lf, w=lf.w * 2, b=lf.b * 2) if lf.type == "batchnorm" and (lf.w or lf.b) else None
+
+
+def _running_stats_what(subject, changed):
+    n = sum(lf.w + lf.b for lf in changed)
+    return (f"counts each batch norm's running mean and variance too (+{n:,}); they are buffers, not trained "
+            f"parameters: γ and β alone, two per channel")
+
+
+def _one_position(subject, lf):
+    return replace(lf, macs=lf.macs // lf.pos) if lf.type == "conv" and lf.pos > 1 and lf.macs else None
+
+
+def _one_position_what(subject, changed):
+    lf = changed[0]
+    return (f"counts the multiply-adds of one output position{_first(subject, changed)}; a conv repeats them at "
+            f"each of its {lf.pos:,} output positions")
 
 
 def _bias_mac(subject, lf):
@@ -348,6 +383,10 @@ LEAF_SLIPS = (
     LeafSlip("sparse LeNet C3", ALL, _sparse_c3, _sparse_c3_what),
     LeafSlip("sparse LeNet C3", ("macs", "flops"), _sparse_c3_conn, _sparse_c3_what),
     LeafSlip("bias counted as MACs", ("macs", "flops"), _bias_mac, _bias_mac_what),
+    LeafSlip("bias forgotten", ("params", "param_memory"), _bias_of("linear"), _bias_of_what("linear"), 2),
+    LeafSlip("bias forgotten", ("params", "param_memory"), _bias_of("conv"), _bias_of_what("conv"), 2),
+    LeafSlip("BN running statistics counted", ("params", "param_memory"), _running_stats, _running_stats_what),
+    LeafSlip("output positions forgotten", ("macs", "flops"), _one_position, _one_position_what),
     LeafSlip("input size for the output size", ("macs", "flops", "connections"), _input_positions,
              _input_positions_what),
     LeafSlip("bias included in weights", ("weights",), _bias_in_weights, _bias_in_weights_what),

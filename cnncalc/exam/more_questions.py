@@ -227,7 +227,7 @@ class MoreQuestions:
         shown = f"{true * scale:.4g}{'%' if scale == 100 else ''}"
         subject = Subject.whole(name, "ratio", "question", graph, report_of(graph), (0, 0))
         self.g.add(subject, "ratio", ctx, line, given_text=text, expected=shown, expected_value=None,
-                   ok=ok, slip=slip, rule=num.rule(ctx.tolerance), formula=[f"{what} = {va:,} / {vb:,} = {shown}"])
+                   ok=ok, slip=slip, rule=num.rule(ctx.tolerance), formula=[f"{what} = {va:,} / {vb:,} ≈ {shown}"])
 
     def _figure(self, graph, figure: str, line, path) -> int:
         if figure not in RATIO_FIGURES:

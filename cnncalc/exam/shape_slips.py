@@ -299,8 +299,8 @@ def shape_slip(subject: Subject, given: ShapeAnswer, exp: tuple, budget: Optiona
 # --------------------------------------------------------------------------------------
 # Receptive fields
 
-RF_MISTAKES = ("stride product forgotten", "RF grown by k", "RF as the sum of the kernels", "dilation ignored",
-               "dilation taken as d·k")
+RF_MISTAKES = ("stride product forgotten", "RF grown by k", "RF as the sum of the kernels", "own stride counted",
+               "dilation ignored", "dilation taken as d·k")
 
 
 def _kd(layer) -> tuple[int, int]:
@@ -329,7 +329,8 @@ def mistaken_rfs(graph: Graph, mistakes: tuple[str, ...]) -> list[int]:
             if d > 1 and "dilation taken as d·k" in mistakes:
                 span = d * k
             grow = span if {"RF grown by k", "RF as the sum of the kernels"} & set(mistakes) else span - 1
-            r += grow * (1 if "stride product forgotten" in mistakes else j)
+            own = step.s if "own stride counted" in mistakes else 1
+            r += grow * (1 if "stride product forgotten" in mistakes else j * own)
             j *= step.s
         rs.append(r)
         js.append(j)
@@ -341,6 +342,8 @@ def _rf_what(name: str) -> str:
                                         "strides before it, RF_l = RF_(l−1) + (k_l − 1)·∏ s_i",
             "RF grown by k": "grows the field by k per layer; a k-wide window adds k − 1 positions: "
                              "RF_l = RF_(l−1) + (k_l − 1)·∏ s_i",
+            "own stride counted": "multiplies each layer's k − 1 by the strides up to and including its own; only "
+                                  "the strides before it count: RF_l = RF_(l−1) + (k_l − 1)·∏_(i<l) s_i",
             "RF as the sum of the kernels": "adds up the kernel sizes (k₁ + k₂ + …); the field starts at 1 and each "
                                             "layer adds k − 1 positions: RF_l = RF_(l−1) + (k_l − 1)·∏ s_i",
             "dilation ignored": "leaves out the dilation; a dilated kernel spans d·(k − 1) + 1",
@@ -382,8 +385,8 @@ def padding_slip(given: list, k: int, d: int) -> Optional[Slip]:
     hits = []
     if p * 2 == span + 1:
         hits.append(Slip(name="same padding (f+1)/2",
-                         detail=f"(f + 1)/2 = ({span} + 1)/2 = {_plain_num(p)} makes the output n + 2·{_plain_num(p)} − "
-                                f"{span} + 1 = n + {_plain_num(2 * p - span + 1)}, larger than n; keeping the size needs "
+                         detail=f"(f + 1)/2 = ({span} + 1)/2 = {_plain_num(p)} makes the output grow by 2·{_plain_num(p)} − "
+                                f"{span} + 1 = {_plain_num(2 * p - span + 1)}; keeping the size needs "
                                 f"n + 2p − f + 1 = n, so p = (f − 1)/2 = {show} (some notes print (f + 1)/2)"))
     if p == span - 1 and span > 1:
         hits.append(Slip(name="both sides' padding",

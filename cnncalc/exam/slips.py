@@ -79,7 +79,11 @@ def candidates(subject: Subject, figure: str, true: int, pairs: bool, budget: Bu
         yield from ((v, n, w, 1) for v, n, w in _size_slips(subject, figure, true))
         yield from shape_count_candidates(subject, figure, budget)
         return
-    rules = [r for r in rules if r in LEAF_SLIPS]      # pairs of the general slips (not one layer's lookup)
+    first: dict[str, LeafSlip] = {}
+    for r in rules:       # pairs of the general slips (not one layer's lookup), each name in its first form
+        if r in LEAF_SLIPS:
+            first.setdefault(r.name, r)
+    rules = list(first.values())
     for a, b in combinations(rules, 2):
         if a.name == b.name or budget.exhausted:
             continue
@@ -150,6 +154,8 @@ def _size_slips(subject: Subject, figure: str, true: int) -> Iterator[tuple[int,
             inp = numel(subject.graph.input)
             yield (true // per - inp) * per, "input not counted", \
                 f"leaves out the input's {inp:,} values, which a lecture table counts as its first row"
+    yield 2 * true, "backward pass counted", f"is twice the forward {figure} (2 × {true:,}), the forward and " \
+                                             f"backward passes together; asked: the forward pass"
     if figure == "memory":
         yield true // per, "elements vs bytes", f"is the number of values; at {conv.dtype} each takes " \
                                                 f"{per} bytes: {per} × {true // per:,}"
@@ -179,7 +185,20 @@ def _precision_slips(subject: Subject, figure: str, num: Number, true: int, tol)
                                f"answer from a wrong one; write at least two: {num.suggest(true)}"))
     if figure in ("memory", "param_memory") and num.unit in BYTE_UNITS.keys() | {"KiB", "MiB", "GiB", "TiB"}:
         out += _mib_vs_mb(num, true, tol)
-    return out + _unit_slips(num, true, tol)
+    return out + _unit_slips(num, true, tol) + _unit_left_out(num, true, tol)
+
+
+def _unit_left_out(num: Number, true: int, tol) -> list[Slip]:
+    """A plain number that is the answer in thousands, millions or billions with its unit left out: 138 for 138M."""
+    if num.unit or true < 1000:
+        return []
+    for unit, f in (("K", 10**3), ("M", 10**6), ("G", 10**9)):
+        alt = Number(text=num.text, value=num.value * f, quantum=num.quantum * f, unit=unit, scale=Decimal(f),
+                     figures=len(str(num.value).replace(".", "").strip("0")) or 1)
+        if not alt.too_coarse and _matches(alt, true, tol):
+            return [Slip(name="unit left out", detail=f"{num.text} is {true:,} in {unit}; with its unit: "
+                                                       f"{alt.rounded(true)}")]
+    return []
 
 
 UNIT_STEPS = (("万", "亿", 10**4), ("K", "M", 10**3), ("k", "M", 10**3), ("M", "G", 10**3), ("G", "T", 10**3),
@@ -198,7 +217,7 @@ def _unit_slips(num: Number, true: int, tol) -> list[Slip]:
             if _matches(alt, true, tol):
                 out.append(Slip(name=f"{meant} written as {wrote}",
                                 detail=f"{num.text} has the right digits in the wrong unit: {true:,} is "
-                                       f"{alt.rounded(true)}; 1 {big} = {factor:,} {small}"))
+                                       f"{alt.rounded(true)}; a {big} is {factor:,} {small}"))
     return out
 
 
@@ -216,7 +235,7 @@ def _mib_vs_mb(num: Number, true: int, tol) -> list[Slip]:
     in_other = Decimal(true) / Decimal((1000 if binary else 1024) ** power)
     return [Slip(name=f"{other} vs {unit}",
                  detail=f"{num.text} is {true:,} bytes in {other} ({in_other:.4g} {other}), written as {unit}; "
-                        f"1 {unit} = {'1024' if binary else '1000'}^{power} bytes")]
+                        f"a {unit} is {'1024' if binary else '1000'}^{power} bytes")]
 
 
 def find_slip(subject: Subject, figure: str, num: Number, true: int, tol,
