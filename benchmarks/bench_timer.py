@@ -30,10 +30,11 @@ MARK, END = "<!-- bench_timer.py -->", "<!-- /bench_timer.py -->"
 TIMER_MIN_RUN_S = 0.3
 
 
-def _side(side: str, state: str, spec, repeat: int, layer: int | None = None):
+def _side(side: str, state: str, spec, repeat: int, threads: int | None, layer: int | None = None):
     """One side of one round in its own process; its JSON result."""
     args = [sys.executable, str(Path(__file__).resolve()), "--side", side, "--state", state,
             "--spec", json.dumps(spec), "--repeat", str(repeat)] + (["--layer", str(layer)] if layer is not None else [])
+    args += ["--threads", str(threads)] if threads else []
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
     res = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
     return json.loads(res.stdout)
@@ -85,18 +86,19 @@ def run_timer_isolated(spec, layer: int) -> dict:
         return {node.name: _timer_ms(torch, {"m": m, "args": args})}
 
 
-def compare_warm(spec, repeat: int = 20, rounds: int = 1) -> list[dict]:
-    return _rows([(_side("bench", "warm", spec, repeat), _side("timer", "warm", spec, repeat)) for _ in range(rounds)])
+def compare_warm(spec, repeat: int = 20, rounds: int = 1, threads: int | None = None) -> list[dict]:
+    return _rows([(_side("bench", "warm", spec, repeat, threads), _side("timer", "warm", spec, repeat, threads))
+                  for _ in range(rounds)])
 
 
-def compare_isolated(spec, repeat: int = 20, rounds: int = 1) -> list[dict]:
+def compare_isolated(spec, repeat: int = 20, rounds: int = 1, threads: int | None = None) -> list[dict]:
     _, idx = _weighted(spec)
     pairs = []
     for _ in range(rounds):
-        b = _side("bench", "isolated", spec, repeat)
+        b = _side("bench", "isolated", spec, repeat, threads)
         t = {}
         for i in idx:
-            t.update(_side("timer", "isolated", spec, repeat, layer=i))
+            t.update(_side("timer", "isolated", spec, repeat, threads, layer=i))
         pairs.append((b, t))
     return _rows(pairs)
 
@@ -135,6 +137,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--threads", type=int, help="torch threads on both sides (default: torch's own)")
     ap.add_argument("--side", choices=["bench", "timer"], help=argparse.SUPPRESS)
     ap.add_argument("--state", choices=["warm", "isolated"], help=argparse.SUPPRESS)
     ap.add_argument("--spec", help=argparse.SUPPRESS)
@@ -142,6 +145,9 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.side:                                   # one side of one round, in this fresh process
         spec = json.loads(a.spec)
+        if a.threads:
+            import torch
+            torch.set_num_threads(a.threads)
         if a.side == "bench":
             out = run_bench(a.state, spec, a.repeat)
         else:
@@ -160,7 +166,8 @@ def main(argv=None) -> int:
              "side's median.", ""]
     for name in a.names:
         print(f"measuring {name} …", file=sys.stderr, flush=True)
-        lines += table(name, compare_warm(name, a.repeat, a.rounds), compare_isolated(name, a.repeat, a.rounds))
+        lines += table(name, compare_warm(name, a.repeat, a.rounds, a.threads),
+                       compare_isolated(name, a.repeat, a.rounds, a.threads))
     lines[-1:] = ["", f"load average at end {' / '.join(f'{x:.2f}' for x in os.getloadavg())}", "", END]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -31,7 +31,9 @@ def bench_cmd(
 ):
     """Time every conv and linear layer, and the whole forward (needs torch).
 
-    Each layer is timed alone on its own input right after the whole network's warm forward passes (the allocator state of an inference loop), or with --isolated in a fresh process that has run nothing else. Per layer: median and spread, achieved GFLOP/s, arithmetic intensity and the fraction of the roofline: the fastest of several GEMM, convolution and copy probes run after the layers (or a layer itself where it was faster), so no layer exceeds it.
+    Each layer is timed alone on its own input right after the whole network's warm forward passes (the allocator state of an inference loop), or with --isolated in a fresh process that has run nothing else.
+
+    Per layer: median and spread, achieved GFLOP/s, arithmetic intensity and the fraction of its roof. The roof is the fastest of several GEMM, convolution and copy probes run after the layers (or a layer itself where it was faster), so no layer exceeds it.
 
     Examples:
 
