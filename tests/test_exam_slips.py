@@ -244,7 +244,9 @@ def test_activation_conventions(tmp_path):
     # every row: C1, relu, S2, C3, relu, S4, C5, relu, F6, relu, F7, softmax (no input)
     every = 2 * 6 * 28 * 28 + 6 * 14 * 14 + 2 * 16 * 10 * 10 + 16 * 5 * 5 + 2 * 120 + 2 * 84 + 2 * 10
     assert net(tmp_path, "lenet5", f"total: {{activations: {lecture}}}").ok
-    item = net(tmp_path, "lenet5", f"total: {{activations: {every}}}")
+    item = net(tmp_path, "lenet5", f"total: {{activations: {every}}}")   # no convention declared: either is right
+    assert item.ok and "right under `conventions: {activations: every_layer}`" in item.note
+    item = net(tmp_path, "lenet5", f"total: {{activations: {every}}}", head="conventions: {activations: lecture}\n")
     assert not item.ok and "activations convention" in names(item)
     assert net(tmp_path, "lenet5", f"total: {{activations: {every}}}",
                head="conventions: {activations: every_layer}\n").ok

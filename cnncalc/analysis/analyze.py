@@ -182,14 +182,26 @@ def report_of(graph: Graph, batch: int = 1) -> Report:
     # params and buffers exist in every mode; work and activations are the inference forward's
     total = {f: sum(r[f] for r in rows) for f in ("params", "buffers")}
     total.update({f: sum(r[f] for r in rows if not r["train_only"]) for f in ("macs", "flops", "other_ops", "activations")})
+    lecture = numel(graph.input) * batch + sum(r["activations"] for r, nd in zip(rows, graph.nodes)
+                                               if lecture_row(nd) and not r["train_only"])
     totals = dict(
         total, trainable_params=total["params"], activation_bytes=total["activations"] * BYTES_FP32,
+        lecture_activations=lecture,
         param_bytes=(total["params"] + total["buffers"]) * BYTES_FP32,
         weight_layers=sum(1 for nd in graph.nodes if nd.layer.weight_layer), depth=depth(graph), layers=len(rows))
     return Report.model_validate(dict(
         name=graph.name, source=graph.source, file=graph.file, input=list(graph.input), output=list(graph.output),
         outputs=outputs_of(graph), batch=batch, layers=rows, blocks=blocks, totals=totals,
         misaligned=[f"{names[i]}: {m}" for i, m in misaligned.items()], notes=list(graph.notes)))
+
+
+def lecture_row(node) -> bool:
+    """A lecture table gives this layer a row of its own: not applied in place (activations, dropout) nor a
+    view (flatten, identity), and not a pooling that changes nothing (torchvision's adaptive 7×7 pool on a
+    7×7 map). The lecture convention of activations counts the input and these rows' outputs."""
+    if node.layer.in_place:
+        return False
+    return not (node.layer.type.startswith("adaptive") and tuple(node.out_shape) == tuple(node.in_shapes[0]))
 
 
 def outputs_of(graph: Graph) -> list[dict]:

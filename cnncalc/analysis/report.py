@@ -144,8 +144,12 @@ class Totals(BaseModel):
     macs: int = Field(description="multiply-accumulates of the inference forward" + BATCHED)
     flops: int = Field(description="FLOPs of the inference forward, 2 × MACs" + BATCHED)
     other_ops: int = Field(description="non-MAC operations of the inference forward" + BATCHED)
-    activations: int = Field(description="sum of every layer's output elements" + BATCHED)
+    activations: int = Field(description="sum of every layer's output elements (the every_layer convention)"
+                             + BATCHED)
     activation_bytes: int = Field(description="activations × 4 (bytes at fp32)")
+    lecture_activations: int = Field(description="the lecture convention: the input's elements and each output "
+                                                 "of a layer with a table row of its own (not an activation, "
+                                                 "dropout, flatten or identity)" + BATCHED)
     param_bytes: int = Field(description="(params + buffers) × 4 (bytes at fp32)")
     weight_layers: int = Field(description="conv and linear layers in all (count)")
     depth: int = Field(description="weight layers on the longest input-to-output path (the papers' "

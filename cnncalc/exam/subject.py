@@ -19,11 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
+from ..analysis.analyze import lecture_row
 from ..analysis.graph import INPUT, Graph
 from ..analysis.report import Report
 from ..layers import numel
-from ..layers.activation import Activation
-from ..layers.misc import Dropout, Flatten, Identity
 from .numbers import ParseError
 from ..errors import quote
 
@@ -32,7 +31,6 @@ PARAMS = ("with_bias", "weights_only")
 ACTIVATIONS = ("lecture", "every_layer")
 DTYPES = {"fp32": 4, "float32": 4, "fp16": 2, "float16": 2, "half": 2, "bf16": 2, "bfloat16": 2,
           "fp64": 8, "float64": 8, "double": 8, "int8": 1, "uint8": 1}
-IN_PLACE = (Activation, Dropout, Identity, Flatten)   # a lecture table gives these no row of their own
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,7 @@ class Conventions:
     params: str = "with_bias"
     activations: str = "lecture"
     dtype: str = "fp32"
+    declared: frozenset = frozenset()     # the conventions the file states (the others are defaults)
 
     @property
     def bytes(self) -> int:
@@ -60,11 +59,12 @@ def parse_conventions(value, base: Conventions) -> Conventions:
         if key not in CONVENTION_CHOICES:
             raise ParseError(f"unknown convention {quote(key)} (conventions: {', '.join(CONVENTION_CHOICES)})")
         text = str(getattr(v, "text", v)).strip().lower().replace(" ", "")
-        text = {"2·mac": "2mac", "2*mac": "2mac", "with_biases": "with_bias", "weights": "weights_only"}.get(text, text)
+        text = {"2·mac": "2mac", "2*mac": "2mac", "with_biases": "with_bias", "weights": "weights_only",
+                "every_output": "every_layer"}.get(text, text)
         if text not in CONVENTION_CHOICES[key]:
             raise ParseError(f"{key}: expected {' | '.join(CONVENTION_CHOICES[key])}, got {quote(v)}")
         out[key] = text
-    return replace(base, **out)
+    return replace(base, **out, declared=base.declared | set(out))
 
 
 @dataclass(frozen=True)
@@ -106,14 +106,6 @@ def leaves_of(graph: Graph, report: Report, nodes: list[int]) -> list[Leaf]:
                         numel(shape[1:]) if len(shape) > 1 else 1, numel(shape),
                         lecture_row(node), row.train_only, i))
     return out
-
-
-def lecture_row(node) -> bool:
-    """A lecture table gives this layer a row: not in place, and not a pooling that changes nothing
-    (torchvision's adaptive 7×7 pool on a 7×7 map)."""
-    if isinstance(node.layer, IN_PLACE):
-        return False
-    return not (node.layer.type.startswith("adaptive") and tuple(node.out_shape) == tuple(node.in_shapes[0]))
 
 
 def count(leaves: list[Leaf], figure: str, conv: Conventions) -> int:

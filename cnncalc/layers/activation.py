@@ -13,6 +13,7 @@ _TORCH = {"relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "tanh": "Tanh"
 
 class Activation(Layer):
     kinds = tuple(k for k in _TORCH if k != "leaky_relu")
+    in_place = True
 
     def other_ops(self, ins, out):
         return numel(out)

@@ -179,6 +179,7 @@ class Layer(BaseModel):
     ranks: ClassVar[tuple[int, ...]] = (2,)  # spatial ranks a map-needing kind accepts
     axis_fields: ClassVar[tuple[str, ...]] = ()  # per-axis fields, one entry per spatial axis
     rf_inputs: ClassVar[int] = 0          # inputs whose field it sees (0: all; 1: the rest give only a size)
+    in_place: ClassVar[bool] = False      # applied in place or a view: a lecture table gives it no row of its own
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)

@@ -8,6 +8,7 @@ from .base import Layer, RFStep, Saved, fmt_shape, numel
 
 class Flatten(Layer):
     kinds = ("flatten",)
+    in_place = True
 
     def output_shape(self, ins):
         return (numel(ins[0]),)
@@ -29,6 +30,7 @@ class Flatten(Layer):
 
 class Identity(Layer):
     kinds = ("identity",)
+    in_place = True
 
     def aliases_input(self, training):
         return True
@@ -40,6 +42,7 @@ class Identity(Layer):
 
 class Dropout(Layer):
     kinds = ("dropout",)
+    in_place = True
     p: confloat(ge=0, le=1) = 0.5
 
     def config(self):

@@ -611,8 +611,8 @@ def build_graph(doc, file: str | None = None, input_shape: Shape | None = None, 
         return Builder(doc, file, input_shape).build()
     except CnncalcError as e:
         if input_text is not None and e.file is not None and not _fails(doc, file):
-            raise CnncalcError(f"--input {input_text[:40]}: {e.path}: {e.message}" if e.path else
-                               f"--input {input_text[:40]}: {e.message}") from None
+            raise SpecError(f"--input {input_text[:40]}: {e.path}: {e.message}" if e.path else
+                            f"--input {input_text[:40]}: {e.message}") from None
         raise e.located(file)
 
 
