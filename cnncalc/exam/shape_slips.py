@@ -93,10 +93,9 @@ def subject_end(subject: Subject) -> int:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A mistaken shape, with the slip's name, how simple it is (rank, prior) and what it computed."""
+    """A mistaken shape, with the slip's name, how common it is (prior: 1 most) and what it computed."""
     shape: tuple
     name: str
-    rank: int
     prior: int
     detail: str
 
@@ -110,35 +109,35 @@ def _mistaken(layer, ins: list, mistake: Mistake) -> Optional[tuple]:
 def _targets(subject: Subject, end: int) -> list[tuple[int, Terms]]:
     """Layers whose terms a mistake may change: the subject's own and the ones before it, nearest first."""
     graph = subject.graph
-    first = subject.nodes[0] if subject.kind in ("block",) else 0
     out = []
     for i in range(end, -1, -1):
         node = graph.nodes[i]
         t = terms_of(node.layer, tuple(node.in_shapes[0])) if node.in_shapes else None
         if t is not None:
             out.append((i, t))
-        if len(out) >= 400:
+        if len(out) >= MAX_TARGETS:
             break
-    return [(i, t) for i, t in out if i >= first or subject.kind != "block"] + \
-        [(i, t) for i, t in out if i < first and subject.kind == "block"]
+    return out
+
+
+MAX_TARGETS = 400     # layers tried, nearest first (the budget bounds the work as well)
 
 
 def _single(subject, end, i, t, m: Mistake, budget, layout) -> Optional[Candidate]:
     alt = m.apply(t)
     if alt is None:
         return None
-    node = subject.graph.nodes[i]
-    out = propagate(subject.graph, i, end, {i: lambda ins, a=alt, lay=node.layer: _mistaken(lay, ins, m)
-                                            if tuple(ins[0]) != tuple(node.in_shapes[0]) else a.shape()}, budget)
+    out = propagate(subject.graph, i, end, {i: lambda ins, s=alt.shape(): s}, budget)    # i's inputs are true
     if out is None:
         return None
     carried = "" if i == end else f", carried through to {subject.name}: {fmt_dims(from_chw(out, layout))}"
     detail = f"{_at(subject, i)}{alt.text()}{carried}; {m.why(t)}: {t.text()}"
-    return Candidate(out, m.name, 1, m.prior + (0 if i == end else 1), detail)
+    return Candidate(out, m.name, m.prior + (0 if i == end else 1), detail)
 
 
 def _everywhere(subject, end, targets, m: Mistake, budget, layout) -> Optional[Candidate]:
-    hit = [(i, t, m.apply(t)) for i, t in targets if m.apply(t) is not None]
+    first = subject.nodes[0] if subject.kind == "block" else 0     # a block's own layers; a chain's, all before
+    hit = [(i, t, m.apply(t)) for i, t in targets if i >= first and m.apply(t) is not None]
     if len(hit) < 2:
         return None
     graph = subject.graph
@@ -156,7 +155,7 @@ def _everywhere(subject, end, targets, m: Mistake, budget, layout) -> Optional[C
     detail = (f"at each of the {len(hit)} layers where it applies: " + "; ".join(texts)
               + (f"; … ({len(hit) - len(texts)} more)" if len(hit) > len(texts) else "")
               + f"; {m.why(hit[0][1])}")
-    return Candidate(out, f"{m.name} at every layer", 1, m.prior + 1, detail)
+    return Candidate(out, f"{m.name} at every layer", m.prior + 1, detail)
 
 
 def _on_propagated(graph, i, override, budget, m) -> Optional[Terms]:
@@ -178,7 +177,7 @@ def _left_out(subject, end, budget, layout) -> list[Candidate]:
         if len(node.inputs) == 1 and tuple(node.out_shape) != tuple(node.in_shapes[0]):
             shape = propagate(graph, i, end, {i: lambda ins: tuple(ins[0])}, budget)
             if shape is not None:
-                out.append(Candidate(shape, "a layer left out", 1, 3,
+                out.append(Candidate(shape, "a layer left out", 3,
                                      f"leaves out {label(subject, i)} ({fmt_dims(from_chw(node.in_shapes[0], layout))}"
                                      f" → {fmt_dims(from_chw(node.out_shape, layout))})"))
         elif node.layer.type == "concat" and len(node.inputs) >= 2:
@@ -195,7 +194,7 @@ def _left_out(subject, end, budget, layout) -> list[Candidate]:
                     chans = " + ".join(str(graph.shape_of(k)[0]) for k in node.inputs)
                     kept = " + ".join(str(graph.shape_of(node.inputs[k])[0]) for k in rest)
                     name = "the block's input not concatenated" if own_input else "a branch left out of the concat"
-                    out.append(Candidate(shape, name, 1, 3,
+                    out.append(Candidate(shape, name, 3,
                                          f"concatenates {kept} channels, leaving out {what} ({c} channels); "
                                          f"the concat joins {chans} = {node.out_shape[0]}"))
     return out
@@ -213,7 +212,7 @@ def _neighbour(subject, end, layout) -> list[Candidate]:
     after = [i for i in changing if i > end]
     for i, word in ((before[-1] if before else None, "before"), (after[0] if after else None, "after")):
         if i is not None:
-            out.append(Candidate(tuple(graph.nodes[i].out_shape), "the layer " + word + "'s output", 1, 4,
+            out.append(Candidate(tuple(graph.nodes[i].out_shape), "the layer " + word + "'s output", 4,
                                  f"is the output of {label(subject, i)}, the shape-changing layer {word} "
                                  f"{subject.name}"))
     return out
@@ -237,7 +236,7 @@ def _pairs(subject, end, budget, layout) -> list[Candidate]:
             continue
         shape = propagate(graph, i, end, {i: lambda ins, s=t2.shape(): s}, budget)
         if shape is not None:
-            out.append(Candidate(shape, f"{a.name} and {b.name}", 2, a.prior + b.prior,
+            out.append(Candidate(shape, f"{a.name} and {b.name}", a.prior + b.prior,
                                  f"{_at(subject, i)}{t2.text()}; {a.why(t)}, and {b.why(t)}: {t.text()}"))
     return out
 
