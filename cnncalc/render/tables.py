@@ -342,7 +342,7 @@ def list_columns(rows) -> list[Col]:
             Col("input", [shape(r["input"]) for r in rows], drop=1),
             Col("params", [f"{r['params']:,}" for r in rows], kind="num", raw=[r["params"] for r in rows]),
             Col("MACs", [human(r["macs"]) for r in rows], kind="num", raw=[r["macs"] for r in rows]),
-            Col("source", [r["source"] for r in rows], kind="wrap", min=36)]
+            Col("source", [r["source"] for r in rows], kind="wrap", min=32)]
 
 
 def print_list(rows, console: Console | None = None) -> None:

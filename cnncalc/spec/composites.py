@@ -122,7 +122,8 @@ class Composites:
         conv = REGISTRY["conv"].model_validate(dict(type="conv", filters=out_shape[0], kernel=1, stride=list(strides),
                                                     bias=False), context={"rank": len(strides)})
         c = self.add(prefix + "0", conv, [cur], sc)
-        return self.add(prefix + "1", REGISTRY["batchnorm"](type="batchnorm"), [c], sc)
+        bn = REGISTRY["batchnorm"].model_validate({**self.defaults.get("batchnorm", {}), "type": "batchnorm"})
+        return self.add(prefix + "1", bn, [c], sc)  # the file's batchnorm defaults (eps, frozen) apply
 
     def block(self, item, kind: str, name: str, sc: Scope, cur: int) -> int:
         block = self.blocks[kind]
