@@ -107,9 +107,9 @@ def rf_model(*st: Axis) -> dict:
 
 
 def layer_figures(layer, ins, out) -> tuple:
-    """(config, params, buffers, MACs, other ops, notes) of one layer on its inputs, per sample."""
+    """(config, params, buffers, MACs, other ops, notes, remark) of one layer on its inputs, per sample."""
     return (layer.config(), layer.params(ins, out), layer.buffers(ins, out), layer.macs(ins, out),
-            layer.other_ops(ins, out), layer.notes(ins, out))
+            layer.other_ops(ins, out), layer.notes(ins, out), layer.remark(ins, out))
 
 
 @gc_paused
@@ -158,11 +158,14 @@ def report_of(graph: Graph, batch: int = 1) -> Report:
     rows: list[dict] = []
     names = [nd.name for nd in graph.nodes]
     memo: dict = {}
+    remarks: list[str] = []
     for idx, node in enumerate(graph.nodes):
         key = (node.layer, tuple(node.in_shapes))
         if key not in memo:  # equal layers on equal inputs (repeated blocks) are computed once
             memo[key] = layer_figures(node.layer, node.in_shapes, node.out_shape)
-        cfg, params, buffers, macs, other, notes = memo[key]
+        cfg, params, buffers, macs, other, notes, remark = memo[key]
+        if remark:
+            remarks.append(f"{node.name}: {remark}")
         if idx in misaligned:
             notes = notes + [misaligned[idx]]
         if node.train_only:
@@ -192,7 +195,7 @@ def report_of(graph: Graph, batch: int = 1) -> Report:
     return Report.model_validate(dict(
         name=graph.name, source=graph.source, file=graph.file, input=list(graph.input), output=list(graph.output),
         outputs=outputs_of(graph), batch=batch, layers=rows, blocks=blocks, totals=totals,
-        misaligned=[f"{names[i]}: {m}" for i, m in misaligned.items()], notes=list(graph.notes)))
+        misaligned=[f"{names[i]}: {m}" for i, m in misaligned.items()], notes=list(graph.notes) + remarks))
 
 
 def lecture_row(node) -> bool:

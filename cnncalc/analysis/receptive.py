@@ -181,7 +181,9 @@ def _spread(node, axis: int, mask: int, n_in: int) -> tuple[int, bool]:
                     clipped |= not 0 <= t < n_in
             u += 1
         return out, clipped
-    if st.s > 1:                             # unit u starts at u·s: spread the bits s apart
+    if st.s == 0:                            # every unit reads the same window (the whole axis)
+        mask = 1 if mask else 0
+    elif st.s > 1:                           # unit u starts at u·s: spread the bits s apart
         spread, u = 0, 0
         while mask >> u:
             if mask >> u & 1:

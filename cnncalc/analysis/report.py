@@ -213,7 +213,8 @@ class Report(OmitsOneOutput):
     misaligned: list[str] = Field([], description="merges whose paths' receptive fields are misaligned")
     notes: list[str] = Field([], exclude_if=lambda v: not v,
                              description="remarks on the file as a whole: what it asks for that may not be what was "
-                                         "meant (a projection shortcut on every repeat); absent when none")
+                                         "meant (a projection shortcut on every repeat, a linear that flattens a "
+                                         "map); absent when none")
 
 
 class RFRow(RF):

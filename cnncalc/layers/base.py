@@ -271,12 +271,22 @@ class Layer(BaseModel):
         start = u * st.s - st.p
         return range(start, start + st.k, st.d)
 
+    def rf_bound(self, ins: list[Shape]) -> bool:
+        """Its field is a declared upper bound, not exact (a permute that moves the axes of a multi-axis map:
+        no per-axis field describes it, so its units count as seeing the whole input)."""
+        return False
+
     def config(self) -> str:
         """Short kernel/stride/padding text for the table."""
         return ""
 
     def notes(self, ins: list[Shape], out: Shape) -> list[str]:
         return []
+
+    def remark(self, ins: list[Shape], out: Shape) -> str | None:
+        """One line for the end of the report, where the layer does something its row alone may hide (a linear
+        that flattens a map); None for most layers."""
+        return None
 
     def explain(self, ins: list[Shape], out: Shape) -> list[str]:
         """Worked formulas, one line each (output, params, MACs, …)."""

@@ -1,4 +1,5 @@
-"""slice and channel_shuffle: channel bookkeeping for ShuffleNet-style units (no params, no MACs)."""
+"""slice and channel_shuffle: channel bookkeeping for ShuffleNet-style units (no params, no MACs), on maps of
+every rank (C×L, C×H×W, C×D×H×W)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -13,6 +14,7 @@ class Slice(Layer):
     """Channels [start, end) of the input (torch: x[:, start:end]); ShuffleNet v2's channel split."""
     kinds = ("slice",)
     needs_map = True
+    ranks = (1, 2, 3)
     start: NonNegativeInt = 0
     end: Optional[PosInt] = None   # default: the last channel
 
@@ -46,6 +48,7 @@ class ChannelShuffle(Layer):
     """Interleave channel groups (ShuffleNet): a permutation, so no params, MACs or ops."""
     kinds = ("channel_shuffle",)
     needs_map = True
+    ranks = (1, 2, 3)
     groups: PosInt
 
     def check_input(self, ins):

@@ -116,6 +116,10 @@ def inline_code(m: nn.Module, args: list[str], in_shapes=None) -> str | None:
         return " * ".join(args)
     if isinstance(m, getattr(torch_ops, "Slice", ())):
         return f"{args[0]}[:, {m.start}:{m.end}]"
+    if isinstance(m, torch_ops.Permute):
+        return f"{args[0]}.permute{m.dims!r}.clone(memory_format=torch.contiguous_format)"
+    if isinstance(m, torch_ops.Crop):
+        return f"{args[0]}[:, :, " + ", ".join(f"{a}:{b}" for a, b in m.window) + "]"
     if type(m).__name__ in torch_ops.EXPORTED:
         return None   # written as a module: its class is copied into the file
     if type(m).__module__ == torch_ops.__name__:

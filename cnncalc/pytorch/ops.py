@@ -73,7 +73,7 @@ class Reuse(nn.Module):
 
 # Modules with weights that torch.nn lacks: `cnncalc export` copies their source into the exported
 # file and calls them with `args` (their constructor's arguments), so the code stays standalone.
-EXPORTED = ("TableConv", "Subsample", "RBF", "LayerNorm2d", "Scale", "L2Norm", "FrozenBatchNorm")
+EXPORTED = ("TableConv", "Subsample", "RBF", "LayerNorm2d", "Scale", "L2Norm", "FrozenBatchNorm", "ChannelLinear")
 
 
 class TableConv(nn.Module):
@@ -160,7 +160,9 @@ class LayerNorm2d(nn.LayerNorm):
         self.args = (channels, eps, elementwise_affine)
 
     def forward(self, x):
-        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+        # made contiguous first, so torch takes one path at every batch size: a copy (unless the move leaves x
+        # contiguous), then one fused multiply-add over all positions
+        return super().forward(x.movedim(1, -1).contiguous()).movedim(-1, 1)
 
 
 class Scale(nn.Module):
@@ -208,3 +210,46 @@ class FrozenBatchNorm(nn.Module):
         scale = self.weight * (self.running_var + self.eps).rsqrt()
         shift = self.bias - self.running_mean * scale
         return x * scale.reshape(self.shape) + shift.reshape(self.shape)
+
+
+class Crop(nn.Module):
+    """x[:, :, a:b, …]: the spatial window [a, b) on each axis (a crop per side, Chomp1d's x[:, :, :-4])."""
+
+    def __init__(self, window: tuple):
+        super().__init__()
+        self.window = tuple(tuple(w) for w in window)
+
+    def forward(self, x):
+        return x[(slice(None), slice(None)) + tuple(slice(a, b) for a, b in self.window)]
+
+    def extra_repr(self):
+        return f"window={self.window}"
+
+
+class Permute(nn.Module):
+    """x.permute(dims), the batch axis first, copied to a contiguous tensor: what follows takes one path at every
+    batch size (a Linear on a permuted view copies it, or not, depending on the batch)."""
+
+    def __init__(self, dims: tuple):
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x):
+        return x.permute(self.dims).clone(memory_format=torch.contiguous_format)
+
+    def extra_repr(self):
+        return f"dims={self.dims}"
+
+
+class ChannelLinear(nn.Linear):
+    """nn.Linear on the channels at each position of a map (linear `over: channels`): moved last, multiplied,
+    moved back: a 1×1 convolution's figures with a Linear's weight (N_out × C)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__(in_features, out_features, bias)
+        self.args = (in_features, out_features, bias)
+
+    def forward(self, x):
+        # made contiguous first, so torch takes one path at every batch size: a copy (unless the move leaves x
+        # contiguous), then one fused multiply-add over all positions
+        return super().forward(x.movedim(1, -1).contiguous()).movedim(-1, 1)

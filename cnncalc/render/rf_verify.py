@@ -27,6 +27,8 @@ def rf_verification_table(v) -> Table:
         mark = Text("✓", style="green") if row.ok else Text("✗", style="bold red")
         if not row.checked:
             mark = Text("=", style="dim")
+        elif row.bound and row.ok:
+            mark = Text("⊇", style="green")
         a = row.axes
         seen = _axes(["–" if x.seen is None else x.seen for x in a])
         if any(x.seen is not None and isinstance(x.size, int) and x.seen < x.size for x in a):
@@ -35,7 +37,7 @@ def rf_verification_table(v) -> Table:
         theirs = " × ".join(_region(x.torch_region) for x in a)
         t.add_row(mark, as_text(row.name), as_text(row.type), _axes([x.size for x in a]), _axes([x.stride for x in a]),
                   _axes([x.padding for x in a]), seen, ours,
-                  Text(theirs, style="bold red" if ours != theirs else "dim"))
+                  Text(theirs, style="bold red" if ours != theirs and not (row.bound and row.ok) else "dim"))
     return t
 
 
@@ -44,13 +46,17 @@ def print_rf_verification(v, console) -> None:
     console.print(f"[bold]{markup(v.name)}[/bold]  receptive field against autograd, input {shape(v.input)}{src}\n"
                   "[dim]the network made linear and monotone (positive weights, norms and activations as identity, "
                   "max pools as positive averages); a unit's field = the input positions with a non-zero "
-                  "gradient. = : the same field as the row above, checked there[/dim]", highlight=False)
+                  "gradient. = : the same field as the row above, checked there"
+                  + ("; ⊇ : a declared upper bound (after a permute of a multi-axis map), the gradient's support "
+                     "inside it" if any(r.bound for r in v.layers) else "") + "[/dim]", highlight=False)
     console.print(rf_verification_table(v))
-    whole = sum(1 for r in v.layers if r.checked and all(x.whole for x in r.axes))
+    whole = sum(1 for r in v.layers if r.checked and not r.bound and all(x.whole for x in r.axes))
+    bound = sum(1 for r in v.layers if r.bound)
     if v.ok:
         console.print(Text(f"✓ all {len(v.layers)} spatial layers agree with the gradient's support "
                            f"({v.checked} run backward, {whole} of them with a field clear of the borders, so r, j, P "
-                           f"and holes checked whole) in {v.seconds:.1f} s", style="bold green"))
+                           f"and holes checked whole" + (f"; {bound} inside a declared upper bound" if bound else "")
+                           + f") in {v.seconds:.1f} s", style="bold green"))
         return
     console.print(Text(f"✗ {v.mismatches} of {len(v.layers)} spatial layers disagree with the gradient's support",
                        style="bold red"))

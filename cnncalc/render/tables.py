@@ -161,7 +161,7 @@ def print_report(report: Report, console: Console | None = None, depth: int | No
 
 
 def tail_view(report: Report, width: int, stages=None) -> list:
-    """What follows the totals: the misaligned merges, then where the work goes."""
+    """What follows the totals: the notes on the network, the misaligned merges, then where the work goes."""
     # the text says whether a shift is by design or unusual
     return [prose(Text(f"note: {m}")) for m in report.notes] + \
         [prose(Text(m, style="yellow" if UNUSUAL in m else "")) for m in report.misaligned] + \

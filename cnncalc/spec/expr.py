@@ -1,8 +1,9 @@
 """A tiny safe evaluator for block parameters: `$c1`, `${4*width}`, `${2 if i == 0 else 1}`.
 
 It walks Python's AST but accepts only integer literals, parameter names, + - * // %
-(and / when it divides exactly), unary minus, comparisons, `and`/`or`/`not` and
-`a if cond else b`. Nothing is ever passed to `eval`.
+(and / when it divides exactly), ** (exponent 0 … 64, the result within MAX_VALUE: WaveNet's
+`${2**i}`), unary minus, comparisons, `and`/`or`/`not` and `a if cond else b`. Nothing is
+ever passed to `eval`.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import re
 from ..errors import SpecError, quote, suggest
 
 _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-        ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
+        ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
 _CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
         ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 _WHOLE = re.compile(r"^\$(?:\{([^{}]*)\}|([A-Za-z_]\w*))$", re.S)
@@ -22,6 +23,7 @@ MAX_LEN = 200
 MAX_VALUE = 10**15
 MAX_TEXT = 1000      # characters of a text a substitution builds (`'${s}${s}'` through 40 blocks: 2^40)
 MAX_BUILT = 10_000   # values in a list or mapping a substitution builds (`[$s, $s]` through 40 blocks)
+MAX_EXPONENT = 64
 
 
 def evaluate(text: str, env: dict):
@@ -54,6 +56,9 @@ def _eval(node, env, text):
             if b == 0 or a % b:
                 raise SpecError(f"{quote(text)}: {a}/{b} is not a whole number (use // to round down)")
             return a // b
+        if isinstance(node.op, ast.Pow):
+            if not 0 <= b <= MAX_EXPONENT:
+                raise SpecError(f"{quote(text)}: exponent {b} is outside 0 … {MAX_EXPONENT}")  # so a**b stays cheap
         if type(node.op) in _BIN:
             if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and b == 0:
                 raise SpecError(f"{quote(text)}: division by zero")
@@ -78,7 +83,7 @@ def _eval(node, env, text):
         return all(vals) if isinstance(node.op, ast.And) else any(vals)
     if isinstance(node, ast.IfExp):
         return _eval(node.body if _eval(node.test, env, text) else node.orelse, env, text)
-    raise SpecError(f"{quote(text)}: only integers, parameter names, + - * / // %, comparisons "
+    raise SpecError(f"{quote(text)}: only integers, parameter names, + - * / // % **, comparisons "
                     f"and 'a if cond else b' are allowed")
 
 

@@ -91,6 +91,8 @@ FIELD_DOCS: dict[str, str] = {
                      "iteration's vectors u and v are buffers.",
     "frozen": "batchnorm: torchvision's FrozenBatchNorm2d, γ and β fixed: all four per-channel tensors are "
               "buffers, no params.",
+    "dims": "permute: the per-sample axes in their new order ([1, 0]: C×L → L×C), or PyTorch's with the batch "
+            "first ([0, 2, 1]).",
 }
 
 STRUCTURE_DOCS = {
@@ -109,8 +111,8 @@ PARAM = {"type": "string", "pattern": "^\\$", "description": "Inside a block: a 
 
 
 def _pair_like(prop: dict, kind: str = "integer") -> bool:
-    """A tuple with one entry per spatial axis (fixed-length or not)."""
-    return prop.get("type") == "array" and (
+    """A tuple with one entry per spatial axis (fixed-length or not); not a list with its own bounds (permute's dims)."""
+    return prop.get("type") == "array" and "maxItems" not in prop and (
         "prefixItems" in prop and all(p.get("type") == kind for p in prop["prefixItems"])
         or "prefixItems" not in prop and prop.get("items", {}).get("type") == kind)
 
