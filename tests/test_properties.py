@@ -128,7 +128,8 @@ maps = st.tuples(st.integers(1, 6), sizes, sizes)
 
 
 def one_layer(in_shape, layer: dict) -> dict:
-    return {"name": "prop", "input": list(in_shape), "layers": [layer]}
+    # channels first, said so: a drawn shape such as [8, 8, 1] would otherwise be refused as ambiguous
+    return {"name": "prop", "input": list(in_shape), "layout": "CHW", "layers": [layer]}
 
 
 # -- one layer against torch ----------------------------------------------------------------
