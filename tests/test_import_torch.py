@@ -115,3 +115,18 @@ def test_an_unmapped_aten_op_fails_naming_it(tmp_path):
                                    encoding="utf-8")
     with pytest.raises(ModelError, match=r"aten\.cumsum ×1 \(cumsum\)"):
         import_model(f"{tmp_path / 'm.py'}:M")
+
+
+def test_repeated_modules_become_a_block_with_repeat():
+    source = "tests/import_resnet_like.py:ResNet"
+    imported, flat = import_model(source), import_model(source, flat=True)
+    doc = imported.doc
+    layers = {ly["name"]: ly for ly in doc["layers"]}
+    assert layers["layer1"] == {"name": "layer1", "type": "basic", "repeat": 2}   # two identical Basic modules
+    body = doc["blocks"]["basic"]["layers"]
+    assert {"name": "add", "type": "add", "inputs": ["bn2", "input"]} in body      # the identity shortcut
+    assert "blocks" not in flat.doc
+    a, b = cnncalc.analyze(imported.graph), cnncalc.analyze(flat.graph)
+    assert [r.name for r in a.layers] == [r.name for r in b.layers]
+    assert "layer1.1.conv2" in [r.name for r in a.layers]                         # the module paths, kept
+    assert figures(a) == figures(b)

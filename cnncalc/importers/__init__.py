@@ -56,7 +56,7 @@ def source_file(source: str) -> str | None:
 class Imported:
     doc: dict                 # the architecture document (what `cnncalc import` writes)
     graph: Graph              # built from it, every layer proved against the model
-    layers: list[Mapped]      # the mapped layers, in the graph's order (flat documents)
+    layers: list[Mapped]      # the mapped layers, in the order of the flat document
     captured: Captured
 
 
@@ -79,7 +79,21 @@ def import_model(source: str, input: str | None = None, kwargs: dict | None = No
     doc, mapped = document(cap.name, cap.source, cap.shapes[cap.input][1:], cap.input, mapped, cap.outputs)
     graph = build_graph(doc, cap.source)
     prove(graph, mapped, cap)
+    if not flat:
+        doc, graph = with_blocks(doc, graph, cap)
     return Imported(doc, graph, mapped, cap)
+
+
+def with_blocks(doc: dict, graph: Graph, cap: Captured) -> tuple[dict, Graph]:
+    """The document with the model's repeated modules as blocks, when it builds the very same layers
+    (names, kinds, shapes) as the flat one; else the flat one."""
+    from .structure import structured
+    blocked = structured(doc, cap.classes)
+    if blocked is doc:
+        return doc, graph
+    other = build_graph(blocked, cap.source)
+    same = [(n.name, n.layer, n.out_shape) for n in other.nodes] == [(n.name, n.layer, n.out_shape) for n in graph.nodes]
+    return (blocked, other) if same else (doc, graph)
 
 
 def prove(graph: Graph, mapped: list[Mapped], cap: Captured) -> None:

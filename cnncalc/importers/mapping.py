@@ -11,6 +11,7 @@ every such op type with its count and first node names.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
@@ -635,15 +636,31 @@ def shuffle_groups(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):
 # -- the whole model ----------------------------------------------------------------------------------
 
 def layer_names(ops: list[Op]) -> dict[int, str]:
-    """Each op's layer name: its module's path where the module made only this op (`layer1.0.conv1`),
-    else the path and the op's own name (`block.relu_1`), or the op's name alone."""
-    counts = Counter(op.module for op in ops if op.module)
+    """Each op's layer name, from the module that made it: a module without submodules names its calls
+    by its path (`layer1.0.conv1`; a module called twice `layer1.0.relu`, `layer1.0.relu_2`); an op of a
+    module that has submodules, or of the model's own forward, is named under it by its kind
+    (`layer1.0.add`, `cat`, `cat_2`). ONNX nodes without a module keep their node names."""
+    parents = {p for op in ops if op.module for p in prefixes(op.module)}
+    seen: Counter = Counter()
     out = {}
     for op in ops:
-        short = op.name.rsplit("/", 1)[-1] if op.name.startswith("/") else op.name
-        out[id(op)] = op.module if op.module and counts[op.module] == 1 else (
-            f"{op.module}.{short}" if op.module else op.name)
+        if op.module and op.module not in parents:
+            base = op.module
+        elif op.module or not op.name.startswith("/") and re.fullmatch(r"[A-Za-z_]+(_\d+)?", op.name):
+            short = op.name.rsplit("/", 1)[-1]
+            short = re.sub(r"_\d+$", "", short).lower() if re.fullmatch(r"[A-Za-z_]+(_\d+)?", short) else short
+            base = f"{op.module}.{short}" if op.module else short
+        else:
+            base = op.name
+        seen[base] += 1
+        out[id(op)] = base if seen[base] == 1 else f"{base}_{seen[base]}"
     return out
+
+
+def prefixes(path: str) -> list[str]:
+    """'a.b.c' → ['a', 'a.b'] (the modules that contain it)."""
+    parts = path.split(".")
+    return [".".join(parts[:k]) for k in range(1, len(parts))]
 
 
 def layers_of(cap: Captured) -> list[Mapped]:

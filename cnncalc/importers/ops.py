@@ -46,6 +46,7 @@ class Captured:
     ops: list[Op]
     consts: dict[str, Const]
     shapes: dict[str, tuple[int, ...]]   # every activation's shape, batch first
+    classes: dict[str, str] = field(default_factory=dict)   # module path → its class's name (PyTorch)
 
     def numel(self, value: str) -> int:
         out = 1

@@ -183,8 +183,10 @@ class Translator:
         outs = out_node.args[0]
         outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
         outputs = [self.name(o) for o in outs if o is not None]
+        classes = {str(path): (cls if isinstance(cls, str) else getattr(cls, "__qualname__", "")).rsplit(".", 1)[-1]
+                   for n in nodes for path, cls in (n.meta.get("nn_module_stack") or {}).values()}
         return Captured(name=name, source=source, input=user, outputs=outputs, ops=self.ops,
-                        consts=self.consts, shapes=self.shapes)
+                        consts=self.consts, shapes=self.shapes, classes=classes)
 
     def val_shape(self, arg_name: str):
         node = next(n for n in self.ep.graph.nodes if n.name == arg_name)
