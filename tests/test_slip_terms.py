@@ -360,3 +360,26 @@ def test_unit_left_out(tmp_path):
     # VGG-16's 138,357,544 params written 138 (in millions, the unit left out)
     item = one(tmp_path, "architecture: vgg16\nanswers:\n  total: {params: 138}\n")[0]
     assert item.slip.name == "unit left out" and "138M" in item.slip.detail
+
+
+@pytest.mark.parametrize("question, answer, slip", [
+    # a 1×1 conv 256 → 64 without bias (ResNet's bottleneck): 256·64; a bias added: 256·64 + 64
+    ("conv: {input: 56x56x256, kernel: 1, filters: 64, bias: false}", f"params: {256 * 64 + 64}",
+     "bias counted where there is none"),
+    # a transposed conv 4×4/2 p1 on 8×8×64 → 16×16×32: 64·32·4·4·8·8 MACs; counted at the 16·16 outputs
+    ("net: {input: 8x8x64, layers: [{type: conv_transpose, filters: 32, kernel: 4, stride: 2, padding: 1}]}",
+     f"macs: {64 * 32 * 4 * 4 * 16 * 16}", "conv MACs for a transposed conv"),
+    # a 3×3 conv dilated by 2 on 8 channels, 8 filters: (3·3·8 + 1)·8; counted as 5×5: (5·5·8 + 1)·8
+    ("conv: {input: 32x32x8, kernel: 3, dilation: 2, padding: 2, filters: 8}", f"params: {(5 * 5 * 8 + 1) * 8}",
+     "dilated kernel counted dense"),
+])
+def test_kind_count_slips(tmp_path, question, answer, slip):
+    item = one(tmp_path, f"questions:\n  q:\n    {question}\n    answer: {{{answer}}}\n")[0]
+    assert not item.ok and item.slip is not None and slip in item.slip.name.split(", or "), item.slip
+    assert false_arithmetic(item.slip.detail) == []
+
+
+def test_a_global_pool_left_out_before_the_fc(tmp_path):
+    # ResNet-18's fc: 512·1000 + 1000; with the 7×7 average pool left out it would see 512·7·7 inputs
+    item = one(tmp_path, f"architecture: resnet18\nanswers:\n  fc: {{params: {512 * 7 * 7 * 1000 + 1000}}}\n")[0]
+    assert item.slip.name == "a layer left out" and "leaving out avgpool" in item.slip.detail

@@ -279,6 +279,50 @@ def _one_position_what(subject, changed):
             f"each of its {lf.pos:,} output positions")
 
 
+def _bias_added(subject, lf):
+    """A bias counted for a conv or fc layer that has none (bias: false, as before a batch norm)."""
+    node = subject.graph.nodes[lf.idx]
+    if lf.type not in ("conv", "linear", "conv_transpose") or lf.b or getattr(node.layer, "bias", True):
+        return None
+    return replace(lf, b=node.out_shape[0])
+
+
+def _bias_added_what(subject, changed):
+    b = sum(subject.graph.nodes[lf.idx].out_shape[0] * lf.mult for lf in changed)
+    return f"adds {b:,} biases{_first(subject, changed)}; this layer has none (bias: false, a batch norm follows)"
+
+
+def _transposed_as_conv(subject, lf):
+    """A transposed conv's MACs counted like a conv's, at every output position (the zeros between inputs too)."""
+    if lf.type != "conv_transpose" or not lf.macs:
+        return None
+    return replace(lf, macs=lf.w * lf.pos)
+
+
+def _transposed_as_conv_what(subject, changed):
+    lf = changed[0]
+    return (f"counts the transposed conv{_first(subject, changed)} like a conv, weights × its {lf.pos:,} output "
+            f"positions; it does the work at its input positions: each input element times each tap")
+
+
+def _dilated_dense(subject, lf):
+    """A dilated kernel's weights counted over its whole span, d·(k − 1) + 1 per side."""
+    p = conv_parts(subject, lf)
+    layer = subject.graph.nodes[lf.idx].layer if p is not None else None
+    if p is None or set(layer.dilation) == {1}:
+        return None
+    span = numel(tuple(d * (k - 1) + 1 for k, d in zip(p.kernel, layer.dilation)))
+    return replace(lf, w=lf.w // p.kk * span, macs=lf.macs // p.kk * span)
+
+
+def _dilated_dense_what(subject, changed):
+    p = conv_parts(subject, changed[0])
+    d = subject.graph.nodes[changed[0].idx].layer.dilation
+    spans = "·".join(str(dd * (k - 1) + 1) for k, dd in zip(p.kernel, d))
+    return (f"counts the dilated kernel{_first(subject, changed)} as {spans} weights per channel; dilation "
+            f"spreads the same {p.k_text} = {p.kk} taps, it adds none")
+
+
 def _bias_mac(subject, lf):
     return replace(lf, macs=lf.macs + lf.b * lf.pos) if lf.b and lf.macs else None
 
@@ -383,6 +427,10 @@ LEAF_SLIPS = (
     LeafSlip("sparse LeNet C3", ALL, _sparse_c3, _sparse_c3_what),
     LeafSlip("sparse LeNet C3", ("macs", "flops"), _sparse_c3_conn, _sparse_c3_what),
     LeafSlip("bias counted as MACs", ("macs", "flops"), _bias_mac, _bias_mac_what),
+    LeafSlip("bias counted where there is none", ("params", "param_memory", "biases"), _bias_added,
+             _bias_added_what),
+    LeafSlip("conv MACs for a transposed conv", ("macs", "flops"), _transposed_as_conv, _transposed_as_conv_what),
+    LeafSlip("dilated kernel counted dense", ALL, _dilated_dense, _dilated_dense_what),
     LeafSlip("bias forgotten", ("params", "param_memory"), _bias_of("linear"), _bias_of_what("linear"), 2),
     LeafSlip("bias forgotten", ("params", "param_memory"), _bias_of("conv"), _bias_of_what("conv"), 2),
     LeafSlip("BN running statistics counted", ("params", "param_memory"), _running_stats, _running_stats_what),

@@ -17,7 +17,9 @@ def label(subject: Subject, idx: int) -> str:
     if "." not in node.name and node.name in written_names(subject.graph):
         return node.name
     desc = describe(node)
-    where = f" of {subject.name}" if subject.kind in ("block", "layer") and subject.name not in ("", None) else ""
+    where = ""
+    if subject.kind in ("block", "layer"):
+        where = f" of {subject.name}" if idx in subject.nodes else f" before {subject.name}"
     return f"the {desc}{where}"
 
 

@@ -167,7 +167,7 @@ def _on_propagated(graph, i, override, budget, m) -> Optional[Terms]:
     return m.apply(t) if t is not None else None
 
 
-def _left_out(subject, end, budget, layout) -> list[Candidate]:
+def _left_out(subject, end, budget, layout) -> list[tuple[int, Candidate]]:
     """A shape-changing layer (or a concat's branch) left out, the change carried to the subject's output."""
     graph = subject.graph
     out = []
@@ -177,9 +177,10 @@ def _left_out(subject, end, budget, layout) -> list[Candidate]:
         if len(node.inputs) == 1 and tuple(node.out_shape) != tuple(node.in_shapes[0]):
             shape = propagate(graph, i, end, {i: lambda ins: tuple(ins[0])}, budget)
             if shape is not None:
-                out.append(Candidate(shape, "a layer left out", 3,
-                                     f"leaves out {label(subject, i)} ({fmt_dims(from_chw(node.in_shapes[0], layout))}"
-                                     f" → {fmt_dims(from_chw(node.out_shape, layout))})"))
+                out.append((i, Candidate(shape, "a layer left out", 3,
+                                         f"leaves out {label(subject, i)} "
+                                         f"({fmt_dims(from_chw(node.in_shapes[0], layout))}"
+                                         f" → {fmt_dims(from_chw(node.out_shape, layout))})")))
         elif node.layer.type == "concat" and len(node.inputs) >= 2:
             for j, src in enumerate(node.inputs):
                 rest = [k for k in range(len(node.inputs)) if k != j]
@@ -194,9 +195,9 @@ def _left_out(subject, end, budget, layout) -> list[Candidate]:
                     chans = " + ".join(str(graph.shape_of(k)[0]) for k in node.inputs)
                     kept = " + ".join(str(graph.shape_of(node.inputs[k])[0]) for k in rest)
                     name = "the block's input not concatenated" if own_input else "a branch left out of the concat"
-                    out.append(Candidate(shape, name, 3,
-                                         f"concatenates {kept} channels, leaving out {what} ({c} channels); "
-                                         f"the concat joins {chans} = {node.out_shape[0]}"))
+                    out.append((i, Candidate(shape, name, 3,
+                                             f"concatenates {kept} channels, leaving out {what} ({c} channels); "
+                                             f"the concat joins {chans} = {node.out_shape[0]}")))
     return out
 
 
@@ -255,10 +256,18 @@ def _shape_layer(subject: Subject):
     return None
 
 
-def shape_candidates(subject: Subject, layout: str, budget: Budget) -> list[Candidate]:
-    """Every mistaken output shape the search reaches within its budget, simplest first."""
+def own_first(subject: Subject) -> int:
+    """The first layer that is the subject's own (a layer's or a block's; all of a chain or network)."""
+    return subject.nodes[0] if subject.kind in ("layer", "block") else 0
+
+
+def shape_candidates(subject: Subject, layout: str, budget: Budget, before: bool) -> list[Candidate]:
+    """Every mistaken output shape the search reaches within its budget: in the subject's own layers, or
+    (`before`) in the layers before it (a layer's "at every layer" too), carried to its output."""
     end = subject_end(subject)
-    targets = _targets(subject, end)
+    lo = own_first(subject)
+    targets = [(i, t) for i, t in _targets(subject, end) if (i < lo) == before]
+    everywhere = _targets(subject, end) if subject.kind == "layer" else targets
     out: list[Candidate] = []
     for m in MISTAKES:
         for i, t in targets:
@@ -267,11 +276,12 @@ def shape_candidates(subject: Subject, layout: str, budget: Budget) -> list[Cand
                 out.append(c)
             if budget.exhausted:
                 return out
-        c = _everywhere(subject, end, targets, m, budget, layout)
+        c = _everywhere(subject, end, everywhere, m, budget, layout) if before == (subject.kind == "layer") \
+            else None
         if c is not None:
             out.append(c)
-    out += _left_out(subject, end, budget, layout) + _neighbour(subject, end, layout)
-    return out
+    out += [c for i, c in _left_out(subject, end, budget, layout) if (i < lo) == before]
+    return out + ([] if before else _neighbour(subject, end, layout))
 
 
 def shape_slip(subject: Subject, given: ShapeAnswer, exp: tuple, budget: Optional[Budget] = None) \
@@ -283,8 +293,9 @@ def shape_slip(subject: Subject, given: ShapeAnswer, exp: tuple, budget: Optiona
         return slip, False
     budget = budget or Budget()
     layout = given.layout
-    for rank, make in ((1, lambda: shape_candidates(subject, layout, budget)),
-                       (2, lambda: _pairs(subject, subject_end(subject), budget, layout))):
+    for make in (lambda: shape_candidates(subject, layout, budget, before=False),
+                 lambda: shape_candidates(subject, layout, budget, before=True),
+                 lambda: _pairs(subject, subject_end(subject), budget, layout)):
         hits = [c for c in make() if c.shape != tuple(exp) and shape_matches(given, c.shape)]
         if hits:
             hits = simplest(hits, value=lambda c: c.shape, prior=lambda c: c.prior)

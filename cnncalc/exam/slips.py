@@ -18,7 +18,7 @@ from typing import Iterator, Optional
 
 from ..layers import numel
 from .count_slips import LEAF_SLIPS, VALUE_SLIPS, LeafSlip, layer_left_out, neighbour_layer, wrong_layer_channels
-from .labels import at
+from .labels import at, label
 from .numbers import BYTE_UNITS, Number
 from .shape_slips import Budget, hwc_order_swapped, padding_slip, propagate, rf_slip, shape_slip
 from .slip import Slip, join_slips, simplest
@@ -58,12 +58,18 @@ def _value(subject: Subject, figure: str, groups: list[tuple[Leaf, int]]) -> int
 Candidate = tuple[int, str, str, int]      # (mistaken value, slip name, what it did, prior)
 
 
-def candidates(subject: Subject, figure: str, true: int, pairs: bool, budget: Budget) -> Iterator[Candidate]:
-    """Each slip (pairs: each pair of slips) that applies, within the budget."""
+STAGES = ("single", "before", "pairs")   # one slip in what was asked; one in a layer before it; two slips
+
+
+def candidates(subject: Subject, figure: str, true: int, stage: str, budget: Budget) -> Iterator[Candidate]:
+    """Each slip of this stage that applies, within the budget."""
     rules = [r for r in LEAF_SLIPS + tuple(wrong_layer_channels(subject)) if figure in r.figures]
     values = [r for r in VALUE_SLIPS if figure in r.figures]
     base = subject.alike
-    if not pairs:
+    if stage == "before":
+        yield from shape_count_candidates(subject, figure, true, budget, before=True)
+        return
+    if stage == "single":
         for vr in values:
             v = vr.value(subject, figure, true)
             if v is not None:
@@ -77,7 +83,7 @@ def candidates(subject: Subject, figure: str, true: int, pairs: bool, budget: Bu
         yield from layer_left_out(subject, figure, true)
         yield from neighbour_layer(subject, figure)
         yield from ((v, n, w, 1) for v, n, w in _size_slips(subject, figure, true))
-        yield from shape_count_candidates(subject, figure, budget)
+        yield from shape_count_candidates(subject, figure, true, budget, before=False)
         return
     first: dict[str, LeafSlip] = {}
     for r in rules:       # pairs of the general slips (not one layer's lookup), each name in its first form
@@ -107,32 +113,58 @@ def candidates(subject: Subject, figure: str, true: int, pairs: bool, budget: Bu
                                                             f"{vr.what(subject, figure, v0)}", rule.prior + vr.prior
 
 
-def shape_count_candidates(subject: Subject, figure: str, budget: Budget) -> Iterator[Candidate]:
-    """A mistake in an output size carried into the counts after it (MACs of the layers whose map changed,
-    a fully connected layer's inputs): every conv/pool of the subject, each mistake once."""
+def shape_count_candidates(subject: Subject, figure: str, true: int, budget: Budget, before: bool) \
+        -> Iterator[Candidate]:
+    """A mistake in an output size carried into the counts after it (the MACs of every layer whose map
+    changed, a fully connected layer's inputs): each mistake at each layer of the subject and at the few
+    before it, and each weightless layer there left out (a global pool forgotten before an fc layer)."""
     if figure not in ("macs", "flops", "params", "weights", "connections", "activations", "memory"):
         return
     graph = subject.graph
     lo, end = subject.nodes[0], subject.nodes[-1]
-    if end - lo > 400:
+    if end - lo > MAX_SPAN:
         return
-    targets = [(i, terms_of(graph.nodes[i].layer, tuple(graph.nodes[i].in_shapes[0])))
-               for i in subject.nodes if graph.nodes[i].in_shapes]
-    targets = [(i, t) for i, t in targets if t is not None][:40]
-    true_leaves = {lf.idx: lf for lf in subject.leaves}
-    for i, t in targets:
-        for m in MISTAKES:
+    for i, change, name, what, prior in _shape_changes(subject, lo, end):
+        if (i < lo) != before:
+            continue
+        if budget.exhausted:
+            return
+        shapes = propagate(graph, i, end, {i: change}, budget, every=True)
+        if not shapes:
+            continue
+        leaves = [_carried(graph, lf, shapes) for lf in subject.leaves]
+        v = subject.value(figure, leaves)
+        if v != true:
+            yield v, name, f"{what} (every count after it follows): {figure} {v:,}", prior
+
+
+MAX_SPAN, BEFORE = 400, 12     # the layers a subject may span for this search; layers tried before it
+
+
+def _shape_changes(subject: Subject, lo: int, end: int) -> Iterator[tuple]:
+    """(layer, its mistaken output, slip name, what it did, prior), nearest the subject's end first."""
+    graph = subject.graph
+    for i in range(end, max(-1, lo - BEFORE), -1):
+        node = graph.nodes[i]
+        if not node.in_shapes:
+            continue
+        t = terms_of(node.layer, tuple(node.in_shapes[0]))
+        for m in MISTAKES if t is not None else ():
             alt = m.apply(t)
-            if alt is None or budget.exhausted:
-                continue
-            shapes = propagate(graph, i, end, {i: lambda ins, a=alt: a.shape()}, budget, every=True)
-            if not shapes:
-                continue
-            leaves = [leaf_at(graph, lf.idx, [shapes.get(j, graph.shape_of(j)) for j in graph.nodes[lf.idx].inputs],
-                              shapes[lf.idx], lf) if lf.idx in shapes else lf for lf in true_leaves.values()]
-            v = subject.value(figure, leaves)
-            yield v, m.name, f"with {at(subject, i)}{alt.text()} (every count after it follows): " \
-                             f"{figure} {v:,}", m.prior + 1
+            if alt is not None:
+                yield i, (lambda ins, s=alt.shape(): s), m.name, f"with {at(subject, i)}{alt.text()}", m.prior + 1
+        row = subject.report.layers[i]
+        if len(node.inputs) == 1 and not row.params and tuple(node.out_shape) != tuple(node.in_shapes[0]):
+            yield i, (lambda ins: tuple(ins[0])), "a layer left out", f"leaving out {label(subject, i)}", 3
+
+
+def _carried(graph, lf: Leaf, shapes: dict) -> Leaf:
+    """A leaf recomputed where a changed shape reaches it (its input or its output), else as it was."""
+    inputs = graph.nodes[lf.idx].inputs
+    if lf.idx not in shapes and not any(j in shapes for j in inputs):
+        return lf
+    ins = [shapes.get(j, graph.shape_of(j)) for j in inputs]
+    return leaf_at(graph, lf.idx, ins, shapes.get(lf.idx, tuple(graph.nodes[lf.idx].out_shape)), lf)
 
 
 def _size_slips(subject: Subject, figure: str, true: int) -> Iterator[tuple[int, str, str]]:
@@ -253,9 +285,9 @@ def find_slip(subject: Subject, figure: str, num: Number, true: int, tol,
         return (join_slips(hits) if hits else None), False
     close = num.quantum if tol is None else tol * abs(true)
     found: list[Candidate] = []
-    for pairs in (False, True):
+    for stage in STAGES:
         seen = set()
-        for v, name, what, prior in candidates(subject, figure, true, pairs, budget):
+        for v, name, what, prior in candidates(subject, figure, true, stage, budget):
             if v is None or v == true or not _matches(num, v, tol) or (v, name) in seen:
                 continue
             seen.add((v, name))
