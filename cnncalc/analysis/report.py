@@ -90,6 +90,8 @@ class TrainingTotals(StepMemory):
     """`--train`: one training step (forward in training mode + backward of the summed outputs)."""
     dtype: str = Field(description="training dtype: fp32, or fp16/bf16 mixed precision")
     optimizer: str = Field(description="sgd, momentum, adam or adamw")
+    device: str = Field(description="whose kernels' saved tensors are counted: cuda (dropout keeps a 1-byte "
+                                            "mask) or cpu (a mask in the activations' dtype)")
     forward_macs: int = Field(description="MACs of the training forward, auxiliary heads included" + BATCHED)
     backward_macs: int = Field(description="MACs of the backward" + BATCHED)
     step_macs: int = Field(description="forward + backward MACs" + BATCHED)

@@ -26,13 +26,16 @@ class TrainConfig:
     batch: int = 1
     dtype: str = "fp32"          # activations, parameters and gradients; fp16/bf16 = mixed precision
     optimizer: str = "adam"
-    device: str = "cuda"         # the rule for dropout's mask (1 byte on CUDA, the activations' dtype on CPU)
+    device: str = "cuda"         # whose kernels: dropout keeps a 1-byte mask on CUDA, one in the activations' dtype
+                                 # on the CPU (there torch's dropout multiplies by a noise tensor it keeps)
 
     def __post_init__(self):
         if self.dtype not in DTYPE_BYTES:
             raise SpecError(f"--dtype {quote(self.dtype)}: expected one of {', '.join(DTYPE_BYTES)}")
         if self.optimizer not in OPTIMIZER_STATES:
             raise SpecError(f"--optimizer {quote(self.optimizer)}: expected one of {', '.join(OPTIMIZER_STATES)}")
+        if self.device not in ("cuda", "cpu"):
+            raise SpecError(f"--device {self.device!r}: expected cuda or cpu (whose kernels' saved tensors to count)")
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
             raise SpecError(f"batch must be a whole number ≥ 1, got {quote(self.batch)}")
 
@@ -280,7 +283,7 @@ def training_section(graph: Graph, cfg: TrainConfig, fit: int | None = None) -> 
     bwd = backward_macs(graph, rg, cfg.batch)
     saved = saved_bytes_per_layer(saved_keys(graph, cfg, rg))
     forward = sum(nd.layer.macs(nd.in_shapes, nd.out_shape) for nd in graph.nodes) * cfg.batch
-    totals = dict(dtype=cfg.dtype, optimizer=cfg.optimizer, forward_macs=forward, backward_macs=sum(bwd),
+    totals = dict(dtype=cfg.dtype, optimizer=cfg.optimizer, device=cfg.device, forward_macs=forward, backward_macs=sum(bwd),
                   step_macs=forward + sum(bwd), **breakdown(graph, cfg))
     if fit is not None:
         best, at_least = fit_batch(graph, fit, cfg)

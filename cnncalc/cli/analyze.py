@@ -37,6 +37,9 @@ def analyze_cmd(
     fit: Optional[str] = typer.Option(None, "--fit", metavar="SIZE", help="With --train: the largest batch whose "
                                       "step fits, e.g. 16GB (10⁹ B) or 16GiB (2³⁰ B)."),
     memory: bool = typer.Option(False, "--memory", help="Add the peak live activations of inference."),
+    device: str = typer.Option("cuda", "--device", metavar="cuda|cpu", help="With --train: whose kernels' saved "
+                               "tensors to count (dropout keeps a 1-byte mask on CUDA, a full-size one on the CPU: "
+                               "`verify --train` on the CPU proves the cpu figures)."),
 ):
     """Per-layer shapes, params, MACs, FLOPs and receptive field, with totals.
 
@@ -69,7 +72,7 @@ def analyze_cmd(
     if train or fit is not None:
         from ..analysis.training import TrainConfig, parse_bytes
         budget = parse_bytes(fit) if fit is not None else None
-        report = with_training(graph, report, TrainConfig(batch, dtype, optimizer), budget)
+        report = with_training(graph, report, TrainConfig(batch, dtype, optimizer, device.lower()), budget)
     elif memory:
         report = with_memory(graph, report)
     if html:

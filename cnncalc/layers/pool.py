@@ -188,8 +188,9 @@ class AdaptiveAvgPool(Layer):
                      for w, size, o in zip(self.sizes(ins), ins[0][1:], self.outs(ins)))
 
     def saved(self, ins, out, batch, grads):
-        # torch computes a 1×1 output as a mean, which keeps nothing; other sizes keep the input
-        return [] if self.outs(ins) == (1, 1) else [Saved("in0")]
+        # torch computes an output of size 1 on every axis (1-, 2- or 3-D) as a mean, which keeps nothing;
+        # other sizes keep the input
+        return [] if set(self.outs(ins)) == {1} else [Saved("in0")]
 
     def config(self):
         return f"→{fmt_pair(self.output or (1,))}"

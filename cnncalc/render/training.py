@@ -13,7 +13,7 @@ from .tables import header, human, print_prose, print_report, rows_at_depth, tai
 
 TRAIN_CONVENTIONS = ("training step = forward in training mode (auxiliary heads included) + backward of the summed "
                      "outputs; the input needs no gradient; saved = storages autograd keeps for backward (a view or a "
-                     "tensor kept by several layers counts once, at the first); dropout's mask 1 byte (CUDA); "
+                     "tensor kept by several layers counts once, at the first); dropout's mask 1 byte on CUDA, the activations' dtype on the CPU; "
                      "gradients set to None between steps")
 
 
@@ -56,7 +56,8 @@ def training_text(report) -> str:
              f"  peak live      {gb(t.peak_activation_bytes)}  (each freed after its last consumer)"]
     if tt is None:
         return "\n".join(lines)
-    lines += [f"training step, batch {tt.batch}, {tt.dtype}, {tt.optimizer}:",
+    lines += [f"training step on {tt.device.upper() if tt.device == 'cuda' else 'the CPU'}, batch {tt.batch}, "
+              f"{tt.dtype}, {tt.optimizer}:",
               f"  MACs           forward {tt.forward_macs:,} + backward {tt.backward_macs:,}",
               f"                 = {tt.step_macs:,} ({human(tt.step_macs)}; FLOPs {human(2 * tt.step_macs)})"]
     lines += memory_lines(tt, "  ")
@@ -88,7 +89,8 @@ def print_train_verification(v, console: Console) -> None:
     console.print(f"[bold]{markup(v.name)}[/bold]  input {shape(v.input)}  --train, {v.optimizer}, torch {v.torch_version}, "
                   f"{v.device}\n[dim]backward MACs = FlopCounterMode's formulas / 2 per backward op, charged to the layer "
                   "that made its autograd node (grouped weight gradients ÷ groups); saved = distinct storages from saved_tensors_hooks; inference peak = live "
-                  "storages tracked at dispatch[/dim]", highlight=False)
+                  "storages tracked at dispatch; the cnncalc column is `analyze --train --device "
+                  f"{'cuda' if v.device.startswith('cuda') else 'cpu'}`'s[/dim]", highlight=False)
     for note in v.notes:
         console.print(f"[dim]{markup(note)}[/dim]", highlight=False)
     for b in v.batches:
