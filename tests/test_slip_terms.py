@@ -1,5 +1,5 @@
 """Issue 24: slips derived from the layer kinds' formula terms, the new question kinds, and a measured run
-on public exercises (tests/exercises/public.yaml names its sources: deeplearning.ai, CS231n, d2l, Dumoulin &
+on public exercises (each file in tests/exercises/ names its sources: deeplearning.ai, CS231n, d2l, Dumoulin &
 Visin). Expected values are arithmetic; every explanation's arithmetic is evaluated."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cnncalc.exam.numbers import parse_number
 from cnncalc.exam.terms import MISTAKES, terms_of
 
 ROOT = Path(__file__).resolve().parents[1]
-EXERCISES = ROOT / "tests" / "exercises" / "public.yaml"
+EXERCISES = sorted((ROOT / "tests" / "exercises").glob("*.yaml"))
 
 # --------------------------------------------------------------------------------------
 # the printed arithmetic is the arithmetic true
@@ -132,9 +132,16 @@ def measure(path: Path):
 
 
 def test_public_exercises_measured():
-    out, details = measure(EXERCISES)
-    assert out["right"] >= 25 and out["right_passed"] == out["right"], out
-    assert out["wrong"] >= 40 and out["flagged"] == out["wrong"], out
+    total: dict = {}
+    details = []
+    for path in EXERCISES:
+        out, said = measure(path)
+        details += said
+        for k, v in out.items():
+            total[k] = total.get(k, 0) + v
+    out = total
+    assert out["right"] >= 40 and out["right_passed"] == out["right"], out
+    assert out["wrong"] >= 70 and out["flagged"] == out["wrong"], out
     assert out["named"] >= 0.9 * out["wrong"] and out["asserted_wrongly"] == 0, out
     assert [d for d in details if false_arithmetic(d)] == []
 

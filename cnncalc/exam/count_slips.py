@@ -164,6 +164,33 @@ def _dense_what(subject, changed):
             f"of the {p.c_in} input channels ({p.c_in}/{p.groups}), not all {p.c_in}")
 
 
+def _pointwise_after(subject: Subject, idx: int) -> Optional[int]:
+    """The filters of the 1×1 conv that follows a depthwise conv (the separable pair), if one does."""
+    for node in subject.graph.nodes[idx + 1:idx + 4]:
+        if node.layer.type == "conv":
+            return node.out_shape[0] if set(node.layer.kernel) == {1} else None
+    return None
+
+
+def _standard(subject, lf):
+    """A depthwise conv of a separable pair counted as the standard conv it replaces (the pointwise's filters)."""
+    p = conv_parts(subject, lf)
+    if p is None or p.groups == 1 or p.groups != p.c_in:
+        return None
+    n = _pointwise_after(subject, lf.idx)
+    if n is None or n == p.c_out:
+        return None
+    return replace(lf, w=p.kk * p.c_in * n, macs=p.kk * p.c_in * n * lf.pos, b=n if lf.b else 0)
+
+
+def _standard_what(subject, changed):
+    p = conv_parts(subject, changed[0])
+    n = _pointwise_after(subject, changed[0].idx)
+    return (f"counts the depthwise conv{_first(subject, changed)} as the standard conv it replaces, "
+            f"{p.k_text}·{p.c_in}·{n} (the pointwise conv's {n} filters); it has one {p.k_text} filter per "
+            f"channel: {p.k_text}·1·{p.c_out}")
+
+
 def _with_cin(lf: Leaf, p: ConvParts, c_in: int) -> Leaf:
     per = c_in // p.groups if c_in % p.groups == 0 else c_in
     return replace(lf, w=p.kk * per * p.c_out, macs=p.kk * per * p.c_out * lf.pos)
@@ -420,6 +447,7 @@ LEAF_SLIPS = (
     LeafSlip("parameter sharing forgotten", ("params", "weights", "param_memory"), _sharing_in, _sharing_in_what),
     LeafSlip("one filter's weights only", ("params", "weights", "param_memory"), _one_filter, _one_filter_what),
     LeafSlip("groups ignored", ALL, _dense, _dense_what),
+    LeafSlip("groups ignored", ALL, _standard, _standard_what),
     LeafSlip("input channels forgotten", ALL, _no_cin, _no_cin_what),
     LeafSlip("input channels forgotten", ALL, _fc_no_depth, _fc_no_depth_what),
     LeafSlip("fully-connected formula for a conv", ALL, _fc_for_conv, _fc_for_conv_what),

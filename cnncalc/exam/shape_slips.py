@@ -121,6 +121,7 @@ def _targets(subject: Subject, end: int) -> list[tuple[int, Terms]]:
 
 
 MAX_TARGETS = 400     # layers tried, nearest first (the budget bounds the work as well)
+MAX_EVERY = 60        # layers one slip "at every layer" is tried over (each is described on its own input)
 
 
 def _single(subject, end, i, t, m: Mistake, budget, layout) -> Optional[Candidate]:
@@ -137,24 +138,23 @@ def _single(subject, end, i, t, m: Mistake, budget, layout) -> Optional[Candidat
 
 def _everywhere(subject, end, targets, m: Mistake, budget, layout) -> Optional[Candidate]:
     first = subject.nodes[0] if subject.kind == "block" else 0     # a block's own layers; a chain's, all before
-    hit = [(i, t, m.apply(t)) for i, t in targets if i >= first and m.apply(t) is not None]
-    if len(hit) < 2:
+    kinds = {t.kind for _, t in targets if m.apply(t) is not None}
+    every = [(i, t) for i, t in targets if i >= first and t.kind in kinds]   # the term exists: where it may apply
+    if len(every) < 2 or len(every) > MAX_EVERY:
         return None
     graph = subject.graph
-    first = min(i for i, _, _ in hit)
-    override = {i: (lambda ins, lay=graph.nodes[i].layer: _mistaken(lay, ins, m)) for i, _, _ in hit}
-    out = propagate(graph, first, end, override, budget)
+    override = {i: (lambda ins, lay=graph.nodes[i].layer: _mistaken(lay, ins, m)) for i, _ in every}
+    out = propagate(graph, min(override), end, override, budget)
     if out is None:
         return None
-    firsts = sorted(hit)[:2]
-    texts = []
-    for i, t, _ in firsts:
-        alt = _on_propagated(graph, i, override, budget, m)
-        if alt is not None:
-            texts.append(f"{_at(subject, i)}{alt.text()}")
-    detail = (f"at each of the {len(hit)} layers where it applies: " + "; ".join(texts)
-              + (f"; … ({len(hit) - len(texts)} more)" if len(hit) > len(texts) else "")
-              + f"; {m.why(hit[0][1])}")
+    changed = [(i, alt) for i, alt in ((i, _on_propagated(graph, i, override, budget, m)) for i, _ in sorted(every))
+               if alt is not None]
+    if len(changed) < 2:
+        return None
+    texts = [f"{_at(subject, i)}{alt.text()}" for i, alt in changed[:2]]
+    detail = (f"at each of the {len(changed)} layers where it applies: " + "; ".join(texts)
+              + (f"; … ({len(changed) - len(texts)} more)" if len(changed) > len(texts) else "")
+              + f"; {m.why(every[0][1])}")
     return Candidate(out, f"{m.name} at every layer", m.prior + 1, detail)
 
 
