@@ -14,6 +14,7 @@ pytest.importorskip("torch")
 from onnx import TensorProto, helper  # noqa: E402
 
 import cnncalc  # noqa: E402
+from cnncalc.spec.builtins import builtin_names  # noqa: E402
 from cnncalc.importers import import_model  # noqa: E402
 from cnncalc.importers.ops import ModelError  # noqa: E402
 from importing import figures, onnx_of  # noqa: E402
@@ -188,3 +189,40 @@ def test_external_data_inside_the_folder_is_fine_and_not_read(tmp_path):
     w.external_data.add(key="location", value="weights.bin")   # absent: never opened
     r = cnncalc.analyze(import_model(save(m, tmp_path / "ext.onnx")).graph)
     assert r.totals.params == 3 * 3 * 3 * 8 + 8
+
+
+DEEP = os.environ.get("CNNCALC_DEEP") == "1"
+
+
+@pytest.mark.skipif(not DEEP, reason="every built-in at its own input: CNNCALC_DEEP=1")
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_builtin_round_trips_through_onnx(name, tmp_path):
+    graph = cnncalc.load(name)
+    imported = import_model(str(onnx_of(graph, tmp_path / "net.onnx")))
+    assert figures(cnncalc.analyze(imported.graph)) == figures(cnncalc.analyze(graph))
+
+
+def test_pixel_shuffle_unshuffle_prelu_and_crops_from_torchs_exporter(tmp_path):
+    import torch
+    from torch import nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c, self.p = nn.Conv2d(3, 16, 3, padding=1), nn.PReLU(16)
+            self.ps, self.pu, self.p1 = nn.PixelShuffle(2), nn.PixelUnshuffle(2), nn.PReLU()
+
+        def forward(self, x):
+            x = self.pu(self.ps(self.p(self.c(x))))        # PixelUnshuffle is exported as Reshape–Transpose–Reshape
+            return self.p1(nn.functional.pad(x, (1, 1, 2, 2))[:, :, 2:-2, 1:-1])
+
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(M().eval(), (torch.zeros(1, 3, 16, 16),), str(tmp_path / "m.onnx"), dynamo=False)
+    imp = import_model(str(tmp_path / "m.onnx"))
+    assert [ly["type"] for ly in imp.doc["layers"]] == ["conv", "prelu", "pixel_shuffle", "pixel_unshuffle", "pad",
+                                                       "crop", "crop", "prelu"]
+    r = cnncalc.analyze(imp.graph)
+    assert r.totals.params == 3 * 3 * 3 * 16 + 16 + 16 + 1
+    assert r.layers[-1].output == [16, 16, 16]

@@ -2,6 +2,7 @@
 modules against FlopCounterMode and Σ numel."""
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import cnncalc  # noqa: E402
+from cnncalc.spec.builtins import builtin_names  # noqa: E402
 from cnncalc.importers import import_model  # noqa: E402
 from cnncalc.importers.ops import ModelError  # noqa: E402
 from importing import figures, torch_code_of  # noqa: E402
@@ -130,3 +132,11 @@ def test_repeated_modules_become_a_block_with_repeat():
     assert [r.name for r in a.layers] == [r.name for r in b.layers]
     assert "layer1.1.conv2" in [r.name for r in a.layers]                         # the module paths, kept
     assert figures(a) == figures(b)
+
+
+@pytest.mark.skipif(os.environ.get("CNNCALC_DEEP") != "1", reason="every built-in at its own input: CNNCALC_DEEP=1")
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_builtin_round_trips_through_pytorch_code(name, tmp_path):
+    graph = cnncalc.load(name)
+    imported = import_model(torch_code_of(graph, tmp_path / "net.py"), "x".join(map(str, graph.input)))
+    assert figures(cnncalc.analyze(imported.graph)) == figures(cnncalc.analyze(graph))

@@ -411,15 +411,27 @@ def pad(op, ctx):
 
 
 def slice_(op, ctx):
+    """A range of channels → slice; a range of one spatial axis → crop (what is cut on each side)."""
     starts, ends = ctx.ints(op.inputs[1]), ctx.ints(op.inputs[2])
     axes = ctx.ints(op.inputs[3]) if len(op.inputs) > 3 and op.inputs[3] else list(range(len(starts or [])))
     steps = ctx.ints(op.inputs[4]) if len(op.inputs) > 4 and op.inputs[4] else [1] * len(axes)
     shape = ctx.shapes[op.inputs[0]]
-    if starts is None or ends is None or len(axes) != 1 or axes[0] % len(shape) != 1 or steps != [1]:
-        raise ModelError(f"{op.name}: Slice other than a channel range: no layer kind")
-    c = shape[1]
-    start, end = (max(0, min(c, x + c if x < 0 else x)) for x in (starts[0], ends[0]))
-    return [{"type": "slice", "start": start} | ({} if end == c else {"end": end})]
+    if starts is None or ends is None or set(steps) != {1} or any(a % len(shape) == 0 for a in axes):
+        raise ModelError(f"{op.name}: Slice with a step, or of the batch: no layer kind")
+    ranges = {}
+    for a, st, en in zip(axes, starts, ends):
+        n = shape[a % len(shape)]
+        ranges[a % len(shape)] = tuple(max(0, min(n, x + n if x < 0 else x)) for x in (st, en))
+    if list(ranges) == [1]:
+        start, end = ranges[1]
+        return [{"type": "slice", "start": start} | ({} if end == shape[1] else {"end": end})]
+    if 1 in ranges:
+        raise ModelError(f"{op.name}: Slice of the channels and a spatial axis at once: no layer kind")
+    rank = len(shape) - 2
+    before = [ranges.get(2 + i, (0, 0))[0] for i in range(rank)]
+    after = [shape[2 + i] - ranges[2 + i][1] if 2 + i in ranges else 0 for i in range(rank)]
+    layer = pad_layer(before, after)
+    return [{"type": "crop", "cropping": layer["padding"]}]
 
 
 def depth_space(kind: str):
@@ -428,7 +440,7 @@ def depth_space(kind: str):
             raise Unmapped([(op.kind, op.name)])
         if op.kind == "DepthToSpace" and op.attrs.get("mode", "DCR") != "CRD":
             raise ModelError(f"{op.name}: DepthToSpace mode DCR: PyTorch's pixel_shuffle is mode CRD")
-        return [{"type": kind, "factor": int(op.attrs["blocksize"])}]
+        return [{"type": kind, "upscale" if kind == "pixel_shuffle" else "downscale": int(op.attrs["blocksize"])}]
     return mapper
 
 
@@ -456,7 +468,8 @@ def channel_shuffle(op, ctx):
 def prelu(op, ctx):
     if "prelu" not in REGISTRY:
         raise Unmapped([(op.kind, op.name)])
-    return [{"type": "prelu"} | ({} if ctx.numel(op.inputs[1]) == 1 else {"channels": True})]
+    n = ctx.numel(op.inputs[1])
+    return [{"type": "prelu"} | ({} if n == 1 else {"num_parameters": n})]
 
 
 MAPPERS: dict[str, Callable] = {
@@ -567,7 +580,7 @@ def readers(ops: list[Op]) -> dict[str, list[int]]:
 
 def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
     """Rewrite silu (x·sigmoid(x)), hardswish (x·hardsigmoid(x)), MatMul + bias Add (linear) and
-    Reshape–Transpose–Reshape (channel shuffle); drop aliases (Identity, Cast) by renaming."""
+    Reshape–Transpose–Reshape (channel shuffle, pixel shuffle and unshuffle); drop aliases (Identity, Cast)."""
     rename: dict[str, str] = {}
     kept: list[Op | None] = []
     for op in ops:
@@ -605,32 +618,39 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             if bias:
                 kept[users[0]] = None
             kept[i] = Op("Gemm", op.name, inputs, add.outputs if bias else op.outputs, module=op.module)
-        elif op.kind == "Transpose" and shuffle_groups(op, kept, by_out, used, ctx, outputs) is not None:
-            groups, j, k = shuffle_groups(op, kept, by_out, used, ctx, outputs)
+        elif op.kind == "Transpose" and rearrangement(op, kept, by_out, used, ctx, outputs) is not None:
+            kind, attrs, j, k = rearrangement(op, kept, by_out, used, ctx, outputs)
             first, last = kept[j], kept[k]
             kept[j] = kept[k] = None
-            kept[i] = Op("ChannelShuffle", op.name, [first.inputs[0]], last.outputs, {"groups": groups},
-                         module=op.module)
+            kept[i] = Op(kind, op.name, [first.inputs[0]], last.outputs, attrs, module=op.module)
     return [op for op in kept if op is not None]
 
 
-def shuffle_groups(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):
-    """(groups, index of the first Reshape, index of the last) when `op` is the Transpose of a channel
-    shuffle: N×C×H×W → N×g×C/g×H×W → swap axes 1 and 2 → N×C×H×W."""
+def rearrangement(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):
+    """(op kind, attributes, index of the first Reshape, index of the last) when `op` is the Transpose of
+    Reshape–Transpose–Reshape that is a channel shuffle (N×g×C/g×H×W, axes 1 and 2 swapped), a pixel
+    unshuffle (N×C×H/r×r×W/r×r → N×C·r²×H/r×W/r) or a pixel shuffle (N×C×r×r×H×W → N×C×rH×rW)."""
     j = by_out.get(op.inputs[0])
     before = ops[j] if j is not None else None
     users = used.get(op.outputs[0], [])
     after = ops[users[0]] if len(users) == 1 else None
     if before is None or after is None or before.kind != "Reshape" or after.kind != "Reshape":
         return None
-    if list(op.attrs.get("perm", [])) != [0, 2, 1, 3, 4] or len(used.get(before.outputs[0], [])) != 1:
+    if len(used.get(before.outputs[0], [])) != 1 or before.outputs[0] in outputs or op.outputs[0] in outputs:
         return None
     src, mid, dst = (ctx.shapes.get(v) for v in (before.inputs[0], before.outputs[0], after.outputs[0]))
-    if not src or not mid or not dst or len(mid) != 5 or tuple(src) != tuple(dst) or mid[1] * mid[2] != src[1]:
+    if not src or not mid or not dst:
         return None
-    if before.outputs[0] in outputs or op.outputs[0] in outputs:
-        return None
-    return mid[1], j, users[0]
+    perm = list(op.attrs.get("perm", []))
+    if perm == [0, 2, 1, 3, 4] and len(mid) == 5 and tuple(src) == tuple(dst) and mid[1] * mid[2] == src[1]:
+        return "ChannelShuffle", {"groups": mid[1]}, j, users[0]
+    if len(mid) == 6 and len(dst) == 4:
+        n, c, h, w = src
+        if perm == [0, 1, 3, 5, 2, 4] and mid[3] == mid[5] and tuple(dst) == (n, c * mid[3] ** 2, h // mid[3], w // mid[3]):
+            return "SpaceToDepth", {"blocksize": mid[3]}, j, users[0]
+        if perm == [0, 1, 4, 2, 5, 3] and mid[2] == mid[3] and tuple(dst) == (n, mid[1], h * mid[2], w * mid[2]):
+            return "DepthToSpace", {"blocksize": mid[2], "mode": "CRD"}, j, users[0]
+    return None
 
 
 # -- the whole model ----------------------------------------------------------------------------------
@@ -644,14 +664,15 @@ def layer_names(ops: list[Op]) -> dict[int, str]:
     seen: Counter = Counter()
     out = {}
     for op in ops:
+        short = op.name.rsplit("/", 1)[-1]
+        if re.fullmatch(r"[A-Za-z_]+(_\d+)?", short):   # aten's relu_3, ONNX's /layer1/Add_1: by kind
+            short = re.sub(r"_\d+$", "", short).lower()
         if op.module and op.module not in parents:
             base = op.module
-        elif op.module or not op.name.startswith("/") and re.fullmatch(r"[A-Za-z_]+(_\d+)?", op.name):
-            short = op.name.rsplit("/", 1)[-1]
-            short = re.sub(r"_\d+$", "", short).lower() if re.fullmatch(r"[A-Za-z_]+(_\d+)?", short) else short
-            base = f"{op.module}.{short}" if op.module else short
+        elif op.module:
+            base = f"{op.module}.{short}"
         else:
-            base = op.name
+            base = short if op.name.startswith("/") or short != op.name.rsplit("/", 1)[-1] else op.name
         seen[base] += 1
         out[id(op)] = base if seen[base] == 1 else f"{base}_{seen[base]}"
     return out
