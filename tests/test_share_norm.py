@@ -228,3 +228,30 @@ def test_projection_on_every_repeat_is_kept_and_noted_once():
     assert len([x for x in auto.layers if x.name.endswith("downsample.0")]) == 1 and auto.notes == []
     assert r.totals.params - auto.totals.params == 2 * (32 * 32 + 2 * 32)  # two needless conv + BN
     assert "notes" not in json.loads(auto.model_dump_json()) and json.loads(r.model_dump_json())["notes"] == r.notes
+
+
+MIXED = {"name": "mixed", "input": [4, 12], "layers": [
+    {"type": "conv", "filters": 8, "kernel": 3, "weight_norm": True},
+    {"type": "batchnorm", "frozen": True},
+    {"type": "conv_transpose", "filters": 6, "kernel": 3, "groups": 2, "spectral_norm": True},
+    {"type": "conv", "filters": 8, "kernel": 3, "weight_norm": True, "spectral_norm": True},
+    {"type": "linear", "out": 5, "weight_norm": True},
+    {"type": "linear", "out": 3, "spectral_norm": True}]}
+
+
+@pytest.mark.parametrize("net", [MIXED, {"name": "first", "input": [8, 10], "layers": [
+    {"type": "conv_transpose", "filters": 6, "kernel": 3, "stride": 2, "spectral_norm": True}]},
+    {"name": "first", "input": [80], "layers": [{"type": "linear", "out": 5, "weight_norm": True}]}],
+    ids=["mixed", "transposed first", "linear first"])
+def test_training_figures_against_autograd(net):
+    """Saved tensors, backward MACs and the inference peak: the reparametrised weights are computed each forward."""
+    from cnncalc.pytorch.verify_train import verify_train
+    v = verify_train(net, batches=(1, 2))
+    assert v.ok, [(b.batch, b.peak_activation_bytes, b.torch_peak_activation_bytes,
+                   [(r.name, r.mismatches) for r in b.layers if r.mismatches]) for b in v.batches]
+
+
+def test_shared_heads_training_figures_against_autograd():
+    from cnncalc.pytorch.verify_train import verify_train
+    v = verify_train(spec(HEADS), batches=(1, 2))
+    assert v.ok

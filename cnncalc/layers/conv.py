@@ -8,7 +8,7 @@ from pydantic import model_validator
 from ..analysis import formulas as f
 from ..errors import LayerError
 from .reparam import Reparametrised
-from .base import Layer, check_in_channels, Pad, Pair, PosInt, RFStep, Saved, Shape, axis_letters, axis_notes, fmt_pair, fmt_shape, n
+from .base import Layer, check_in_channels, Pad, Pair, PosInt, RFStep, Saved, Shape, axis_letters, axis_notes, fmt_pair, fmt_shape, n, numel
 
 
 class Conv(Reparametrised, Layer):
@@ -89,7 +89,10 @@ class Conv(Reparametrised, Layer):
         return self.macs(ins, out) * (2 if input_grad else 1)
 
     def saved(self, ins, out, batch, grads):
-        return [Saved("in0")]  # its input (and its weight, a parameter)
+        return [Saved("in0")] + self.norm_saved(ins)  # its input (and its weight, a parameter)
+
+    def temp_elements(self, ins, out, batch):
+        return self.norm_temp(ins, numel(out) * batch)
 
     def rf_steps(self, ins):
         return tuple(RFStep(f.effective_kernel(k, d), s, p[0], d)

@@ -66,11 +66,13 @@ class Linear(Reparametrised, Layer):
         return self.axis(ins) == 0 and ins[0][0] > 1 and self.positions(ins) > 1
 
     def saved(self, ins, out, batch, grads):
-        # addmm keeps its input (a view of it) — or, moved to channels-last, the copy — and, with a gradient, Wᵀ
-        return [Saved("new", numel(ins[0]) * batch)] if self.moves_channels(ins) else [Saved("in0")]
+        # addmm keeps its input (a view of it) — or, moved to channels-last, the copy — and, where the input
+        # needs a gradient, Wᵀ (with weight_norm / spectral_norm: the weight computed this forward)
+        kept = [Saved("new", numel(ins[0]) * batch)] if self.moves_channels(ins) else [Saved("in0")]
+        return kept + self.norm_saved(ins, weight_kept=grads[0])
 
     def temp_elements(self, ins, out, batch):
-        return numel(ins[0]) * batch if self.moves_channels(ins) else 0
+        return (numel(ins[0]) * batch if self.moves_channels(ins) else 0) + self.norm_temp(ins, numel(out) * batch)
 
     def rf_steps(self, ins):
         if len(ins[0]) < 2:

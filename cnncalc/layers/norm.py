@@ -55,6 +55,10 @@ class BatchNorm(Layer):
     def notes(self, ins, out):
         return ["frozen: γ, β as buffers"] if self.frozen else []
 
+    def temp_elements(self, ins, out, batch):
+        # frozen, inference: the scale and shift (C each) and x·scale before the shift is added
+        return numel(out) * batch + 2 * ins[0][0] if self.frozen else 0
+
     def explain(self, ins, out):
         c = ins[0][0]
         if self.frozen:

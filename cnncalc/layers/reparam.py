@@ -10,7 +10,7 @@ work and a matrix-vector product, which FlopCounterMode does not count).
 """
 from __future__ import annotations
 
-from .base import n, numel
+from .base import Saved, n, numel
 
 
 class Reparametrised:
@@ -33,6 +33,40 @@ class Reparametrised:
         shape = self.weight_shape(ins)
         h = shape[self.spectral_dim]
         return h + numel(shape) // h
+
+    def norm_saved(self, ins, weight_kept: bool = True) -> list:
+        """What training keeps of the tensors the reparametrisation computes each forward (as autograd saves
+        them): weight_norm's weight and its norm per slice; spectral_norm's weight / σ and its copies of u, v
+        and σ. The last weight computed is kept by the layer's own op: `weight_kept` false where that op does
+        not keep it (a linear layer whose input needs no gradient)."""
+        shape = self.weight_shape(ins)
+        w, kept = numel(shape), []
+        if self.weight_norm:
+            kept += [w, shape[0]]
+        if self.spectral_norm:
+            h = shape[self.spectral_dim]
+            kept += [h, w // h, 1, w]
+        if kept and not weight_kept:
+            kept.remove(w if self.spectral_norm else kept[0])
+        return [Saved("new", e) for e in kept]
+
+    def norm_temp(self, ins, out_elements: int) -> int:
+        """Inference: the most elements the reparametrisation holds at once besides the layer's input, less its
+        output (`out_elements`, at the batch): weight_norm computes the weight and its norms; spectral_norm then
+        u, v, σ and weight / σ, beside the weight as a matrix (a copy where its dim is not 0: transposed convs);
+        the layer runs with the last weight and its output."""
+        if not (self.weight_norm or self.spectral_norm):
+            return 0
+        shape = self.weight_shape(ins)
+        w = numel(shape)
+        phases = [w]  # the weight the layer runs with, beside its output
+        if self.weight_norm:
+            phases.append(w + shape[0] - out_elements)
+        if self.spectral_norm:
+            h = shape[self.spectral_dim]
+            matrix = w if self.spectral_dim else 0  # weight.movedim(dim, 0).reshape(h, -1) copies unless dim is 0
+            phases.append(w * (1 + self.weight_norm) + matrix + h + w // h + 1 - out_elements)
+        return max(phases)
 
     def norm_notes(self) -> list[str]:
         return [name for name, on in (("weight norm", self.weight_norm), ("spectral norm", self.spectral_norm)) if on]

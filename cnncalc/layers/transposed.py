@@ -8,7 +8,7 @@ from pydantic import model_validator
 from ..analysis import formulas as f
 from ..errors import LayerError
 from .reparam import Reparametrised
-from .base import Layer, check_in_channels, Pad, Pair, PosInt, RFStep, Saved, axis_letters, fmt_pair, fmt_shape, n
+from .base import Layer, check_in_channels, Pad, Pair, PosInt, RFStep, Saved, axis_letters, fmt_pair, fmt_shape, n, numel
 
 
 class ConvTranspose(Reparametrised, Layer):
@@ -82,7 +82,10 @@ class ConvTranspose(Reparametrised, Layer):
         return self.macs(ins, out) * (2 if input_grad else 1)
 
     def saved(self, ins, out, batch, grads):
-        return [Saved("in0")]  # its input (and its weight, a parameter)
+        return [Saved("in0")] + self.norm_saved(ins)  # its input (and its weight, a parameter)
+
+    def temp_elements(self, ins, out, batch):
+        return self.norm_temp(ins, numel(out) * batch)
 
     def rf_steps(self, ins):
         # output unit o reads the inputs i with i·s − p + t·d = o (t = 0 … k−1): unit 0 reads ⌈(p − d(k−1))/s⌉
