@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from ..errors import quote
 
-from ..spec.order import from_chw  # noqa: F401 — a map as the file writes it (shared with --input)
+from ..spec.order import from_chw, layout_named  # noqa: F401 — a map as the file writes it (shared with --input)
 
 UNITS: dict[str, int] = {
     "": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "B": 10**9, "T": 10**12,
@@ -263,14 +263,11 @@ def parse_tolerance(value) -> Decimal:
     return d
 
 
-LAYOUTS = ("HWC", "CHW")
-
-
 def parse_layout(value) -> str:
-    text = str(value).strip().upper().replace("×", "").replace("X", "")
-    if text not in LAYOUTS:
+    layout = layout_named(value)
+    if layout is None:
         raise ParseError(f"expected HWC (28x28x6, the course's way) or CHW (6x28x28), got {quote(value)}")
-    return text
+    return layout
 
 
 @dataclass(frozen=True)

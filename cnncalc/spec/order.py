@@ -9,20 +9,26 @@ order) — the tool refuses with both readings and how to say it, instead of gue
 """
 from __future__ import annotations
 
-from ..errors import SpecError
+from ..errors import SpecError, quote
 
 LAYOUTS = ("CHW", "HWC")
 SMALL = 4        # channels of an image, a spectrogram, a depth map: at most this
 NAMES = {"CHW": {2: "C×L", 3: "C×H×W", 4: "C×D×H×W"}, "HWC": {2: "L×C", 3: "H×W×C", 4: "D×H×W×C"}}
 
 
-def parse_layout(value, what: str) -> str:
-    """HWC or CHW (any case; NCHW/NHWC as PyTorch and TensorFlow write them)."""
+def layout_named(value) -> str | None:
+    """HWC or CHW as written in any case, with × or x between the letters, NCHW/NHWC as PyTorch and
+    TensorFlow write them; None for anything else."""
     text = str(value).strip().upper().replace("×", "").replace("X", "").removeprefix("N")
-    if text not in LAYOUTS:
+    return text if text in LAYOUTS else None
+
+
+def parse_layout(value, what: str) -> str:
+    layout = layout_named(value)
+    if layout is None:
         raise SpecError(f"{what}: expected HWC (channels last, 224x224x3) or CHW (channels first, 3x224x224), "
-                        f"got {str(value)[:20]!r}")
-    return text
+                        f"got {quote(value)}")
+    return layout
 
 
 def to_chw(dims: tuple[int, ...], layout: str) -> tuple[int, ...]:
