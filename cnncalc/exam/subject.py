@@ -170,8 +170,8 @@ class Subject:
             groups: dict = {}
             for lf in self.leaves:
                 node = self.graph.nodes[lf.idx]
-                key = (node.layer, tuple(map(tuple, node.in_shapes)), tuple(node.out_shape),
-                       replace(lf, name="", idx=-1))
+                key = (node.layer, tuple(map(tuple, node.in_shapes)), tuple(node.out_shape), lf.type, lf.w, lf.b,
+                       lf.macs, lf.pos, lf.outs, lf.lecture, lf.train_only)
                 if key in groups:
                     groups[key][1] += 1
                 else:
