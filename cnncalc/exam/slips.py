@@ -228,8 +228,9 @@ def _unit_left_out(num: Number, true: int, tol) -> list[Slip]:
         alt = Number(text=num.text, value=num.value * f, quantum=num.quantum * f, unit=unit, scale=Decimal(f),
                      figures=len(str(num.value).replace(".", "").strip("0")) or 1)
         if not alt.too_coarse and _matches(alt, true, tol):
-            return [Slip(name="unit left out", detail=f"{num.text} is {true:,} in {unit}; with its unit: "
-                                                       f"{alt.rounded(true)}")]
+            words = {"K": "thousands", "M": "millions", "G": "billions"}[unit]
+            return [Slip(name="unit left out", detail=f"{num.text} is {true:,} counted in {words}, written without "
+                                                       f"its unit: {alt.rounded(true)}")]
     return []
 
 
