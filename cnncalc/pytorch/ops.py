@@ -160,9 +160,7 @@ class LayerNorm2d(nn.LayerNorm):
         self.args = (channels, eps, elementwise_affine)
 
     def forward(self, x):
-        # made contiguous first, so torch takes one path at every batch size: a copy (unless the move leaves x
-        # contiguous), then one fused multiply-add over all positions
-        return super().forward(x.movedim(1, -1).contiguous()).movedim(-1, 1)
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
 
 
 class Scale(nn.Module):
