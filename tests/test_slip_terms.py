@@ -390,3 +390,9 @@ def test_a_global_pool_left_out_before_the_fc(tmp_path):
     # ResNet-18's fc: 512·1000 + 1000; with the 7×7 average pool left out it would see 512·7·7 inputs
     item = one(tmp_path, f"architecture: resnet18\nanswers:\n  fc: {{params: {512 * 7 * 7 * 1000 + 1000}}}\n")[0]
     assert item.slip.name == "a layer left out" and "leaving out avgpool" in item.slip.detail
+
+
+def test_binary_thousands_for_a_count(tmp_path):
+    # LeNet-5's 61,706 params divided by 1024: 60.26K; a count's K is 1000: 61.7K
+    item = one(tmp_path, "architecture: lenet5\nanswers:\n  total: {params: 60.3K}\n")[0]
+    assert item.slip.name == "1024 for 1000" and "61.7K" in item.slip.detail

@@ -217,7 +217,23 @@ def _precision_slips(subject: Subject, figure: str, num: Number, true: int, tol)
                                f"answer from a wrong one; write at least two: {num.suggest(true)}"))
     if figure in ("memory", "param_memory") and num.unit in BYTE_UNITS.keys() | {"KiB", "MiB", "GiB", "TiB"}:
         out += _mib_vs_mb(num, true, tol)
-    return out + _unit_slips(num, true, tol) + _unit_left_out(num, true, tol)
+    if num.too_coarse:       # one significant figure: too many values round to it to say more
+        return out
+    return out + _unit_slips(num, true, tol) + _unit_left_out(num, true, tol) + _binary_count(figure, num, true, tol)
+
+
+def _binary_count(figure: str, num: Number, true: int, tol) -> list[Slip]:
+    """A count divided by 1024ⁿ for K/M/G (the bytes' binary units used for a count of parameters or MACs)."""
+    if figure in ("memory", "param_memory") or num.unit not in ("K", "k", "M", "G"):
+        return []
+    power = {"K": 1, "k": 1, "M": 2, "G": 3}[num.unit]
+    f = Decimal(1024 ** power) / Decimal(1000 ** power)
+    alt = Number(text=num.text, value=num.value * f, quantum=num.quantum * f, unit=num.unit, scale=num.scale * f,
+                 figures=num.figures)
+    if not _matches(alt, true, tol):
+        return []
+    return [Slip(name="1024 for 1000", detail=f"{num.text} divides {true:,} by 1024^{power}; a count's "
+                                              f"{num.unit} is 1000^{power}: {num.rounded(true)}")]
 
 
 def _unit_left_out(num: Number, true: int, tol) -> list[Slip]:
