@@ -1,10 +1,15 @@
 """Slips in output shapes, receptive fields and same padding.
 
-An output shape is recomputed with one mistake (or two) in the layer that decides it — the
+An output shape is recomputed with one change to one term of a layer's formula (terms.py: the
 stride, padding, dilation or the + 1 left out, one side padded, the division rounded the other
-way, the input depth kept — and the answer is matched against each. A receptive field is
+way, the other kind's formula, the depth kept, …), at one layer or at every layer where the term
+exists, or with a layer or a concat's branch left out — and `propagate` carries the change through
+the real graph to the output asked about, every other layer computing its shape by its own
+formula. The layers of what was asked are tried first, then the layers before it, then two
+changes at the deciding layer; a `Budget` bounds the layer evaluations. A receptive field is
 recomputed along the chain with the strides' product left out, each layer grown by k instead of
-k − 1, or the dilation ignored or taken as d·k. Texts use the layer's own numbers.
+k − 1 (from 1, or from 0: the sum of the kernels), its own stride counted, or the dilation ignored
+or taken as d·k. Texts are the changed formulas with the layer's own numbers.
 """
 from __future__ import annotations
 

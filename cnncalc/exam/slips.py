@@ -1,11 +1,13 @@
-"""Which classic slips explain a wrong count: every one that reproduces the answer is named.
+"""Which slips explain a wrong count: every one of the simplest rank that reproduces the answer is named.
 
 A slip is recognised only when its value rounds to the answer at the precision written (or
-lies within the answer's tolerance). Single slips are tried first, then pairs (input channels
-and bias both forgotten); when several fit, each is said ("bias forgotten, or truncated
-instead of rounded"), never one asserted. Two more need no value: the true number cut off
-instead of rounded, and an answer rounded to one significant figure. A memory answer may also
-mix MB (10⁶ bytes) and MiB (2²⁰ bytes).
+lies within the answer's tolerance). The search runs in stages: one slip in what was asked
+(a term of its layers' formulas, a layer left out, the figure's convention or unit), then one in
+a layer before it carried through the graph (terms.py, shape_slips.propagate), then pairs. Within
+a stage the lowest prior wins, and every other slip giving exactly the same value is said with
+it ("BN γ/β forgotten, or a layer left out"); a slip of the writing (truncated, one significant
+figure, MB for MiB, the unit off) counts as prior 1. Layers alike are searched once (`Subject.alike`),
+and a `Budget` bounds the rest: a search cut short says so.
 
 The rules themselves live in count_slips.py (counts) and shape_slips.py (shapes, receptive
 fields, same padding). Nothing here imports torch.
