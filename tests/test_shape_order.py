@@ -119,3 +119,22 @@ def test_check_refuses_an_ambiguous_input_unless_the_file_states_its_layout(tmp_
     assert runner.invoke(app, ["check", str(p)]).exit_code == 0
     p.write_text("architecture: vgg16\ninput: [3, 224, 224]\nanswers:\n  conv1_1: {params: 1792}\n")
     one_line_error(runner.invoke(app, ["check", str(p)]), f"{p}:2: input: ", "write [224, 224, 3]")
+
+
+def test_import_and_serve_take_the_same_rule():
+    pytest.importorskip("torch")
+    from pathlib import Path
+    model = str(Path(__file__).parent / "import_resnet_like.py") + ":ResNet"
+    one_line_error(runner.invoke(app, ["import", model, "--input", "64x64x3"]), "error: --input 64x64x3: ",
+                   "write 3x64x64", "--layout HWC")
+    a = runner.invoke(app, ["import", model, "--input", "64x64x3", "--layout", "HWC"])
+    b = runner.invoke(app, ["import", model, "--input", "3x64x64"])
+    assert a.exit_code == b.exit_code == 0 and a.output == b.output
+    from cnncalc.serve.live import Live
+    from cnncalc.spec.builtins import builtin_path
+    live = Live(str(builtin_path("lenet5")), input="32x32x1")
+    live.refresh()
+    assert live.state()["error"].startswith("--input 32x32x1: the order is ambiguous")
+    live = Live(str(builtin_path("lenet5")), input="32x32x1", order="HWC")
+    live.refresh()
+    assert live.state()["error"] is None and "1×32×32" in live.page

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import CnncalcError
-from .common import guarded
+from .common import LAYOUT, guarded
 
 SOURCE_HELP = ("model.onnx, path/to/file.py:NAME or package.module:NAME (an nn.Module class or a function "
                "returning one). Importing a .py file or module RUNS ITS CODE.")
@@ -37,6 +37,7 @@ def import_cmd(
     kwargs: Optional[str] = typer.Option(None, "--kwargs", metavar="JSON",
                                          help="Arguments for NAME, as a JSON object: '{\"num_classes\": 10}'."),
     flat: bool = typer.Option(False, "--flat", help="One layer per op: no blocks, residuals or branches."),
+    layout: Optional[str] = LAYOUT,
 ):
     """Import a model as an architecture file: the YAML a person would write, every layer proved.
 
@@ -56,7 +57,10 @@ def import_cmd(
     """
     from ..importers import import_model, source_file
     from ..importers.writer import to_yaml
-    imported = import_model(source, input, parse_kwargs(kwargs), flat)
+    if layout is not None:
+        from ..spec.order import parse_layout
+        layout = parse_layout(layout, "--layout")
+    imported = import_model(source, input, parse_kwargs(kwargs), flat, layout)
     text = to_yaml(imported.doc)
     if output is None:
         sys.stdout.write(text)

@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from .common import guarded
+from .common import LAYOUT, guarded
 
 
 @guarded
@@ -15,6 +15,7 @@ def serve_cmd(
                                         help="Collapse the blocks at this nesting level in the diagram and table."),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help="Override the input shape."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="The port (default: a free one, printed)."),
+    layout: Optional[str] = LAYOUT,
 ):
     """Serve the report of ARCH on 127.0.0.1 and follow the file.
 
@@ -28,7 +29,7 @@ def serve_cmd(
     """
     from ..analysis.analyze import resolve
     from ..serve.live import Live, make_server
-    live = Live(str(resolve(arch)), depth, input)
+    live = Live(str(resolve(arch)), depth, input, layout)
     server = make_server(live, port)
     host, bound = server.server_address[:2]
     print(f"serving the report of {arch} at http://{host}:{bound}/ (Ctrl-C stops)", flush=True)

@@ -60,21 +60,23 @@ class Imported:
     captured: Captured
 
 
-def capture(source: str, input: str | None = None, kwargs: dict | None = None) -> Captured:
+def capture(source: str, input: str | None = None, kwargs: dict | None = None, layout: str | None = None) -> Captured:
+    """The model's ops and shapes; `input` (--input as written, channels last with layout="HWC") fixes its input."""
     if is_onnx(source):
         from .onnx_front import capture as onnx_capture
-        return onnx_capture(source, input)
+        return onnx_capture(source, input, layout)
     if is_module(source):
         from .torch_front import capture as torch_capture
-        return torch_capture(source, input, kwargs or {})
+        return torch_capture(source, input, kwargs or {}, layout)
     raise ModelError(f"{source}: expected a .onnx file, path/to/file.py:NAME or package.module:NAME")
 
 
-def import_model(source: str, input: str | None = None, kwargs: dict | None = None, flat: bool = False) -> Imported:
+def import_model(source: str, input: str | None = None, kwargs: dict | None = None, flat: bool = False,
+                 layout: str | None = None) -> Imported:
     """Capture, map and write the model; build the document and prove every layer against the model."""
     from .mapping import layers_of
     from .writer import document
-    cap = capture(source, input, kwargs)
+    cap = capture(source, input, kwargs, layout)
     mapped = layers_of(cap)
     doc, mapped = document(cap.name, cap.source, cap.shapes[cap.input][1:], cap.input, mapped, cap.outputs)
     graph = build_graph(doc, cap.source)

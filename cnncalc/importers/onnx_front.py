@@ -207,7 +207,7 @@ def dims(vi) -> tuple[int, ...] | None:
     return tuple(out)
 
 
-def set_input(vi, text: str | None, name: str) -> tuple[int, ...]:
+def set_input(vi, text: str | None, name: str, layout: str | None = None) -> tuple[int, ...]:
     """Fix the input's dimensions: batch 1, `--input` where given (as for a YAML file: `64` sets every
     spatial size); every other one must be known."""
     t = vi.type.tensor_type
@@ -217,7 +217,7 @@ def set_input(vi, text: str | None, name: str) -> tuple[int, ...]:
                          "(or C×L, C×D×H×W, N)", file=name)
     if text is not None:
         base = tuple(d or 1 for d in have[1:])
-        want = [1, *override_input(base, text)]
+        want = [1, *override_input(base, text, layout)]
         if len(want) != len(have):
             raise ModelError(f"--input {text}: the model's input {vi.name!r} has {len(have) - 1} dimensions besides "
                              "the batch", file=name)
@@ -232,7 +232,7 @@ def set_input(vi, text: str | None, name: str) -> tuple[int, ...]:
     return tuple(want)
 
 
-def capture(path: str | Path, input_text: str | None = None) -> Captured:
+def capture(path: str | Path, input_text: str | None = None, layout: str | None = None) -> Captured:
     """Read an ONNX file into the captured model (see the module doc)."""
     path = Path(path)
     name = str(path)
@@ -249,7 +249,7 @@ def capture(path: str | Path, input_text: str | None = None) -> Captured:
     if len(inputs) != 1:
         raise ModelError(f"the model has {len(inputs)} inputs ({', '.join(vi.name for vi in inputs[:5])}); "
                          "cnncalc takes one", file=name)
-    fixed = set_input(inputs[0], input_text, name)
+    fixed = set_input(inputs[0], input_text, name, layout)
     known = set(consts) | {inputs[0].name}
     nodes = ordered(list(g.node), known, name)
     shapes = infer(model, name)

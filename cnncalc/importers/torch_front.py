@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..spec.builder import parse_shape
+from ..spec.builder import flag_shape, parse_shape
 from .ops import Captured, Const, ModelError, Op
 
 # modules whose forward is many ATen ops but one layer kind: (the op, its attributes from the module)
@@ -85,9 +85,9 @@ def build_model(obj, kwargs: dict, where: str):
     return model.eval()
 
 
-def input_shape(module, text: str | None, where: str) -> tuple[int, ...]:
+def input_shape(module, text: str | None, where: str, layout: str | None = None) -> tuple[int, ...]:
     if text is not None:
-        return parse_shape(text, "--input")
+        return flag_shape(text, layout)
     value = getattr(module, "INPUT", None)
     if value is None:
         raise ModelError(f"{where}: give --input C×H×W (or define INPUT = (3, 224, 224) in the file)")
@@ -105,11 +105,11 @@ def export(model, shape: tuple[int, ...], where: str):
         raise ModelError(f"{where}: torch.export cannot capture it: {first}") from None
 
 
-def capture(source: str, input_text: str | None, kwargs: dict) -> Captured:
+def capture(source: str, input_text: str | None, kwargs: dict, layout: str | None = None) -> Captured:
     module, obj = load_object(source)
     where = source
     model = build_model(obj, kwargs, where)
-    shape = input_shape(module, input_text, where)
+    shape = input_shape(module, input_text, where, layout)
     ep = export(model, shape, where)
     where, _, name = source.rpartition(":")
     shown = f"{Path(where).name}:{name}" if where.endswith(".py") else source   # never a full path

@@ -24,8 +24,8 @@ from ..render.html import live_page, page, report_page
 class Live:
     """The report of `path`, rebuilt when the file's content changes."""
 
-    def __init__(self, path: str, depth: int | None = None, input: str | None = None):
-        self.path, self.depth, self.input = path, depth, input
+    def __init__(self, path: str, depth: int | None = None, input: str | None = None, order: str | None = None):
+        self.path, self.depth, self.input, self.order = path, depth, input, order   # order: --layout
         self.stamp: tuple | None = None
         self.digest = ""
         self.version = 0
@@ -53,7 +53,7 @@ class Live:
                 return
             self.digest = digest
             try:
-                graph = load(self.path, self.input)
+                graph = load(self.path, self.input, self.order)
                 report = report_of(graph)
                 self.page = live_page(report_page(report, layout(graph, report, self.depth), levels(graph, report),
                                                   self.depth), self.path, self.version + 1)

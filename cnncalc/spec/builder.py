@@ -67,6 +67,13 @@ def override_input(base: Shape, text: str, layout: str | None = None) -> Shape:
         return (base[0],) + parts * (len(base) - 1)
     if 2 <= len(parts) < len(base):
         return base[:len(base) - len(parts)] + parts
+    return flag_shape(parts, layout)
+
+
+def flag_shape(text: str | Shape, layout: str | None = None) -> Shape:
+    """A full shape given by --input: channels first unless `layout` says otherwise, refused (naming the
+    flag) where its order is ambiguous (spec/order.py)."""
+    parts = parse_shape(text, "--input")
     try:
         return in_order(parts, layout, "CHW", flag=True)
     except SpecError as e:
