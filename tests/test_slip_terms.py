@@ -10,9 +10,15 @@ from pathlib import Path
 
 import pytest
 
+import yaml
+
 from cnncalc.analysis.analyze import load
 from cnncalc.exam.check import check
-from cnncalc.exam.numbers import parse_number
+from cnncalc.exam.count_slips import LEAF_SLIPS
+from cnncalc.exam.numbers import parse_number, to_chw
+from cnncalc.exam.questions import question_subject
+from cnncalc.exam.shape_slips import Budget
+from cnncalc.exam.slips import _altered, _value
 from cnncalc.exam.terms import MISTAKES, terms_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -396,3 +402,42 @@ def test_binary_thousands_for_a_count(tmp_path):
     # LeNet-5's 61,706 params divided by 1024: 60.26K; a count's K is 1000: 61.7K
     item = one(tmp_path, "architecture: lenet5\nanswers:\n  total: {params: 60.3K}\n")[0]
     assert item.slip.name == "1024 for 1000" and "61.7K" in item.slip.detail
+
+
+COUNT_KINDS = {   # a small net per kind, every count slip tried on it
+    "conv": "{input: 16x16x3, layers: [{type: conv, filters: 8, kernel: 3, stride: 2}]}",
+    "grouped": "{input: 16x16x8, layers: [{type: conv, filters: 8, kernel: 3, groups: 4}]}",
+    "depthwise": "{input: 16x16x8, layers: [{type: conv, filters: 8, kernel: 3, groups: 8}, "
+                 "{type: conv, filters: 16, kernel: 1}]}",
+    "dilated": "{input: 16x16x4, layers: [{type: conv, filters: 4, kernel: 3, dilation: 2}]}",
+    "no_bias_bn": "{input: 16x16x4, layers: [{type: conv, filters: 8, kernel: 3, bias: false}, {type: batchnorm}]}",
+    "transposed": "{input: 8x8x8, layers: [{type: conv_transpose, filters: 4, kernel: 4, stride: 2, padding: 1}]}",
+    "fc_on_map": "{input: 4x4x16, layers: [{type: flatten}, {type: linear, out: 10}]}",
+    "gray": "{input: 28x28x1, layers: [{type: conv, filters: 6, kernel: 5}, {type: maxpool, kernel: 2}, "
+            "{type: conv, filters: 16, kernel: 5}]}",
+}
+
+
+@pytest.mark.parametrize("kind", list(COUNT_KINDS))
+def test_every_count_slip_on_every_kind(tmp_path, kind):
+    """Each count slip that changes this net's params or MACs, given as the answer, is named, its arithmetic true."""
+    net = yaml.safe_load(COUNT_KINDS[kind])
+    dims = tuple(int(x) for x in net["input"].split("x"))
+    graph = load({"name": kind, "input": list(to_chw(dims, "HWC")), "layers": net["layers"]})
+    subject = question_subject("q", graph)
+    tried = 0
+    for rule in LEAF_SLIPS:
+        for figure in ("params", "macs"):
+            if figure not in rule.figures:
+                continue
+            groups, changed = _altered(subject, rule, subject.alike, Budget())
+            v = _value(subject, figure, groups)
+            if not changed or v == subject.total(figure):
+                continue
+            tried += 1
+            item = one(tmp_path, f"questions:\n  q:\n    net: {COUNT_KINDS[kind]}\n    answer: {{{figure}: {v}}}\n")[0]
+            assert not item.ok and item.slip is not None, (kind, rule.name, figure, item.rule)
+            assert rule.name in item.slip.name.split(", or "), (kind, rule.name, figure, item.slip.name)
+            assert false_arithmetic(item.slip.detail) == [], item.slip.detail
+            assert not re.search(r"\b1 filters\b", item.slip.detail), item.slip.detail
+    assert tried >= 3, kind
