@@ -361,6 +361,30 @@ def instancenorm(op, ctx):
     return [layer]
 
 
+def layernorm(op, ctx):
+    """LayerNormalization over every axis but the batch → layernorm over: all (a vector: over its N);
+    LayerNormChannels (channels moved last, normalised, moved back: ConvNeXt's LayerNorm2d) → layernorm."""
+    shape = ctx.shapes[op.inputs[0]]
+    layer = {"type": "layernorm"}
+    if op.kind == "LayerNormalization":
+        axis = int(op.attrs.get("axis", -1)) % len(shape)
+        if axis != 1:
+            raise ModelError(f"{op.name}: LayerNormalization from axis {axis} of {len(shape)}: only over a whole "
+                             "sample, or over the channels at each position, has a layer kind")
+        if len(shape) > 2:
+            layer["over"] = "all"
+    eps = float(op.attrs.get("epsilon", 1e-5))
+    if not math.isclose(eps, 1e-5, rel_tol=1e-3):
+        layer["eps"] = float(f"{eps:.6g}")
+    if len(op.inputs) < 2 or op.inputs[1] not in ctx.consts or ctx.consts[op.inputs[1]].role != "param":
+        layer["affine"] = False
+    return [layer]
+
+
+def scale(op, ctx):
+    return [{"type": "scale"}]
+
+
 def groupnorm(op, ctx):
     return [{"type": "groupnorm", "groups": int(op.attrs["num_groups"])}]
 
@@ -484,11 +508,13 @@ MAPPERS: dict[str, Callable] = {
     "InstanceNormalization": instancenorm, "GroupNormalization": groupnorm, "Resize": resize, "Upsample": resize,
     "Pad": pad, "Slice": slice_, "DepthToSpace": depth_space("pixel_shuffle"),
     "SpaceToDepth": depth_space("pixel_unshuffle"), "ChannelShuffle": channel_shuffle, "PRelu": prelu,
+    "LayerNormalization": layernorm, "LayerNormChannels": layernorm, "Scale": scale,
 }
 
 # which inputs of an op are its parameters (the rest of its constant inputs are buffers or plain constants)
 PARAM_SLOTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "BatchNormalization": (1, 2),
-               "InstanceNormalization": (1, 2), "GroupNormalization": (1, 2), "PRelu": (1,)}
+               "InstanceNormalization": (1, 2), "GroupNormalization": (1, 2), "PRelu": (1,),
+               "LayerNormalization": (1, 2), "LayerNormChannels": (1, 2), "Scale": (1,)}
 
 
 # -- constant folding -------------------------------------------------------------------------------
@@ -579,7 +605,8 @@ def readers(ops: list[Op]) -> dict[str, list[int]]:
 
 
 def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
-    """Rewrite silu (x·sigmoid(x)), hardswish (x·hardsigmoid(x)), MatMul + bias Add (linear) and
+    """Rewrite silu (x·sigmoid(x)), hardswish (x·hardsigmoid(x)), x·(learned C×1×1) (scale), MatMul + bias Add
+    (linear), LayerNormalization between moving the channels last and back (layernorm over the channels) and
     Reshape–Transpose–Reshape (channel shuffle, pixel shuffle and unshuffle); drop aliases (Identity, Cast)."""
     rename: dict[str, str] = {}
     kept: list[Op | None] = []
@@ -605,6 +632,10 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
                     kept[i] = Op("Silu" if gate.kind == "Sigmoid" else "HardSwish", op.name, [x], op.outputs,
                                  module=op.module)
                     break
+            else:
+                found = per_channel(op, ctx)
+                if found is not None:
+                    kept[i] = Op("Scale", op.name, list(found), op.outputs, module=op.module)
         elif op.kind == "MatMul" and len(op.inputs) == 2 and ctx.is_const(op.inputs[1]) \
                 and len(ctx.consts[op.inputs[1]].shape) == 2:
             users = used.get(op.outputs[0], [])
@@ -618,12 +649,53 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             if bias:
                 kept[users[0]] = None
             kept[i] = Op("Gemm", op.name, inputs, add.outputs if bias else op.outputs, module=op.module)
+        elif op.kind == "LayerNormalization" and channels_last(op, kept, by_out, used, ctx, outputs) is not None:
+            j, k = channels_last(op, kept, by_out, used, ctx, outputs)
+            first, last = kept[j], kept[k]
+            kept[j] = kept[k] = None
+            kept[i] = Op("LayerNormChannels", op.name, [first.inputs[0]] + op.inputs[1:], last.outputs, op.attrs,
+                         module=op.module)
         elif op.kind == "Transpose" and rearrangement(op, kept, by_out, used, ctx, outputs) is not None:
             kind, attrs, j, k = rearrangement(op, kept, by_out, used, ctx, outputs)
             first, last = kept[j], kept[k]
             kept[j] = kept[k] = None
             kept[i] = Op(kind, op.name, [first.inputs[0]], last.outputs, attrs, module=op.module)
     return [op for op in kept if op is not None]
+
+
+def per_channel(op: Op, ctx: Context):
+    """(x, weight) when a Mul multiplies a map by a learned per-channel parameter (C×1×1: layer scale)."""
+    for x, w in (op.inputs, op.inputs[::-1]):
+        c = ctx.consts.get(w)
+        if c is not None and c.role == "param" and x in ctx.shapes and len(ctx.shapes[x]) > 2:
+            dims = [d for d in c.shape]
+            while dims and dims[0] == 1 and len(dims) >= len(ctx.shapes[x]):
+                dims = dims[1:]
+            if dims and dims[0] == ctx.shapes[x][1] and all(d == 1 for d in dims[1:]) \
+                    and len(dims) == len(ctx.shapes[x]) - 1:
+                return x, w
+    return None
+
+
+def channels_last(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):
+    """(index of the Transpose before, index of the one after) when a LayerNormalization over the last axis
+    sits between moving the channels last and moving them back (ConvNeXt's LayerNorm2d)."""
+    j = by_out.get(op.inputs[0])
+    users = used.get(op.outputs[0], [])
+    if j is None or len(users) != 1 or op.outputs[0] in outputs:
+        return None
+    before, after = ops[j], ops[users[0]]
+    if before is None or after is None or before.kind != "Transpose" or after.kind != "Transpose":
+        return None
+    rank = len(ctx.shapes.get(before.inputs[0], ()))
+    last = [0] + list(range(2, rank)) + [1]
+    back = [0, rank - 1] + list(range(1, rank - 1))
+    perms = [[int(p) % max(rank, 1) for p in t.attrs.get("perm", [])] for t in (before, after)]
+    if rank < 3 or perms != [last, back]:
+        return None
+    if int(op.attrs.get("axis", -1)) % rank != rank - 1 or len(used.get(before.outputs[0], [])) != 1:
+        return None
+    return j, users[0]
 
 
 def rearrangement(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):

@@ -295,6 +295,13 @@ def infer(model, name: str) -> dict[str, tuple[int, ...]]:
     light = pb().ModelProto(ir_version=model.ir_version, opset_import=model.opset_import, functions=model.functions)
     g = light.graph
     g.node.extend(model.graph.node)
+    for node in g.node:   # torch's exporter writes movedim's perm with -1, which onnx's inference refuses
+        if node.op_type == "Transpose":
+            for a in node.attribute:
+                if a.name == "perm" and any(p < 0 for p in a.ints):
+                    fixed = [p % len(a.ints) for p in a.ints]
+                    del a.ints[:]
+                    a.ints.extend(fixed)
     g.input.extend(model.graph.input)
     g.output.extend(model.graph.output)
     for t in model.graph.initializer:

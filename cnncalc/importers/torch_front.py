@@ -536,6 +536,18 @@ class Translator:
         perm[a], perm[b] = perm[b], perm[a]
         self.emit(node, "Transpose", [node.args[0]], {"perm": perm})
 
+    def t_movedim(self, node):
+        rank = len(self.shapes[node.name])
+        src, dst = int(node.args[1]) % rank, int(node.args[2]) % rank
+        order = [d for d in range(rank) if d != src]
+        order.insert(dst, src)
+        self.emit(node, "Transpose", [node.args[0]], {"perm": order})
+
+    def t_layer_norm(self, node):
+        shape = list(node.args[1])
+        self.emit(node, "LayerNormalization", [node.args[0], arg(node, 2, "weight"), arg(node, 3, "bias")],
+                  {"axis": -len(shape), "epsilon": float(arg(node, 4, "eps", 1e-5))})
+
     def t_permute(self, node):
         self.emit(node, "Transpose", [node.args[0]], {"perm": [int(d) for d in node.args[1]]})
 
