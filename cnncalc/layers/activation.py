@@ -63,7 +63,8 @@ class PReLU(Activation):
 
     def explain(self, ins, out):
         return [f"output: same shape {fmt_shape(out)}",
-                f"params: {self.num_parameters} (the negative slope{', one per channel' if self.num_parameters > 1 else ', shared'})",
+                f"params: {self.num_parameters} (the negative slope, "
+                f"{'one per channel' if self.num_parameters > 1 else 'shared'})",
                 f"other ops: 1 per element = {n(numel(out))}"]
 
     def torch_module(self, ins):

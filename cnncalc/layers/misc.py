@@ -69,7 +69,8 @@ class Dropout(Layer):
 class Permute(Layer):
     """The axes reordered (torch's x.permute), so a network can end time-major (C×L → L×C). `dims`: the
     per-sample axes in their new order ([1, 0] for C×L → L×C), or PyTorch's with the batch first ([0, 2, 1]).
-    No params, no work; a contiguous copy (as .contiguous() after it), so what follows takes one path. What follows reads the new first axis as the channels, as PyTorch reads dim 1:
+    No params, no work; a contiguous copy (as .contiguous() after it), so what follows takes one path. What
+    follows reads the new first axis as the channels, as PyTorch reads dim 1:
     a conv after C×L → L×C convolves over C with L channels. The new axes no longer line up with the input's,
     so every unit of the output is counted as seeing the whole input on each axis (as after a flatten): exact
     on a C×L map (each unit reads one input channel at every position), an upper bound on larger maps."""

@@ -291,9 +291,8 @@ class L2Norm(Layer):
     `scale`: false, or the initial value of a learnable per-channel scale (SSD: 20), C params. No MACs
     (FlopCounterMode counts none): other ops per element 2 for the sum of squares, 1 divide, 1 scale."""
     kinds = ("l2norm",)
-    scale: Annotated[Optional[float], BeforeValidator(_scale),
-                     WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "boolean", "const": False}, {"type": "null"}]})
-                     ] = None
+    scale: Annotated[Optional[float], BeforeValidator(_scale), WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "boolean", "const": False}, {"type": "null"}]})] = None
     eps: PositiveFloat = 1e-12
 
     def params(self, ins, out):

@@ -66,11 +66,11 @@ class _Sides(Layer):
         super().check_input(ins)
         v = getattr(self, self.sides_field)
         if not isinstance(v, int):
-            allowed = [s for pair in SIDES[3 - len(ins[0]) + 1:] for s in pair]
+            allowed = [s for pair in SIDES[3 - (len(ins[0]) - 1):] for s in pair]   # the sides of its spatial axes
             for side, _ in v:
                 if side not in allowed:
-                    raise LayerError(f"{self.sides_field} side {quote(side)} does not exist on a {fmt_shape(ins[0])} map "
-                                     f"(its sides: {', '.join(allowed)})")
+                    raise LayerError(f"{self.sides_field} side {quote(side)} does not exist on a "
+                                     f"{fmt_shape(ins[0])} map (its sides: {', '.join(allowed)})")
 
     def sides_text(self) -> str:
         v = getattr(self, self.sides_field)
