@@ -91,6 +91,8 @@ def test_the_pages_have_examples():
 def test_every_documented_command_runs(page, line, workdir):
     if line.startswith("cnncalc bench") and not DEEP:
         pytest.skip("bench times every layer: run with CNNCALC_DEEP=1")
+    if line.startswith("cnncalc serve"):
+        pytest.skip("serve runs until Ctrl-C: tests/test_serve.py starts and stops it")
     command, _, then = line.partition(" && ")
     words = shlex.split(command, comments=True)
     into = None
