@@ -336,8 +336,8 @@ def _docstrings():
 
 
 def test_no_internal_words():
-    for path, doc in _docstrings():
-        assert "seed" not in doc.lower(), path
+    for path, doc in _docstrings():      # the course notes are never "seeds" (a random seed is fine)
+        assert not re.search(r"\bseeds\b", doc.lower()), path
     shipped = list((ROOT / "examples").rglob("*.yaml")) + list((ROOT / "architectures").glob("*.yaml"))
     for path in shipped + [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         assert not re.search(r"\bseeds\b", path.read_text(encoding="utf-8")), path
