@@ -145,6 +145,7 @@ SYNONYMS = {
     "gap": "global_avgpool", **{f"Dropout{d}d": "dropout" for d in (1, 2, 3)},
     "PixelShuffle": "pixel_shuffle", "PixelUnshuffle": "pixel_unshuffle", "depth_to_space": "pixel_shuffle",
     "space_to_depth": "pixel_unshuffle", "PReLU": "prelu", "L2Norm": "l2norm", "normalize": "l2norm",
+    "transpose": "permute", "Permute": "permute",
 }
 
 # field names users bring from PyTorch → the field here (where the kind has that field)
