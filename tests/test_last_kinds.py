@@ -558,7 +558,11 @@ RESHAPES = [{"name": "reshapes 1d", "input": [4, 30], "layers": [
         {"name": "lc", "type": "linear", "out": 4, "over": "channels"},
         {"name": "t", "type": "permute", "dims": [1, 2, 3, 0]},
         {"name": "c2", "type": "conv", "filters": 2, "kernel": 1},
-        {"name": "ll", "type": "linear", "out": 3, "over": "last"}]}]
+        {"name": "ll", "type": "linear", "out": 3, "over": "last"}]},
+    {"name": "linear over the last axis of a map", "input": [2, 9, 10], "layers": [
+        {"name": "c", "type": "conv", "filters": 3, "kernel": 3},
+        {"name": "ll", "type": "linear", "out": 5, "over": "last"},       # every unit reads the whole W axis
+        {"name": "c2", "type": "conv", "filters": 2, "kernel": 3}]}]
 
 
 @pytest.mark.parametrize("net", RESHAPES, ids=lambda n: n["name"])

@@ -80,13 +80,10 @@ class Linear(Reparametrised, Layer):
         a = self.axis(ins)
         if a == 0:
             return None  # per position
-        return tuple(RFStep(size, 1, 0) if a is None or i == a - 1 else RFStep(1, 1, 0)
-                     for i, size in enumerate(ins[0][1:]))   # sees the whole map, or the whole last axis
-
-    def rf_taps(self, ins, axis, u):
-        if self.axis(ins) is not None and axis == self.axis(ins) - 1:
-            return range(ins[0][-1])  # every output unit on the last axis reads all of it
-        return super().rf_taps(ins, axis, u)
+        if a is None:
+            return tuple(RFStep(size, 1, 0) for size in ins[0][1:])  # sees the whole map
+        # `last`: every unit reads the whole last axis (stride 0: its window does not move), one position elsewhere
+        return tuple(RFStep(size, 0, 0) if i == a - 1 else RFStep(1, 1, 0) for i, size in enumerate(ins[0][1:]))
 
     def config(self):
         return f"→{self.out}" + (f" over {'C' if self.over == 'channels' else 'last'}" if self.over else "")

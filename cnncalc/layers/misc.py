@@ -102,9 +102,6 @@ class Permute(Layer):
             return None
         return tuple(RFStep(size, 0, 0) for size in ins[0][1:])  # every unit sees the whole axis: stride 0
 
-    def rf_taps(self, ins, axis, u):
-        return super().rf_taps(ins, axis, u) if not self.moved(ins) else range(ins[0][1 + axis])
-
     def rf_bound(self, ins):
         return self.moved(ins) and len(ins[0]) > 2   # on C×L the whole input is exactly what a unit sees
 
