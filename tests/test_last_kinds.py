@@ -573,3 +573,19 @@ def test_verify_train_rf_and_export_build_the_reshapes(net):
     rf = rf_verify(net)
     assert rf.ok, [(r.name, r.mismatches) for r in rf.layers if r.mismatches]
     test_export_writes_the_new_kinds(net)
+
+
+def test_verify_rf_shows_a_declared_upper_bound(tmp_path):
+    """After a permute of a C×H×W map the field is an upper bound: the gradient's support lies inside it, and
+    `verify --rf` marks those rows ⊇ (while after a C×L permute the whole input is exact: ✓)."""
+    from typer.testing import CliRunner
+    from cnncalc.cli import app
+    path = tmp_path / "p.yaml"
+    path.write_text("name: p\ninput: [3, 10, 12]\nlayers:\n  - {name: c, type: conv, filters: 8, kernel: 3}\n"
+                    "  - {name: t, type: permute, dims: [1, 2, 0]}\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["verify", str(path), "--rf"], env={"COLUMNS": "120"})
+    assert res.exit_code == 0, res.output
+    row = next(ln for ln in res.output.splitlines() if " t " in ln and "permute" in ln)
+    assert "⊇" in row and "1 inside a declared upper bound" in res.output
+    v = rf_verify(str(path))
+    assert [r.bound for r in v.layers] == [False, True] and v.ok
