@@ -255,3 +255,10 @@ def test_shared_heads_training_figures_against_autograd():
     from cnncalc.pytorch.verify_train import verify_train
     v = verify_train(spec(HEADS), batches=(1, 2))
     assert v.ok
+
+
+@pytest.mark.parametrize("net", [HEADS, MIXED], ids=["shared heads", "reparametrised"])
+def test_receptive_fields_against_the_gradient(net):
+    from cnncalc.pytorch.rf_oracle import rf_verify
+    v = rf_verify(spec(net) if isinstance(net, str) else net)
+    assert v.ok, [(r.name, r.mismatches) for r in v.layers if not r.ok][:5]

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import BaseModel
 from torch import nn
+from torch.nn.utils import parametrize
 
 from ..analysis.analyze import load
 from ..analysis.graph import INPUT, Graph
@@ -166,6 +167,11 @@ def _positive(module: nn.Module) -> None:
 
 def linearize(module: nn.Module) -> nn.Module:
     """The module made linear and monotone, in place where possible (see the module docstring)."""
+    if isinstance(module, ops.Reuse):  # `share:` the same layer again, made linear the same way
+        return ops.Reuse(linearize(module._target[0]), module.key)
+    if parametrize.is_parametrized(module):  # weight_norm / spectral_norm: a plain weight sees the same
+        for name in list(module.parametrizations):
+            parametrize.remove_parametrizations(module, name)
     if isinstance(module, _IDENTITY) or "Norm" in type(module).__name__:
         return nn.Identity()
     if isinstance(module, nn.modules.pooling._MaxPoolNd):
