@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..spec.builtins import BuiltinNote, builtin_names, builtin_path
-from ..errors import SpecError, closest, quote
+from ..errors import SpecError, closest, printable, quote
 from .graph import INPUT, Graph
 from ..layers import numel
 from .receptive import Axis, receptive_fields, rf_fields
@@ -89,7 +89,7 @@ def load(spec: Any, input: str | tuple | list | None = None, layout: str | None 
         doc = spec
     else:
         path = resolve(spec)
-        file = display_name(spec, path)
+        file = printable(display_name(spec, path))   # a name the reports can show (no NUL, ESC, surrogate)
         doc = load_file(path)
         if foreign:
             refuse_non_architecture(doc, file)

@@ -31,9 +31,11 @@ def _reserved() -> set[str]:
 
 
 def identifier(name: str) -> str:
-    """A dotted layer name as a Python identifier: every other character becomes '_'."""
+    """A dotted layer name as a Python identifier: every other character becomes '_'; a leading digit or
+    underscore gets `layer_` in front (`self.__x` inside a class body would be name-mangled into `_Net__x`,
+    and `__init__` would be nn.Module's own)."""
     s = re.sub(r"[^0-9A-Za-z_]", "_", name)
-    return s if s and not s[0].isdigit() else "layer_" + s
+    return s if s and not s[0].isdigit() and s[0] != "_" else "layer_" + s
 
 
 def attr_names(graph: Graph) -> list[str]:

@@ -9,7 +9,9 @@ a variable once its value is no longer needed, with each output's shape as a com
 """
 from __future__ import annotations
 
+import builtins
 import inspect
+import keyword
 import re
 import textwrap
 from pathlib import PurePath
@@ -29,10 +31,13 @@ from .build import attr_names, last_uses
 
 
 def class_name(graph: Graph) -> str:
-    """LeNet-5 → LeNet5, 'ResNet-50 (torchvision)' → ResNet50Torchvision."""
+    """LeNet-5 → LeNet5, 'ResNet-50 (torchvision)' → ResNet50Torchvision; a name Python or the file
+    already uses (`None`, `True`, a helper class such as `Scale`) gets `Net` after it."""
     parts = re.findall(r"[0-9A-Za-z]+", graph.name)
     name = "".join(p[0].upper() + p[1:] for p in parts)
-    return name if name and not name[0].isdigit() else "Net" + name
+    name = name if name and not name[0].isdigit() else "Net" + name
+    taken = {"Module", "Tensor"} | set(torch_ops.EXPORTED)
+    return name + "Net" if keyword.iskeyword(name) or name in taken or name in dir(builtins) else name
 
 
 # torch's parametrization classes → the function of torch.nn.utils.parametrizations that registers them

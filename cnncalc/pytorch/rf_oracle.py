@@ -42,6 +42,7 @@ from ..analysis.graph import INPUT, Graph
 from ..analysis.receptive import num, receptive_fields, seen_positions, unit_seen
 from ..errors import CnncalcError
 from . import ops
+from .memory import out_of_memory_is_an_error, refuse_if_too_big, weight_bytes
 
 # what the oracle may spend before it runs at a smaller input: float32 elements kept alive (3 samples of
 # every layer's output and what autograd saves), and MACs of all its backward passes together
@@ -296,12 +297,22 @@ def affordable_input(spec: Any, graph: Graph, budget: tuple[int, int]) -> tuple[
 
 
 def rf_verify(spec: Any, *, input: Any = None, budget: tuple[int, int] = DEFAULT_BUDGET) -> RFVerification:
-    """Check the static receptive field of every spatial layer of `spec` against autograd's support."""
-    from .build import build
-
+    """Check the static receptive field of every spatial layer of `spec` against autograd's support
+    (refused in one line, before any tensor, when it would not fit or would run for hours)."""
     t0 = time.perf_counter()
     graph0 = load(spec, input)
     graph, reduced = (graph0, None) if input is not None else affordable_input(spec, graph0, budget)
+    kept, work = oracle_cost(graph)
+    refuse_if_too_big(graph, 3, "cpu", "verify --rf", need=weight_bytes(graph) + 4 * kept, work=work,
+                      figure="the weights and 3 samples of every layer's output, kept for the gradients,")
+    with out_of_memory_is_an_error("verify --rf", "cpu"):
+        return _rf_verify(graph, reduced, t0)
+
+
+def _rf_verify(graph: Graph, reduced: list[int] | None, t0: float) -> RFVerification:
+    """The oracle's run on `graph`: a linearized forward of 3 samples, one gradient per changing layer."""
+    from .build import build
+
     states, _ = receptive_fields(graph)
     masks = seen_positions(graph, states)
     net = build(graph).eval()

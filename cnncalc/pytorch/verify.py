@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional
 from pydantic import BaseModel
 
 from ..analysis.analyze import load, report_of
-from .memory import refuse_if_too_big
+from .memory import is_out_of_memory, refuse_if_too_big
 from ..errors import CnncalcError, quote
 from ..analysis.graph import Graph
 from ..analysis.report import NamedOutput, OmitsOneOutput, Report
@@ -165,7 +165,10 @@ def verify_graph(graph: Graph, report: Report, *, device: str = "cpu", seed: int
         x = torch.randn(batch, *graph.input, device=dev)
         with torch.no_grad(), counter:
             y = net(x)
-    except (RuntimeError, ValueError, TypeError, IndexError) as e:
+    except (RuntimeError, ValueError, TypeError, IndexError, MemoryError) as e:
+        if is_out_of_memory(e):     # the machine's limit, not a disagreement: one line, exit 2
+            raise CnncalcError(f"verify: out of memory on {dev} at batch {batch}; try a smaller --input or "
+                               "--batch") from None
         failed_at = state["current"]
         error = (str(e).strip().splitlines() or [type(e).__name__])[0]
     finally:

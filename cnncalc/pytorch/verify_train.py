@@ -29,6 +29,7 @@ from ..analysis.analyze import load
 from ..analysis.graph import INPUT, Graph
 from ..errors import CnncalcError
 from .verify import resolve_device
+from .memory import forward_macs, out_of_memory_is_an_error, refuse_if_too_big
 
 
 class TrainLayerCheck(BaseModel):
@@ -330,9 +331,18 @@ def verify_train(spec: Any, *, input: Any = None, batches: tuple[int, ...] | Non
     if dev.type == "meta":
         raise CnncalcError("--train needs real tensors: use --device cpu or cuda (with a smaller --input)")
     graph = load(spec, input)
+    if not any(nd.own_params() for nd in graph.nodes):
+        raise CnncalcError("--train: the network has no parameters, so a training step has nothing to train")
     notes: list[str] = []
     if batches is None:
         batches, notes = default_batches(graph)
-    checks = [check_batch(graph, b, dev, optimizer, seed, step=k == len(batches) - 1) for k, b in enumerate(batches)]
+    if dev.type in ("cpu", "cuda"):
+        most = max(batches)
+        need = max(T.step_memory(graph, T.TrainConfig(b, "fp32", optimizer, dev.type)).peak_bytes for b in batches)
+        refuse_if_too_big(graph, most, str(dev), "verify --train", need=need, work=3 * forward_macs(graph, most),
+                          figure="the training step's peak, as analyze --train reports it,")
+    with out_of_memory_is_an_error("verify --train", dev):
+        checks = [check_batch(graph, b, dev, optimizer, seed, step=k == len(batches) - 1)
+                  for k, b in enumerate(batches)]
     return TrainVerification(name=graph.name, input=list(graph.input), notes=notes, device=str(dev), optimizer=optimizer,
                              torch_version=torch.__version__, batches=checks, ok=all(c.ok for c in checks))

@@ -20,11 +20,12 @@ def message(result: CheckResult, item: Item) -> str:
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:
-    text = guard(visible(text, keep_newlines=True))
+    """A workflow command's value: control characters shown escaped, line breaks as %0A, no `##[`."""
+    text = visible(text, keep_newlines=True)
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
+    return guard(text)
 
 
 def github_lines(result: CheckResult) -> list[str]:

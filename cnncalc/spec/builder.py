@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import CnncalcError, LayerError, SpecError, SpecErrors, quote, suggest
+from ..errors import printable as shown
 from .bounds import MAX_DEPTH, MAX_NODES, MAX_REPEAT, Estimator, check_sizes, printable  # noqa: F401
 from .expr import substitute, substitute_all
 from .files import MAX_SIZE
@@ -155,8 +156,10 @@ class Builder(Composites):
             if key not in doc:
                 raise self.err(f"missing top-level key {quote(key)}", own_line(doc), None)
         shape = self.input_override or self.file_input(doc)
-        name = doc.get("name", Path(self.file).stem if self.file else "network")
+        name = doc.get("name", shown(Path(self.file).stem)[:200] if self.file else "network")
         printable(str(name), self.err("", line_of(doc, "name"), "name"))
+        if "source" in doc and not isinstance(doc["source"], (str, int, float)):   # printed in every report
+            raise self.err(f"expected text, got {quote(doc['source'])}", line_of(doc, "source"), "source")
         self.graph = Graph(name=str(name), source=str(doc.get("source", "")), input=shape, file=self.file, doc=doc)
         self._defaults(doc.get("defaults"), line_of(doc, "defaults"))
         self.blocks = self._blocks(doc)
