@@ -35,7 +35,7 @@ def export_cmd(
         raise CnncalcError("export: choose a format: --torch (PyTorch code, the only one so far)")
     export = import_torch_module("export")
     code = export.export_torch(arch, input_shape(arch, input, layout))
-    if output is None:
+    if output is None or str(output) == "-":   # `-o -`: standard output
         print(code, end="")
         return
     from ..analysis.analyze import resolve

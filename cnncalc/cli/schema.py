@@ -37,7 +37,7 @@ def schema_cmd(
       cnncalc schema --answers -o answers.schema.json
     """
     text = schema_text(answers)
-    if output is None:
+    if output is None or str(output) == "-":   # `-o -`: standard output
         print(text, end="")
         return
     from ..spec.files import atomic_write

@@ -157,7 +157,7 @@ class Builder(Composites):
                 raise self.err(f"missing top-level key {quote(key)}", own_line(doc), None)
         shape = self.input_override or self.file_input(doc)
         name = doc.get("name", shown(Path(self.file).stem)[:200] if self.file else "network")
-        printable(str(name), self.err("", line_of(doc, "name"), "name"))
+        printable(str(name), self.err("", line_of(doc, "name"), None))   # the message says `name:`
         if "source" in doc and not isinstance(doc["source"], (str, int, float)):   # printed in every report
             raise self.err(f"expected text, got {quote(doc['source'])}", line_of(doc, "source"), "source")
         self.graph = Graph(name=str(name), source=str(doc.get("source", "")), input=shape, file=self.file, doc=doc)
