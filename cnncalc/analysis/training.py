@@ -35,7 +35,7 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZER_STATES:
             raise SpecError(f"--optimizer {quote(self.optimizer)}: expected one of {', '.join(OPTIMIZER_STATES)}")
         if self.device not in ("cuda", "cpu"):
-            raise SpecError(f"--device {self.device!r}: expected cuda or cpu (whose kernels' saved tensors to count)")
+            raise SpecError(f"--device {quote(self.device)}: expected cuda or cpu (whose kernels' saved tensors to count)")
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
             raise SpecError(f"batch must be a whole number ≥ 1, got {quote(self.batch)}")
 
