@@ -262,3 +262,11 @@ def test_receptive_fields_against_the_gradient(net):
     from cnncalc.pytorch.rf_oracle import rf_verify
     v = rf_verify(spec(net) if isinstance(net, str) else net)
     assert v.ok, [(r.name, r.mismatches) for r in v.layers if not r.ok][:5]
+
+
+@pytest.mark.parametrize("kind, hint", [("FrozenBatchNorm2d", "`batchnorm` with `frozen: true`"),
+                                        ("weight_norm", "`weight_norm: true` on a conv"),
+                                        ("spectral_norm", "`spectral_norm: true` on a conv")])
+def test_pytorch_names_of_what_is_a_field_here(kind, hint):
+    with pytest.raises(CnncalcError, match=f"PyTorch's {kind} is {hint}"):
+        cnncalc.analyze({"name": "n", "input": [3, 8, 8], "layers": [{"type": kind}]})

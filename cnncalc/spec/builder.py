@@ -539,10 +539,18 @@ def pytorch_field(kind: str, field_name: str, allowed: list[str], value: Any = N
     return None
 
 
+# PyTorch's modules that are a field of a kind here
+AS_FIELD = {"frozenbatchnorm2d": "`batchnorm` with `frozen: true`",
+            "weight_norm": "`weight_norm: true` on a conv, conv_transpose or linear",
+            "spectral_norm": "`spectral_norm: true` on a conv, conv_transpose or linear"}
+
+
 def unknown_kind(kind: str, blocks: list[str]) -> str:
     """The error for an unknown `type`: PyTorch's name for a kind gets its cnncalc name; otherwise the kinds."""
     if kind in SYNONYMS or kind.lower() in SYNONYMS:
         return f"unknown layer kind {quote(kind)}: PyTorch's {kind} is `{SYNONYMS.get(kind) or SYNONYMS[kind.lower()]}` here"
+    if kind.lower() in AS_FIELD:
+        return f"unknown layer kind {quote(kind)}: PyTorch's {kind} is {AS_FIELD[kind.lower()]} here"
     hint = suggest(kind, list(REGISTRY) + blocks)
     return f"unknown layer kind {quote(kind)}{hint}; layer kinds: {', '.join(sorted(REGISTRY))}" + (
         f"; blocks: {', '.join(blocks)}" if blocks else "")
