@@ -270,3 +270,18 @@ def test_receptive_fields_against_the_gradient(net):
 def test_pytorch_names_of_what_is_a_field_here(kind, hint):
     with pytest.raises(CnncalcError, match=f"PyTorch's {kind} is {hint}"):
         cnncalc.analyze({"name": "n", "input": [3, 8, 8], "layers": [{"type": kind}]})
+
+
+def test_import_writes_share_for_a_module_called_again(tmp_path):
+    """A torch model that applies one module to two levels imports as one layer and a `share:` of it."""
+    import inspect
+    from cnncalc.importers import import_model
+    path = tmp_path / "heads.py"
+    path.write_text("import torch\nfrom torch import nn\nfrom torch.nn import functional as F\n\n\n"
+                    + inspect.getsource(Heads), encoding="utf-8")
+    imported = import_model(f"{path}:Heads", input="16x16x16")
+    shared = {x["name"]: x["share"] for x in imported.doc["layers"] if "share" in x}
+    assert shared == {"head.0_2": "head.0", "head.2_2": "head.2", "p3_2": "p3"}
+    total = cnncalc.analyze(imported.graph).totals
+    assert total.params == sum(p.numel() for p in Heads().parameters())
+    assert total.macs == counted(Heads(), torch.randn(1, 16, 16, 16))[2]

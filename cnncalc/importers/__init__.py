@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.graph import Graph
+from ..errors import CnncalcError
 from ..layers import fmt_shape
 from ..spec.builder import build_graph
 from .ops import Captured, ModelError
@@ -93,9 +94,18 @@ def with_blocks(doc: dict, graph: Graph, cap: Captured) -> tuple[dict, Graph]:
     blocked = structured(doc, cap.classes)
     if blocked is doc:
         return doc, graph
-    other = build_graph(blocked, cap.source)
-    same = [(n.name, n.layer, n.out_shape) for n in other.nodes] == [(n.name, n.layer, n.out_shape) for n in graph.nodes]
+    try:
+        other = build_graph(blocked, cap.source)
+    except CnncalcError:  # a `share:` the blocks cannot name as the flat file does: keep the flat one
+        return doc, graph
+    same = figures_of(other) == figures_of(graph)
     return (blocked, other) if same else (doc, graph)
+
+
+def figures_of(graph: Graph) -> list[tuple]:
+    """Per node what the document must keep: name, layer, shape and whose parameters it shares."""
+    return [(n.name, n.layer, n.out_shape, None if n.shares is None else graph.nodes[n.shares].name)
+            for n in graph.nodes]
 
 
 def prove(graph: Graph, mapped: list[Mapped], cap: Captured) -> None:

@@ -73,10 +73,15 @@ def document(name: str, source: str, input_shape: tuple[int, ...], input_value: 
     name_of = {input_value: "input"}
     layers = []
     prev = input_value
+    first_use: dict = {}  # module path → the layer of its first call (a module called again shares its weights)
     for m, nm in zip(mapped, names):
         item = {"name": nm, **m.layer}
         if m.reads != [prev]:
             item["inputs"] = [name_of[v] for v in m.reads]
+        if m.params and m.module:
+            first = first_use.setdefault((m.module, flow(m.layer)), nm)
+            if first != nm:
+                item["share"] = first
         layers.append(item)
         name_of[m.output] = nm
         prev = m.output
