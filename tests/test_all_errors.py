@@ -73,3 +73,15 @@ def test_at_most_twenty_errors(tmp_path):
     lines = res.stderr.splitlines()
     assert res.returncode == 2 and len(lines) == MAX_ERRORS == 20, res.stderr
     assert [ln.split(":")[2] for ln in lines] == [str(4 + i) for i in range(MAX_ERRORS)]  # lines 4, 5, …
+
+
+def test_a_named_foreign_file_quotes_none_of_its_errors(tmp_path):
+    """`check` may name any .yaml of a repository: every one of its errors has its quoted values hidden."""
+    (tmp_path / "other.yaml").write_text("name: n\ninput: [3, 8, 8]\nlayers:\n  - {type: hunter2-a}\n"
+                                         "  - {type: hunter2-b}\n")
+    (tmp_path / "answers.yaml").write_text("architecture: other.yaml\nanswers:\n  total: {params: 1}\n")
+    res = subprocess.run([sys.executable, "-m", "cnncalc", "check", "answers.yaml"], capture_output=True, text=True,
+                         cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "COLUMNS": "80", "PATH": "/usr/bin:/bin"})
+    lines = res.stderr.splitlines()
+    assert res.returncode == 2 and len(lines) == 2 and "hunter2" not in res.stderr, res.stderr
+    assert all("other.yaml:" in ln and "(cnncalc analyze FILE shows the values)" in ln for ln in lines)

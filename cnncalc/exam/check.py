@@ -159,8 +159,9 @@ class Checker:
         except CnncalcError as e:
             if e.file is None:  # not a fault inside the architecture file itself: point at our line
                 raise self.r.err(e.message, line, where) from None
-            if foreign and unquoted(e.message) != e.message:   # any .yaml of the repository may be named:
-                e.message = unquoted(e.message) + " (cnncalc analyze FILE shows the values)"   # quote none
+            for x in getattr(e, "errors", [e]):  # each of a file's errors
+                if foreign and unquoted(x.message) != x.message:   # any .yaml of the repository may be named:
+                    x.message = unquoted(x.message) + " (cnncalc analyze FILE shows the values)"   # quote none
             raise
 
     def arch_path(self, value: str, line, where: str) -> str:
