@@ -81,6 +81,9 @@ def test_share_counts_params_once_and_macs_at_every_use():
     assert "shares h3.conv1" in row(r, "h4.conv1").notes and "shares p3" in row(r, "q4").notes
     assert row(r, "h4.conv1").macs == 16 * 16 * 9 * 8 * 8  # work at the smaller level
     assert next(b for b in r.blocks if b.name == "h4").params == 0
+    from cnncalc.analysis.explain import explain
+    (_, lines), = explain(cnncalc.load(spec(HEADS)), "h4.conv1")
+    assert any(ln.startswith("shares the parameters of h3.conv1") for ln in lines)
 
 
 def test_share_builds_one_module_and_verifies():

@@ -46,6 +46,9 @@ def explain(graph: Graph, name: str) -> list[tuple[str, list[str]]]:
         title = f"{node.name} ({layer.type}{' ' + layer.config() if layer.config() else ''}): " \
                 f"{', '.join(fmt_shape(s) for s in ins)} → {fmt_shape(node.out_shape)}"
         lines = list(layer.explain(ins, node.out_shape))
+        if node.shares is not None:
+            lines.append(f"shares the parameters of {graph.nodes[node.shares].name} (share:): they count there, "
+                         "once; this use adds its MACs only")
         before = [start_of(graph) if i == INPUT else states[i] for i in node.inputs]
         steps = layer.rf_steps(ins)
         after = states[idx]
