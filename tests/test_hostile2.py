@@ -17,6 +17,7 @@ import keyword
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -468,3 +469,52 @@ def test_hostile_text_anywhere_reaches_no_output_unescaped(tmp_path_factory, tex
             assert not any(c.startswith(tuple("=+-@")) for c in row), row
     if "--junit" in argv and code in (0, 1):
         ET.parse(d / "j.xml")
+
+
+# -- 11. slow on valid input ------------------------------------------------------------------------------------
+
+def _cpu(*args) -> float:
+    """CPU seconds of `cnncalc ARGS` in a fresh interpreter, output discarded."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = subprocess.run([sys.executable, "-m", "cnncalc", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(Path(__file__).parent.parent),
+                                                          COLUMNS="80"))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert res.returncode == 0, res.stderr
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def test_the_table_of_a_long_network_costs_about_what_its_json_costs(tmp_path):
+    p = tmp_path / "long.yaml"
+    p.write_text("input: [1, 4, 4]\nlayers:\n  - {type: conv, filters: 1, kernel: 1, repeat: 30000}\n")
+    json_cpu, table_cpu = _cpu("analyze", str(p), "--json"), _cpu("analyze", str(p))
+    assert table_cpu < 2 * json_cpu, (table_cpu, json_cpu)
+
+
+@pytest.mark.parametrize("name, depth, width", [("lenet5", None, 80), ("googlenet", None, 200), ("resnet18", 1, 200),
+                                                 ("unet", None, 120), ("densenet121", 1, 200)])
+def test_the_fast_table_draws_exactly_what_rich_draws(name, depth, width):
+    from rich.console import Console
+
+    from cnncalc.render.fit import Lines, _layout, _table, drop_until
+    from cnncalc.render.tables import layer_columns
+    cols, _ = drop_until([c for c in layer_columns(cnncalc.analyze(name), depth) if not c.empty()], width)
+    fast = _layout(cols, width, True)
+    assert isinstance(fast, Lines)
+    for color in (False, True):
+        outs = []
+        for renderable in (fast, _table(cols, width, True)):
+            con = Console(width=width, force_terminal=color, color_system="truecolor" if color else None)
+            with con.capture() as cap:
+                con.print(renderable)
+            outs.append(cap.get())
+        assert outs[0] == outs[1]
+
+
+def test_a_sweep_is_bounded_by_layers_times_sizes(tmp_path):
+    from cnncalc.analysis.sweep import MAX_WORK
+    p = tmp_path / "long.yaml"
+    p.write_text("input: [1, 8, 8]\nlayers:\n  - {type: conv, filters: 1, kernel: 1, repeat: 10000}\n")
+    t0 = time.process_time()
+    one_error_line(cli("sweep", str(p), "--sizes", "8:5007:1"), f"{MAX_WORK:,}", "10,000 layers × 5,000")
+    assert time.process_time() - t0 < 5

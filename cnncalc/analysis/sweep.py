@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel
 
-from ..errors import CnncalcError, LayerError
+from ..errors import CnncalcError, LayerError, SpecError
 from ..layers import Shape, fmt_shape, numel
 from ..spec.builder import build_graph
 from ..spec.composites import auto_shortcut, projection_strides
@@ -344,8 +344,20 @@ def load_for_sweep(spec: Any) -> Graph:
     return build_graph(load_file(path), display_name(spec, path))
 
 
+MAX_WORK = 2_000_000   # layers × input sizes of one sweep (about a microsecond each: a few seconds at most)
+
+
 def sweep_rows(graph: Graph, shapes: Iterable[Shape]) -> Iterable[SweepRow]:
-    sweeper = Sweeper(graph)
+    """One row per input shape; refused at once (SpecError) when layers × sizes exceed MAX_WORK."""
+    shapes = list(shapes)
+    work = len(graph.nodes) * len(shapes)
+    if work > MAX_WORK:
+        raise SpecError(f"sweep: {len(graph.nodes):,} layers × {len(shapes):,} input sizes = {work:,} layer "
+                        f"evaluations; the limit is {MAX_WORK:,} (fewer sizes, or a coarser step)")
+    return _rows(Sweeper(graph), shapes)
+
+
+def _rows(sweeper, shapes: list) -> Iterable[SweepRow]:
     for shape in shapes:
         yield sweeper.row(shape)
 
