@@ -324,7 +324,7 @@ def concat(op, ctx):
     axis = int(op.attrs.get("axis", 1)) % (len(ctx.shape(op.inputs[0])) + 1)
     if axis != 1:
         raise ModelError(f"{op.name}: Concat on axis {axis}: the concat kind joins channels (axis 1)")
-    return [{"type": "concat"}]
+    return [{"type": "concat"} | ({"crop": "center"} if op.attrs.get("crop") else {})]
 
 
 def flatten(op, ctx):
@@ -435,17 +435,11 @@ def pad(op, ctx):
 
 
 def slice_(op, ctx):
-    """A range of channels → slice; a range of one spatial axis → crop (what is cut on each side)."""
-    starts, ends = ctx.ints(op.inputs[1]), ctx.ints(op.inputs[2])
-    axes = ctx.ints(op.inputs[3]) if len(op.inputs) > 3 and op.inputs[3] else list(range(len(starts or [])))
-    steps = ctx.ints(op.inputs[4]) if len(op.inputs) > 4 and op.inputs[4] else [1] * len(axes)
+    """A range of channels → slice; a range of spatial axes → crop (what is cut on each side)."""
     shape = ctx.shapes[op.inputs[0]]
-    if starts is None or ends is None or set(steps) != {1} or any(a % len(shape) == 0 for a in axes):
-        raise ModelError(f"{op.name}: Slice with a step, or of the batch: no layer kind")
-    ranges = {}
-    for a, st, en in zip(axes, starts, ends):
-        n = shape[a % len(shape)]
-        ranges[a % len(shape)] = tuple(max(0, min(n, x + n if x < 0 else x)) for x in (st, en))
+    ranges = slice_ranges(op, ctx)
+    if ranges is None or 0 in ranges:
+        raise ModelError(f"{op.name}: Slice with a step, unreadable bounds, or of the batch: no layer kind")
     if list(ranges) == [1]:
         start, end = ranges[1]
         return [{"type": "slice", "start": start} | ({} if end == shape[1] else {"end": end})]
@@ -454,8 +448,7 @@ def slice_(op, ctx):
     rank = len(shape) - 2
     before = [ranges.get(2 + i, (0, 0))[0] for i in range(rank)]
     after = [shape[2 + i] - ranges[2 + i][1] if 2 + i in ranges else 0 for i in range(rank)]
-    layer = pad_layer(before, after)
-    return [{"type": "crop", "cropping": layer["padding"]}]
+    return [{"type": "crop", "cropping": pad_layer(before, after)["padding"]}]
 
 
 def depth_space(kind: str):
@@ -606,7 +599,8 @@ def readers(ops: list[Op]) -> dict[str, list[int]]:
 
 def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
     """Rewrite silu (x·sigmoid(x)), hardswish (x·hardsigmoid(x)), x·(learned C×1×1) (scale), MatMul + bias Add
-    (linear), LayerNormalization between moving the channels last and back (layernorm over the channels) and
+    (linear), LayerNormalization between moving the channels last and back (layernorm over the channels), a
+    Concat of center-cropping Slices (concat crop: center) and
     Reshape–Transpose–Reshape (channel shuffle, pixel shuffle and unshuffle); drop aliases (Identity, Cast)."""
     rename: dict[str, str] = {}
     kept: list[Op | None] = []
@@ -649,6 +643,11 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             if bias:
                 kept[users[0]] = None
             kept[i] = Op("Gemm", op.name, inputs, add.outputs if bias else op.outputs, module=op.module)
+        elif op.kind == "Concat" and center_crops(op, kept, by_out, used, ctx, outputs) is not None:
+            sources, slices = center_crops(op, kept, by_out, used, ctx, outputs)
+            for j in slices:
+                kept[j] = None
+            kept[i] = Op("Concat", op.name, sources, op.outputs, {**op.attrs, "crop": "center"}, module=op.module)
         elif op.kind == "LayerNormalization" and channels_last(op, kept, by_out, used, ctx, outputs) is not None:
             j, k = channels_last(op, kept, by_out, used, ctx, outputs)
             first, last = kept[j], kept[k]
@@ -675,6 +674,51 @@ def per_channel(op: Op, ctx: Context):
                     and len(dims) == len(ctx.shapes[x]) - 1:
                 return x, w
     return None
+
+
+def slice_ranges(op: Op, ctx: Context) -> dict[int, tuple[int, int]] | None:
+    """{axis: (start, end)} of a Slice with step 1 and readable bounds (axes ≥ 0, ends clamped), else None."""
+    starts, ends = ctx.ints(op.inputs[1]), ctx.ints(op.inputs[2])
+    axes = ctx.ints(op.inputs[3]) if len(op.inputs) > 3 and op.inputs[3] else list(range(len(starts or [])))
+    steps = ctx.ints(op.inputs[4]) if len(op.inputs) > 4 and op.inputs[4] else [1] * len(axes or [])
+    shape = ctx.shapes.get(op.inputs[0])
+    if starts is None or ends is None or axes is None or shape is None or set(steps) != {1}:
+        return None
+    out = {}
+    for a, st, en in zip(axes, starts, ends):
+        n = shape[a % len(shape)]
+        out[a % len(shape)] = tuple(max(0, min(n, x + n if x < 0 else x)) for x in (st, en))
+    return out
+
+
+def center_crops(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):
+    """(the uncropped inputs, the Slice ops to drop) when a Concat reads maps center-cropped by spatial
+    Slices to its own size (U-Net's copy and crop: `concat crop: center`)."""
+    out = ctx.shapes.get(op.outputs[0])
+    if out is None or len(out) < 3:
+        return None
+    sources, slices = [], []
+    for v in op.inputs:
+        keep: dict[int, tuple[int, int]] = {}
+        j = by_out.get(v)
+        while j is not None and ops[j] is not None and ops[j].kind == "Slice" and len(used.get(v, [])) == 1 \
+                and v not in outputs:
+            ranges = slice_ranges(ops[j], ctx)
+            if ranges is None or any(a < 2 for a in ranges) or set(ranges) & set(keep):
+                return None
+            keep.update(ranges)
+            slices.append(j)
+            v = ops[j].inputs[0]
+            j = by_out.get(v)
+        shape = ctx.shapes.get(v)
+        if shape is None:
+            return None
+        for a in range(2, len(out)):
+            n, k = shape[a], out[a]
+            if keep.get(a, (0, n)) != ((n - k) // 2, (n - k) // 2 + k):
+                return None
+        sources.append(v)
+    return (sources, slices) if slices else None
 
 
 def channels_last(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):
