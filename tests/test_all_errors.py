@@ -85,3 +85,21 @@ def test_a_named_foreign_file_quotes_none_of_its_errors(tmp_path):
     lines = res.stderr.splitlines()
     assert res.returncode == 2 and len(lines) == 2 and "hunter2" not in res.stderr, res.stderr
     assert all("other.yaml:" in ln and "(cnncalc analyze FILE shows the values)" in ln for ln in lines)
+
+
+def test_an_independent_path_is_still_checked(tmp_path):
+    """An error in one branch taints what is built on it, not a parallel branch or a path from the input."""
+    res = run(tmp_path, """name: dag
+input: [3, 8, 8]
+layers:
+  - name: mix
+    branches:
+      - [{type: conv, filtrs: 4, kernel: 1}]
+      - [{type: conv, filters: 4, kernel: 11}]
+  - {type: conv, filters: 4, kernel: 9}
+  - {name: side, type: conv, filters: 4, kernel: 13, inputs: [input]}
+""")
+    lines = res.stderr.splitlines()
+    assert res.returncode == 2 and len(lines) == 3, res.stderr
+    assert [ln.split(":")[2] for ln in lines] == ["6", "7", "9"]   # not line 8: after the concat of a failed branch
+    assert "unknown field 'filtrs'" in lines[0] and "kernel 11" in lines[1] and "kernel 13" in lines[2]

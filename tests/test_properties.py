@@ -71,14 +71,15 @@ def torch_side(make, in_shape):
 
 
 def cli_refuses(spec: dict) -> None:
-    """The CLI refuses the same spec: exit 2, one line on stderr, no traceback."""
+    """The CLI refuses the same spec: exit 2, one `error:` line per independent error (a random graph may
+    have one in each of two parallel branches), no traceback."""
     with tempfile.TemporaryDirectory() as d:
         path = Path(d, "net.yaml")
         path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
         result = CliRunner().invoke(app, ["analyze", str(path)])
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert 1 <= len(lines) <= 20 and all(ln.startswith("error: ") for ln in lines), result.stderr
 
 
 def agree(spec: dict, make, in_shape, stricter=lambda spec, err: None) -> None:

@@ -96,6 +96,7 @@ class Builder(Composites):
         self.times = 1          # how many times the item being built will be built (enclosing repeats)
         self.training_only = 0  # > 0 while building layers marked train_only
         self.errors: list[CnncalcError] = []  # the layers' errors so far (the build goes on past each)
+        self.suspect: set[int] = set()  # nodes standing in for a failed item, and every node built on one
         self.repeating: list[str] = []  # the enclosing repeated items' names, innermost last
         self.projections: list[tuple] = []  # (line, repeated item, keeps the shape) per `shortcut: projection`
 
@@ -136,6 +137,23 @@ class Builder(Composites):
 
     def stop(self):
         raise self.errors[0] if len(self.errors) == 1 else SpecErrors(self.errors)
+
+    def tainted(self, *nodes: int) -> bool:
+        """Whether any of these nodes is built on a failed item (its shapes may follow from that error)."""
+        return any(i in self.suspect for i in nodes)
+
+    def stand_in(self, item, sc: Scope, cur: int) -> int:
+        """After an item's error: a node standing for what it would have made, with its input's shape, so the
+        items after it are still checked; every node built on it is suspect, and its shape errors unreported."""
+        g = self.graph
+        g.nodes.append(Node(f"{sc.prefix}(error {len(self.errors)})", REGISTRY["identity"](type="identity"), [cur],
+                            [g.shape_of(cur)], g.shape_of(cur), sc.line, sc.path, sc.groups))
+        idx = len(g.nodes) - 1
+        self.suspect.add(idx)
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, (str, int)) and not isinstance(name, bool):
+            sc.local.setdefault(str(name), idx)  # a later `inputs:` naming it reads the stand-in
+        return idx
 
     # -- top level -------------------------------------------------------------------
     def build(self) -> Graph:
@@ -233,7 +251,8 @@ class Builder(Composites):
             except SpecErrors:
                 raise
             except CnncalcError as e:
-                self.collect(e.located(self.file))  # the item is left out; the next reads what it read
+                self.collect(e.located(self.file))
+                cur = self.stand_in(item, sc, cur)
         return cur
 
     def item(self, item, sc: Scope, cur: int) -> int:
@@ -313,13 +332,13 @@ class Builder(Composites):
         nodes = self.graph.nodes
         if len(old) != len(new):
             raise self.err(f"share: {nodes[new[-1]].name} has {len(new)} layers, {nodes[old[-1]].name} has "
-                           f"{len(old)}", line, path, derived=True)
+                           f"{len(old)}", line, path, derived=self.tainted(*old, *new))
         for o, k in zip(old, new):
             a, b = nodes[o], nodes[k]
             why = share_mismatch(a, b)
             if why:
                 raise self.err(f"share: {b.name} cannot reuse the parameters of {a.name}: {why}", line, path,
-                               derived=True)
+                               derived=self.tainted(o, k))
             if a.layer.params(a.in_shapes, a.out_shape) or a.layer.buffers(a.in_shapes, a.out_shape):
                 b.shares = o if a.shares is None else a.shares
 
@@ -506,6 +525,7 @@ class Builder(Composites):
         if len(g.nodes) >= MAX_NODES:
             raise self.err(f"more than {MAX_NODES:,} layers", line, path, fatal=True)
         ins = [g.shape_of(i) for i in src]
+        tainted = self.tainted(*src)  # a shape error may then follow from the earlier error
         if not self.training_only:
             for i in src:
                 if i != INPUT and g.nodes[i].train_only:
@@ -515,16 +535,18 @@ class Builder(Composites):
             layer.check_input(ins)
             out = layer.output_shape(ins)
         except LayerError as e:
-            e.derived = True  # the input may be wrong because of an earlier error
+            e.derived = tainted
             raise e.located(self.file, line, f"{path} ({name}, input {', '.join(fmt_shape(s) for s in ins)})")
         if min(out) < 1:
             raise self.err(f"{layer.type} on input {', '.join(fmt_shape(s) for s in ins)} gives "
-                           f"{fmt_shape(out)}: the map shrinks to nothing", line, f"{path} ({name})", derived=True)
+                           f"{fmt_shape(out)}: the map shrinks to nothing", line, f"{path} ({name})", derived=tainted)
         if max(out) > MAX_SIZE:
             raise self.err(f"{layer.type} gives a size over the limit of {MAX_SIZE:,} ({max(out):.3g})", line,
-                           f"{path} ({name})", derived=True)
+                           f"{path} ({name})", derived=tainted)
         g.nodes.append(Node(name, layer, src, ins, out, line, path, sc.groups, self.training_only > 0))
         self.names[name] = len(g.nodes) - 1
+        if tainted:
+            self.suspect.add(len(g.nodes) - 1)
         return len(g.nodes) - 1
 
 

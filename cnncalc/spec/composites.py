@@ -58,7 +58,7 @@ class Composites:
         if len({s[1:] for s in shapes}) > 1:
             desc = ", ".join(f"b{i + 1} → {fmt_shape(s)}" for i, s in enumerate(shapes))
             raise self.err(f"branches end in different spatial sizes, cannot concatenate: {desc}", sc.line,
-                           f"{sc.path} ({sc.prefix + name})", derived=True)
+                           f"{sc.path} ({sc.prefix + name})", derived=self.tainted(*outs))
         inner = replace(sc, groups=sc.groups + ((gidx,) if gidx is not None else ()))
         out = self.add(full + "concat", REGISTRY["concat"](type="concat"), outs, inner)
         if gidx is not None:
@@ -105,7 +105,7 @@ class Composites:
         if a != b:
             raise self.err(f"residual cannot add body output {fmt_shape(a)} to shortcut {fmt_shape(b)}"
                            + (" (use shortcut: projection)" if shortcut == "identity" else ""), sc.line,
-                           f"{sc.path} ({sc.prefix + name})", derived=True)
+                           f"{sc.path} ({sc.prefix + name})", derived=self.tainted(body, short))
         out = self.add(full + "add", REGISTRY["add"](type="add"), [body, short], inner)
         if gidx is not None:
             self.close_group(gidx, out)
@@ -117,7 +117,7 @@ class Composites:
         try:
             strides = projection_strides(self.graph.shape_of(cur), out_shape)
         except ValueError as e:
-            raise self.err(str(e), sc.line, sc.path, derived=True) from None
+            raise self.err(str(e), sc.line, sc.path, derived=self.tainted(cur, body)) from None
         self.graph.rules.append(Rule("projection", cur, body, strides))
         conv = REGISTRY["conv"].model_validate(dict(type="conv", filters=out_shape[0], kernel=1, stride=list(strides),
                                                     bias=False), context={"rank": len(strides)})
