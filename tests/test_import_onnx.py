@@ -19,10 +19,7 @@ from cnncalc.importers import import_model  # noqa: E402
 from cnncalc.importers.ops import ModelError  # noqa: E402
 from importing import figures, onnx_of  # noqa: E402
 
-# googlenet (the paper's, with LRN) round-trips through the PyTorch front-end; torch's TorchScript ONNX exporter
-# writes nn.LocalResponseNorm as ~40 primitive ops (Pow, Pad, AveragePool, If subgraphs) with no trace of the
-# module, so its ONNX file is refused naming those ops: googlenet-tv (no LRN) stands in for it here
-ROUND_TRIP = [("lenet5", None), ("resnet18", "64"), ("googlenet-tv", None), ("mobilenet_v3_small", "64"),
+ROUND_TRIP = [("lenet5", None), ("resnet18", "64"), ("googlenet", None), ("mobilenet_v3_small", "64"),
               ("densenet121", "32"), ("efficientnet_b0", "32"), ("unet-same", "32"), ("dcgan_generator", None),
               ("m5", None), ("c3d", "3x16x32x32"), ("yolov3_tiny", "64")]
 

@@ -265,7 +265,50 @@ def capture(path: str | Path, input_text: str | None = None, layout: str | None 
     cap = Captured(name=g.name or path.stem, source=path.name, input=inputs[0].name,
                    outputs=[o.name for o in g.output], ops=ops, consts=consts, shapes=shapes)
     folded(cap, model, nodes, name)
+    cap.ops = local_response_norms(cap)
     return cap
+
+
+# the ops torch's TorchScript exporter writes for one nn.LocalResponseNorm (F.local_response_norm's arithmetic)
+LRN_OPS = {"Mul", "Unsqueeze", "Reshape", "Pad", "AveragePool", "Squeeze", "Add", "Pow", "Div", "Shape", "Gather",
+           "Concat", "Slice", "If", "ConstantOfShape", "Cast", "Sub", "Equal", "Transpose", "Identity", "Constant"}
+
+
+def local_response_norms(cap: Captured) -> list[Op]:
+    """A module's ops that are F.local_response_norm's arithmetic (x / (k + α·avg(x²))^β over `size` channels)
+    → one LRN op, its size, α, β and k read from the pooling window and the constants."""
+    by_module: dict[str, list[Op]] = {}
+    for op in cap.ops:
+        if op.module:
+            by_module.setdefault(op.module, []).append(op)
+    replaced: dict[int, Op | None] = {}
+    for module, ops in by_module.items():
+        kinds = {op.kind for op in ops}
+        if not {"Pow", "AveragePool", "Div"} <= kinds or not kinds <= LRN_OPS:
+            continue
+        inside = {o for op in ops for o in op.outputs}
+        ins = {v for op in ops for v in op.inputs if v and v not in inside and v not in cap.consts}
+        divs = [op for op in ops if op.kind == "Div"]
+        attrs = lrn_attrs(ops, cap)
+        if len(ins) != 1 or len(divs) != 1 or attrs is None:
+            continue
+        for op in ops:
+            replaced[id(op)] = None
+        replaced[id(divs[0])] = Op("LRN", module, [ins.pop()], divs[0].outputs, attrs, module)
+    return [replaced.get(id(op), op) for op in cap.ops if replaced.get(id(op), op) is not None]
+
+
+def lrn_attrs(ops: list[Op], cap: Captured) -> dict | None:
+    def scalar(op: Op):
+        values = [cap.consts[v].value for v in op.inputs if v in cap.consts and cap.consts[v].value is not None]
+        return float(values[0].reshape(-1)[0]) if len(values) == 1 and values[0].size == 1 else None
+    pool = next(op for op in ops if op.kind == "AveragePool")
+    beta = next((scalar(op) for op in ops if op.kind == "Pow"), None)
+    alpha = next((x for op in ops if op.kind == "Mul" for x in [scalar(op)] if x is not None), None)
+    k = next((x for op in ops if op.kind == "Add" for x in [scalar(op)] if x is not None), None)
+    if None in (beta, alpha, k):
+        return None
+    return {"size": int(pool.attrs["kernel_shape"][0]), "alpha": alpha, "beta": beta, "bias": k}
 
 
 def folded(cap: Captured, model, nodes: list, name: str, rounds: int = 4) -> None:
