@@ -518,3 +518,11 @@ def test_a_sweep_is_bounded_by_layers_times_sizes(tmp_path):
     t0 = time.process_time()
     one_error_line(cli("sweep", str(p), "--sizes", "8:5007:1"), f"{MAX_WORK:,}", "10,000 layers × 5,000")
     assert time.process_time() - t0 < 5
+
+
+def test_a_written_number_of_thousands_of_digits_is_one_error():
+    """Found by the deep mutation fuzz: `138.999…9M` (5,000 nines) made the rounding of the expected
+    value raise decimal.InvalidOperation instead of an answer's error."""
+    from cnncalc.exam.check import check
+    with pytest.raises(CnncalcError, match="at most 40 digits"):
+        check({"architecture": "lenet5", "answers": {"total": {"params": "138." + "9" * 5000 + "M"}}})

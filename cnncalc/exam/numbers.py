@@ -147,6 +147,9 @@ def fmt_percent(tol: Decimal) -> str:
     return f"{_plain(tol * 100)}%"
 
 
+MAX_DIGITS = 40   # digits of a written number (a count is at most 24 digits; decimals add a few)
+
+
 def parse_number(value) -> Number:
     """A number as written in an answers file (text, int or float) → Number. Raises ParseError."""
     if isinstance(value, bool) or value is None:
@@ -168,6 +171,8 @@ def parse_number(value) -> Number:
     mant = m["mant"]
     intpart, _, frac = mant.partition(".")
     digits = re.sub(r"[,_\u2009\u202f']", "", intpart)
+    if len(digits) + len(frac) > MAX_DIGITS:   # a Decimal of 5,000 digits cannot be rounded at 60 digits' precision
+        raise ParseError(f"cannot read {quote(s)}: a number has at most {MAX_DIGITS} digits")
     if "," in intpart and not re.fullmatch(r"\d{1,3}(,\d{3})+", intpart):
         raise ParseError(f"cannot read {quote(s)}: commas must separate groups of three digits (61,706); {HINT}")
     exp = m["exp"] or m["exp2"] or (m["sup"].translate(_SUP) if m["sup"] else None)
