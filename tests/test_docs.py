@@ -118,3 +118,65 @@ def python_blocks() -> list[tuple[str, str]]:
 @pytest.mark.parametrize("page,block", python_blocks(), ids=[f"{p}: {b.splitlines()[0][:50]}" for p, b in python_blocks()])
 def test_every_python_block_runs(page, block, workdir):
     exec(compile(block, f"{page} (python block)", "exec"), {})   # each block asserts its own figures
+
+
+# -- docs/comparison.md: the measured table is consistent and current ---------------------------------
+
+def comparison_rows(title_start: str) -> list[list[str]]:
+    text = (DOCS / "comparison.md").read_text(encoding="utf-8")
+    lines = text[text.index(title_start):].splitlines()
+    rows = []
+    for line in lines[2:]:
+        if not line.startswith("| `"):
+            break
+        rows.append([c.strip().strip("`") for c in line.strip("|").split("|")])
+    return rows
+
+
+def number(cell: str) -> int:
+    return int(cell.split()[0].replace(",", ""))
+
+
+def test_comparison_table_is_current_and_its_terms_add_up():
+    import cnncalc
+    measured = comparison_rows("| network | input | cnncalc MACs")
+    assert {r[0] for r in measured} >= {"unet", "vgg16", "resnet50", "dcgan_generator"}
+    for name, _, ours, *_ in measured:            # cnncalc's column is today's figure
+        assert number(ours) == cnncalc.analyze(name).totals.macs, name
+    terms = comparison_rows("| network | bias adds (a)")
+    assert [r[0] for r in terms] == [r[0] for r in measured]
+    for name, a, b, c, total, torchinfo_gap, *_ in terms:
+        assert number(a) + number(b) + number(c) == number(total) == number(torchinfo_gap), name
+
+
+def test_comparison_terms_against_torch_modules():
+    """The script's bias and transposed-conv terms, counted again on the torch modules with forward hooks."""
+    import importlib.util
+
+    import torch
+    from torch import nn
+
+    from cnncalc.pytorch.build import build
+    spec = importlib.util.spec_from_file_location("compare_tools", ROOT / "benchmarks" / "compare_tools.py")
+    tools = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tools)
+    for name in ("lenet5", "dcgan_generator"):
+        model, seen = build(name).eval(), {"bias": 0, "transposed": 0}
+
+        def hook(m, args, out):
+            if getattr(m, "bias", None) is not None and isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                seen["bias"] += out.numel()
+            if isinstance(m, nn.ConvTranspose2d):   # every tap at every output position, less every input's
+                seen["transposed"] += m.weight.numel() * (out[0, 0].numel() - args[0][0, 0].numel())
+        for m in model.modules():
+            m.register_forward_hook(hook)
+        with torch.no_grad():
+            model(torch.randn(1, *cnncalc_input(name)))
+        t = tools.terms(name)
+        assert (t["bias"], t["transposed"]) == (seen["bias"], seen["transposed"]), name
+    assert seen["transposed"] > 0
+
+
+def cnncalc_input(name: str) -> list[int]:
+    import cnncalc
+    return cnncalc.analyze(name).input
