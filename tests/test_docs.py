@@ -69,9 +69,37 @@ def expected_exit(line: str) -> int:
     return 0
 
 
+FOREVER = ("cnncalc serve",)   # runs until Ctrl-C: tests/test_serve.py runs it in a thread
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory):
+    """The models the import page names, made once: resnet18 as ONNX (model.onnx, resnet.onnx), as PyTorch
+    code (mynet.py:Net) and as YAML (net.yaml, my_resnet.yaml) — the same network every way."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
+    from importing import onnx_of
+
+    from cnncalc.analysis.analyze import load
+    from cnncalc.pytorch.export import class_name, torch_source
+    folder = tmp_path_factory.mktemp("models")
+    graph = load("resnet18")
+    onnx_of(graph, folder / "model.onnx")
+    shutil.copy(folder / "model.onnx", folder / "resnet.onnx")
+    (folder / "mynet.py").write_text(torch_source(graph) + f"\n\nNet = {class_name(graph)}\n", encoding="utf-8")
+    for name in ("net.yaml", "my_resnet.yaml"):
+        shutil.copy(ROOT / "architectures" / "resnet18.yaml", folder / name)
+    return folder
+
+
 @pytest.fixture()
-def workdir(tmp_path, monkeypatch):
-    """A folder with the files the pages' examples name: answers.yaml (the course key) and my.yaml."""
+def workdir(tmp_path, monkeypatch, request):
+    """A folder with the files the pages' examples name: answers.yaml (the course key), my.yaml, and for a
+    line naming one of them the import page's models."""
+    line = request.node.callspec.params.get("line", "") if hasattr(request.node, "callspec") else ""
+    if re.search(r"\b(model\.onnx|resnet\.onnx|mynet\.py|net\.yaml|my_resnet\.yaml)\b", line):
+        for f in request.getfixturevalue("models").iterdir():
+            shutil.copy(f, tmp_path / f.name)
     for f in (ROOT / "examples" / "exam").glob("*.yaml"):
         shutil.copy(f, tmp_path / f.name)
     shutil.copy(tmp_path / "key.yaml", tmp_path / "answers.yaml")
@@ -91,8 +119,11 @@ def test_the_pages_have_examples():
 def test_every_documented_command_runs(page, line, workdir):
     if line.startswith("cnncalc bench") and not DEEP:
         pytest.skip("bench times every layer: run with CNNCALC_DEEP=1")
-    if line.startswith("cnncalc serve"):
+    if line.startswith(FOREVER):
         pytest.skip("serve runs until Ctrl-C: tests/test_serve.py starts and stops it")
+    for module, rest in re.findall(r"(?<![\w./])([A-Za-z_]\w*)((?:\.\w+)*):[A-Za-z_]\w*", line):
+        if rest != ".py":   # `package.module:Class` (a file `mynet.py:Net` is in the folder)
+            pytest.importorskip(module, reason=f"the example imports {module}, which is not installed here")
     command, _, then = line.partition(" && ")
     words = shlex.split(command, comments=True)
     into = None
