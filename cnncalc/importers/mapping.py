@@ -268,9 +268,18 @@ def batchnorm(op, ctx):
     eps = float(op.attrs.get("epsilon", 1e-5))
     if not math.isclose(eps, 1e-5, rel_tol=1e-3):
         layer["eps"] = float(f"{eps:.6g}")
-    if op.inputs[1] not in ctx.consts or ctx.consts[op.inputs[1]].role != "param":
+    if op.attrs.get("frozen"):
+        layer["frozen"] = True     # γ, β and the statistics all buffers (torchvision's FrozenBatchNorm2d)
+    elif op.inputs[1] not in ctx.consts or ctx.consts[op.inputs[1]].role != "param":
         layer["affine"] = False
     return [layer]
+
+
+def l2norm(op, ctx):
+    scale = op.attrs.get("scale")
+    layer = {"type": "l2norm"} | ({} if scale is None else {"scale": float(scale)})
+    eps = float(op.attrs.get("epsilon", 1e-12))
+    return [layer | ({} if math.isclose(eps, 1e-12) else {"eps": eps})]
 
 
 def activation(op, ctx):
@@ -501,7 +510,7 @@ MAPPERS: dict[str, Callable] = {
     "InstanceNormalization": instancenorm, "GroupNormalization": groupnorm, "Resize": resize, "Upsample": resize,
     "Pad": pad, "Slice": slice_, "DepthToSpace": depth_space("pixel_shuffle"),
     "SpaceToDepth": depth_space("pixel_unshuffle"), "ChannelShuffle": channel_shuffle, "PRelu": prelu,
-    "LayerNormalization": layernorm, "LayerNormChannels": layernorm, "Scale": scale,
+    "LayerNormalization": layernorm, "LayerNormChannels": layernorm, "Scale": scale, "L2Norm": l2norm,
 }
 
 # which inputs of an op are its parameters (the rest of its constant inputs are buffers or plain constants)
@@ -828,8 +837,9 @@ def layers_of(cap: Captured) -> list[Mapped]:
         if not reads:
             missing.append((op.kind, op.name))
             continue
-        params = sum(ctx.numel(op.inputs[s]) for s in PARAM_SLOTS.get(op.kind, ())
-                     if s < len(op.inputs) and op.inputs[s] in cap.consts and cap.consts[op.inputs[s]].role == "param")
+        params = op.attrs.get("held", sum(
+            ctx.numel(op.inputs[s]) for s in PARAM_SLOTS.get(op.kind, ())
+            if s < len(op.inputs) and op.inputs[s] in cap.consts and cap.consts[op.inputs[s]].role == "param"))
         if op.kind in ("Add", "Mul", "Sum") and len(reads) < len(op.inputs):
             missing.append((f"{op.kind} with a constant", op.name))
             continue

@@ -27,6 +27,10 @@ from .ops import Captured, Const, ModelError, Op
 # modules whose forward is many ATen ops but one layer kind: (the op, its attributes from the module)
 COMPOSITES = {
     "LocalResponseNorm": lambda m: ("LRN", {"size": m.size, "alpha": m.alpha, "beta": m.beta, "bias": m.k}),
+    "FrozenBatchNorm2d": lambda m: ("BatchNormalization", {"epsilon": m.eps, "frozen": 1}),    # torchvision's
+    "FrozenBatchNorm": lambda m: ("BatchNormalization", {"epsilon": m.eps, "frozen": 1}),      # cnncalc export's
+    "L2Norm": lambda m: ("L2Norm", {"scale": m.args[2] if getattr(m, "args", None) else None,
+                                    "epsilon": getattr(m, "eps", 1e-12)}),
 }
 
 
@@ -208,6 +212,7 @@ class Translator:
                    and a.name not in self.consts]
             sub = self.model.get_submodule(path)
             kind, attrs = COMPOSITES[type(sub).__name__](sub)
+            attrs["held"] = sum(p.numel() for p in sub.parameters())   # its parameters, for the proof
             last = group[-1]
             out["skip"].update(inside - {last.name})
             out[last.name] = Op(kind, path, [self.name(ins[0])], [last.name], attrs, path)
