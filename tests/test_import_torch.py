@@ -140,3 +140,17 @@ def test_every_builtin_round_trips_through_pytorch_code(name, tmp_path):
     graph = cnncalc.load(name)
     imported = import_model(torch_code_of(graph, tmp_path / "net.py"), "x".join(map(str, graph.input)))
     assert figures(cnncalc.analyze(imported.graph)) == figures(cnncalc.analyze(graph))
+
+
+def test_check_never_imports_a_model(tmp_path):
+    import subprocess
+    import sys
+    marker = tmp_path / "ran"
+    (tmp_path / "net.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n", encoding="utf-8")
+    (tmp_path / "answers.yaml").write_text("architecture: net.py:Net\nanswers:\n  total: {params: 1}\n",
+                                           encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    res = subprocess.run([sys.executable, "-m", "cnncalc", "check", str(tmp_path / "answers.yaml")],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert res.returncode == 2 and res.stderr.startswith("error: ")
+    assert not marker.exists()

@@ -41,7 +41,7 @@ def import_cmd(
 ):
     """Import a model as an architecture file: the YAML a person would write, every layer proved.
 
-    Reads an ONNX file (needs the onnx package: the onnx extra), or builds a PyTorch module without weights and captures it with torch.export (torch.fx where export cannot). Every op maps to a layer kind; each layer's output shape and parameter count are checked against the model's. An op with no layer kind is never skipped: the import fails naming each such op type (exit 2).
+    Reads an ONNX file (needs the onnx package: the onnx extra), or builds a PyTorch module without weights and captures it with torch.export. Every op maps to a layer kind; each layer's output shape and parameter count are checked against the model's. An op with no layer kind is never skipped: the import fails naming each such op type (exit 2).
 
     Importing a .py file or a module RUNS ITS CODE, as `python file.py` would: import only code you trust. An ONNX file is data and is read as such (external weights are never read).
 

@@ -2,7 +2,7 @@
 that takes a .onnx file or a PyTorch module in place of a YAML file).
 
 ops (the captured model), mapping (one op → kind mapping for both front-ends), onnx_front (ONNX
-files, read as untrusted data), torch_front (PyTorch modules through torch.export or torch.fx,
+files, read as untrusted data), torch_front (PyTorch modules through torch.export,
 imported lazily), writer (the YAML a person would write), structure (repeated blocks, residuals,
 branches), against (`verify --against`: a YAML file against the real model).
 
