@@ -248,3 +248,8 @@ def test_exported_code_never_embeds_an_absolute_path(tmp_path):
     code = export_torch(str(net))
     assert "from net.yaml" in code and str(tmp_path) not in code and "secret_dir" not in code
     assert "cnncalc/architectures" not in export_torch("lenet5")
+
+
+def test_narrow_free_text_has_no_trailing_blanks():
+    out = run("check", "examples/exam/student.yaml")
+    assert all(ln == ln.rstrip() for ln in out.splitlines() if ln.startswith("    "))

@@ -218,8 +218,12 @@ class TwoLine:
             if figure is not None:
                 yield from figure
                 yield Segment.line()
-            if tail is not None:
-                yield from console.render(tail, options)
+            if tail is not None:   # indented, wrapped between words, no trailing blanks
+                for line in tail.wrap(console, max(1, options.max_width - INDENT)):
+                    yield Segment(" " * INDENT)
+                    line.rstrip()
+                    yield from line.render(console)
+                    yield Segment.line()
         if self.footer is not None and lines:  # a blank line, then the footer line
             yield from console.render(self.footer, options)
             yield from lines[-1]
@@ -279,9 +283,6 @@ def fit(cols: list[Col], width: int, footer: bool = False):
                  *([dropped_line(dropped, width)] if dropped else []))
 
 
-def under(cells: list[Text]):
-    """A row's free text under it, indented; each cell's own lines kept, wrapped between words."""
-    if not cells:
-        return None
-    from rich.padding import Padding
-    return Padding(Text("\n").join(cells), (0, 0, 0, INDENT), expand=False)
+def under(cells: list[Text]) -> Text | None:
+    """A row's free text under it: each cell's own lines kept (TwoLine indents and wraps them)."""
+    return Text("\n").join(cells) if cells else None
