@@ -250,6 +250,9 @@ def test_exported_code_never_embeds_an_absolute_path(tmp_path):
     assert "cnncalc/architectures" not in export_torch("lenet5")
 
 
-def test_narrow_free_text_has_no_trailing_blanks():
+def test_wrapped_text_has_no_trailing_blanks():
     out = run("check", "examples/exam/student.yaml")
     assert all(ln == ln.rstrip() for ln in out.splitlines() if ln.startswith("    "))
+    out = run("analyze", "resnet50")
+    head = out[:out.index("layer ")]
+    assert all(ln == ln.rstrip() for ln in head.splitlines())

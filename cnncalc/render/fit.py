@@ -218,12 +218,8 @@ class TwoLine:
             if figure is not None:
                 yield from figure
                 yield Segment.line()
-            if tail is not None:   # indented, wrapped between words, no trailing blanks
-                for line in tail.wrap(console, max(1, options.max_width - INDENT)):
-                    yield Segment(" " * INDENT)
-                    line.rstrip()
-                    yield from line.render(console)
-                    yield Segment.line()
+            if tail is not None:
+                yield from wrapped(console, tail, options.max_width, INDENT)
         if self.footer is not None and lines:  # a blank line, then the footer line
             yield from console.render(self.footer, options)
             yield from lines[-1]
@@ -281,6 +277,26 @@ def fit(cols: list[Col], width: int, footer: bool = False):
     table = _table(nums, width, footer) if len(nums) > 1 else None
     return Group(TwoLine(title, heads, table, tails, Text(foot) if footer and foot else None),
                  *([dropped_line(dropped, width)] if dropped else []))
+
+
+def wrapped(console: Console, text: Text, width: int, indent: int = 0) -> RenderResult:
+    """`text` wrapped between words at `width`, each line indented and without trailing blanks."""
+    for line in text.wrap(console, max(1, width - indent)):
+        line.rstrip()
+        if indent:
+            yield Segment(" " * indent)
+        yield from line.render(console)
+        yield Segment.line()
+
+
+class Prose:
+    """A paragraph wrapped between words at the width available or `width`, whichever is narrower."""
+
+    def __init__(self, text: Text, width: int):
+        self.text, self.width = text, width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from wrapped(console, self.text, min(options.max_width, self.width))
 
 
 def under(cells: list[Text]) -> Text | None:

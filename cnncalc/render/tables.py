@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from rich.console import Console, Group
-from rich.constrain import Constrain
 from rich.text import Text
 
 from ..layers.base import fmt_shape
 from ..analysis.receptive import UNUSUAL
 from ..analysis.report import Report
 from .safe import markup, visible
-from .fit import Col, fit
+from .fit import Col, Prose, fit
 from .bench import bar
 
 
@@ -136,9 +135,9 @@ def make_console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, width=width or WIDE)
 
 
-def prose(text) -> Constrain:
+def prose(text: Text) -> Prose:
     """A paragraph (a header, a source, conventions), wrapped between words at the width or PROSE."""
-    return Constrain(text, PROSE)
+    return Prose(text, PROSE)
 
 
 def print_prose(console: Console, text) -> None:
