@@ -223,3 +223,27 @@ def test_pixel_shuffle_unshuffle_prelu_and_crops_from_torchs_exporter(tmp_path):
     r = cnncalc.analyze(imp.graph)
     assert r.totals.params == 3 * 3 * 3 * 16 + 16 + 16 + 1
     assert r.layers[-1].output == [16, 16, 16]
+
+
+def test_every_command_takes_an_onnx_file(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+    path = str(onnx_of(cnncalc.load("resnet18", "64"), tmp_path / "r18.onnx"))
+    runner = CliRunner()
+
+    def run(*args):
+        res = runner.invoke(app, list(args))
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    report = json.loads(run("analyze", path, "--json"))
+    assert report["totals"]["params"] == cnncalc.analyze("resnet18", input="64").totals.params
+    assert json.loads(run("rf", path, "--json"))["layers"]
+    assert json.loads(run("compare", path, "resnet18", "--input", "64", "--json"))["rows"][0]["ratio"] == 1.0
+    assert "<svg" in run("draw", path)
+    sweep = json.loads(run("sweep", path, "--sizes", "64:96:32", "--json"))
+    assert [r["input"] for r in sweep["rows"]] == [[3, 64, 64], [3, 96, 96]]
+    assert json.loads(run("sizes", path, "--range", "32..64", "--json"))
