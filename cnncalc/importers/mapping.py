@@ -598,6 +598,12 @@ def fold_constants(cap: Captured, ctx: Context) -> list[Op]:
 
 # -- patterns: several ops that are one layer ---------------------------------------------------------
 
+def renamed(op: Op, kind: str) -> str:
+    """A rewritten op's name: its node's name with the new kind in place of the old (mul_1 → silu)."""
+    head = op.name.rsplit("/", 1)[0] + "/" if "/" in op.name else ""
+    return head + re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", kind).lower()
+
+
 def readers(ops: list[Op]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     for i, op in enumerate(ops):
@@ -632,13 +638,14 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
                         and used.get(g) == [i] and g not in outputs and
                         (gate.kind == "Sigmoid" or math.isclose(float(gate.attrs.get("alpha", 0.2)), 1 / 6, rel_tol=1e-4))):
                     kept[j] = None
-                    kept[i] = Op("Silu" if gate.kind == "Sigmoid" else "HardSwish", op.name, [x], op.outputs,
+                    kind = "Silu" if gate.kind == "Sigmoid" else "HardSwish"
+                    kept[i] = Op(kind, renamed(op, kind), [x], op.outputs,
                                  module=op.module)
                     break
             else:
                 found = per_channel(op, ctx)
                 if found is not None:
-                    kept[i] = Op("Scale", op.name, list(found), op.outputs, module=op.module)
+                    kept[i] = Op("Scale", renamed(op, "scale"), list(found), op.outputs, module=op.module)
         elif op.kind == "MatMul" and len(op.inputs) == 2 and ctx.is_const(op.inputs[1]) \
                 and len(ctx.consts[op.inputs[1]].shape) == 2:
             users = used.get(op.outputs[0], [])
@@ -651,7 +658,7 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             inputs = [op.inputs[0], op.inputs[1]] + ([bias] if bias else [])
             if bias:
                 kept[users[0]] = None
-            kept[i] = Op("Gemm", op.name, inputs, add.outputs if bias else op.outputs, module=op.module)
+            kept[i] = Op("Gemm", renamed(op, "linear"), inputs, add.outputs if bias else op.outputs, module=op.module)
         elif op.kind == "Concat" and center_crops(op, kept, by_out, used, ctx, outputs) is not None:
             sources, slices = center_crops(op, kept, by_out, used, ctx, outputs)
             for j in slices:
@@ -661,13 +668,13 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             j, k = channels_last(op, kept, by_out, used, ctx, outputs)
             first, last = kept[j], kept[k]
             kept[j] = kept[k] = None
-            kept[i] = Op("LayerNormChannels", op.name, [first.inputs[0]] + op.inputs[1:], last.outputs, op.attrs,
+            kept[i] = Op("LayerNormChannels", renamed(op, "layer_norm"), [first.inputs[0]] + op.inputs[1:], last.outputs, op.attrs,
                          module=op.module)
         elif op.kind == "Transpose" and rearrangement(op, kept, by_out, used, ctx, outputs) is not None:
             kind, attrs, j, k = rearrangement(op, kept, by_out, used, ctx, outputs)
             first, last = kept[j], kept[k]
             kept[j] = kept[k] = None
-            kept[i] = Op(kind, op.name, [first.inputs[0]], last.outputs, attrs, module=op.module)
+            kept[i] = Op(kind, renamed(op, kind), [first.inputs[0]], last.outputs, attrs, module=op.module)
     return [op for op in kept if op is not None]
 
 
@@ -790,7 +797,7 @@ def layer_names(ops: list[Op]) -> dict[int, str]:
     out = {}
     for op in ops:
         short = op.name.rsplit("/", 1)[-1]
-        if re.fullmatch(r"[A-Za-z_]+(_\d+)?", short):   # aten's relu_3, ONNX's /layer1/Add_1: by kind
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", short):   # aten's max_pool2d_3, ONNX's /layer1/Add_1: by kind
             short = re.sub(r"_\d+$", "", short).lower()
         if op.module and op.module not in parents:
             base = op.module
