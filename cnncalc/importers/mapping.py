@@ -282,6 +282,17 @@ def l2norm(op, ctx):
     return [layer | ({} if math.isclose(eps, 1e-12) else {"eps": eps})]
 
 
+def lenet_paper(kind: str, fields: tuple[str, ...]):
+    """The LeNet-5 paper's own layers (sparse_conv, subsample, rbf), from their modules' arguments."""
+    def mapper(op, ctx):
+        layer = {"type": kind}
+        for f in fields:
+            v = op.attrs[f]
+            layer[f] = [list(r) for r in v] if f == "table" else simple(v) if isinstance(v, (list, tuple)) else v
+        return [layer]
+    return mapper
+
+
 def activation(op, ctx):
     return [{"type": ACTIVATIONS[op.kind]}]
 
@@ -511,6 +522,8 @@ MAPPERS: dict[str, Callable] = {
     "Pad": pad, "Slice": slice_, "DepthToSpace": depth_space("pixel_shuffle"),
     "SpaceToDepth": depth_space("pixel_unshuffle"), "ChannelShuffle": channel_shuffle, "PRelu": prelu,
     "LayerNormalization": layernorm, "LayerNormChannels": layernorm, "Scale": scale, "L2Norm": l2norm,
+    "SparseConv": lenet_paper("sparse_conv", ("table", "kernel", "stride", "padding", "bias")),
+    "Subsample": lenet_paper("subsample", ("kernel", "stride", "bias")), "RBF": lenet_paper("rbf", ("out",)),
 }
 
 # which inputs of an op are its parameters (the rest of its constant inputs are buffers or plain constants)

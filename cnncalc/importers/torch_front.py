@@ -31,6 +31,10 @@ COMPOSITES = {
     "FrozenBatchNorm": lambda m: ("BatchNormalization", {"epsilon": m.eps, "frozen": 1}),      # cnncalc export's
     "L2Norm": lambda m: ("L2Norm", {"scale": m.args[2] if getattr(m, "args", None) else None,
                                     "epsilon": getattr(m, "eps", 1e-12)}),
+    # the LeNet-5 paper's layers, as `cnncalc export --torch` writes them (their constructor's arguments in .args)
+    "TableConv": lambda m: ("SparseConv", dict(zip(("table", "kernel", "stride", "padding", "bias"), m.args))),
+    "Subsample": lambda m: ("Subsample", dict(zip(("channels", "kernel", "stride", "bias"), m.args))),
+    "RBF": lambda m: ("RBF", dict(zip(("inputs", "out"), m.args))),
 }
 
 
