@@ -458,3 +458,26 @@ def test_python_api_takes_a_parsed_mapping():
     with pytest.raises(SpecError, match="bottleneck.net.layers"):
         check({"questions": {"bottleneck": {"net": {"input": "28x28x192", "layers": [{"type": "conv", "kernel": 1}]},
                                             "answer": {"macs": 1}}}})
+
+
+def test_one_network_named_by_many_entries_is_loaded_and_searched_once(tmp_path, monkeypatch):
+    """200 students' copies of one network in one answers file cost one load and one slip search per
+    question (issue 26: 200 × densenet201 × 9 wrong totals took a minute): the results stay the same."""
+    import cnncalc.exam.check as C
+    import cnncalc.exam.slips as S
+    loads, searches = [], []
+    real_load, real_candidates = C.load, S.candidates
+    monkeypatch.setattr(C, "load", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
+    monkeypatch.setattr(S, "candidates", lambda *a, **k: searches.append(a[1]) or real_candidates(*a, **k))
+    wrong = {"params": 61706 - 6 * 16, "macs": 2 * 416520}     # C3's biases forgotten; FLOPs given as MACs
+    text = "networks:\n" + "".join(
+        f"  n{i}:\n    architecture: lenet5\n    answers:\n      total: {{params: {wrong['params']}, "
+        f"macs: {wrong['macs']}}}\n" for i in range(5))
+    p = tmp_path / "many.yaml"
+    p.write_text(text, encoding="utf-8")
+    r = check(str(p))
+    assert loads == ["lenet5"]
+    assert len(r.items) == 10 and not any(it.ok for it in r.items)
+    slips = {(it.figure, it.slip.name if it.slip else None) for it in r.items}
+    assert len(slips) == 2, slips              # every copy named the same slip
+    assert searches.count("params") <= len(S.STAGES) and searches.count("macs") <= len(S.STAGES)

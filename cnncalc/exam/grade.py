@@ -44,6 +44,7 @@ class Grader:
     def __init__(self, reader: Reader):
         self.r = reader
         self.items: list[Item] = []
+        self.memo: dict = {}      # the slip search's candidates, per subject asked about (slips.staged)
 
     def grade(self, subject: Subject, figures: tuple[str, ...], entry, ctx: Ctx):
         """Each of these figures that the entry answers, in this order."""
@@ -78,7 +79,7 @@ class Grader:
         note = ""
         if figure in ("activations", "memory") and subject.sums and "activations" not in ctx.conventions.declared:
             ok, note, true = either_convention(subject, figure, num, true, tol)
-        slip, spent = (None, False) if ok else find_slip(subject, figure, num, true, tol)
+        slip, spent = (None, False) if ok else find_slip(subject, figure, num, true, tol, memo=self.memo)
         expected = f"{true:,}" + (" bytes" if figure in BYTE_FIGURES else "")
         if not num.exact and tol is None and not ok:
             expected += f" ≈ {num.suggest(true)}"

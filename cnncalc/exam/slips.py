@@ -289,10 +289,27 @@ def _mib_vs_mb(num: Number, true: int, tol) -> list[Slip]:
                         f"a {unit} is {'1024' if binary else '1000'}^{power} bytes")]
 
 
+def staged(subject: Subject, figure: str, true: int, stage: str, budget: Budget, memo: Optional[dict]) \
+        -> list[Candidate]:
+    """The candidates of one stage, computed once per run for a subject asked about again (the same layers of
+    the same loaded network, named alike, under the same conventions: 200 answers files' copies of one net)."""
+    if memo is None:
+        return list(candidates(subject, figure, true, stage, budget))
+    key = (id(subject.graph), subject.name, subject.resolved, subject.kind, tuple(subject.nodes), subject.output,
+           subject.rf, subject.note, subject.explain_name, repr(subject.conventions), figure, true, stage)
+    hit = memo.get(key)
+    if hit is None:     # the graph is kept with the entry, so its id cannot be reused by another while cached
+        hit = memo[key] = (subject.graph, list(candidates(subject, figure, true, stage, budget)), budget.exhausted)
+    elif hit[2]:
+        budget.exhausted = True
+    return hit[1]
+
+
 def find_slip(subject: Subject, figure: str, num: Number, true: int, tol,
-              budget: Optional[Budget] = None) -> tuple[Optional[Slip], bool]:
+              budget: Optional[Budget] = None, memo: Optional[dict] = None) -> tuple[Optional[Slip], bool]:
     """Every slip of the simplest rank (single slips, else pairs) whose value the answer reproduces, most
     common first — never one asserted where another fits equally; and whether the search ran out of budget.
+    `memo`: a dict kept for one run, where a subject asked about again reuses its candidates.
 
     An answer rounded to one significant figure is named as such and not explained further (too many values
     round to it); a slip whose value lies within one unit of the last digit of the true value is never
@@ -306,7 +323,7 @@ def find_slip(subject: Subject, figure: str, num: Number, true: int, tol,
     found: list[Candidate] = []
     for stage in STAGES:
         seen = set()
-        for v, name, what, prior in candidates(subject, figure, true, stage, budget):
+        for v, name, what, prior in staged(subject, figure, true, stage, budget, memo):
             if v is None or v == true or not _matches(num, v, tol) or (v, name) in seen:
                 continue
             seen.add((v, name))
