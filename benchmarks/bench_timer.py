@@ -135,6 +135,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="*", default=["vgg16", "resnet50"])
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--isolated-rounds", type=int, help="rounds of the isolated state (default: --rounds; each "
+                                                          "costs two fresh processes per layer)")
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--threads", type=int, help="torch threads on both sides (default: torch's own)")
@@ -159,15 +161,16 @@ def main(argv=None) -> int:
     from cnncalc.pytorch.bench import _cpu_name
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [MARK, "", "### `bench` against `torch.utils.benchmark.Timer`, both states", "",
-             f"`python benchmarks/bench_timer.py --rounds {a.rounds} --repeat {a.repeat}` on {datetime.date.today()}: "
-             f"{_cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-             f"Python {platform.python_version()}; load average {load} at start. fp32, batch 1, inference mode; "
-             f"each side in its own process, {a.rounds} alternating rounds, the median over rounds of each "
-             "side's median.", ""]
+             f"`python benchmarks/bench_timer.py {' '.join(argv if argv is not None else sys.argv[1:])}` on "
+             f"{datetime.date.today()}: {_cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+             f"{a.threads or torch.get_num_threads()} threads on both sides, Python {platform.python_version()}; "
+             f"load average {load} at start. fp32, batch 1, inference mode; each side in its own process, "
+             f"{a.rounds} alternating rounds warm and {a.isolated_rounds or a.rounds} isolated, the median over "
+             "rounds of each side's median.", ""]
     for name in a.names:
         print(f"measuring {name} …", file=sys.stderr, flush=True)
         lines += table(name, compare_warm(name, a.repeat, a.rounds, a.threads),
-                       compare_isolated(name, a.repeat, a.rounds, a.threads))
+                       compare_isolated(name, a.repeat, a.isolated_rounds or a.rounds, a.threads))
     lines[-1:] = ["", f"load average at end {' / '.join(f'{x:.2f}' for x in os.getloadavg())}", "", END]
     text = "\n".join(lines) + "\n"
     print(text)
