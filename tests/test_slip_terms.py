@@ -152,6 +152,16 @@ def test_public_exercises_measured():
     assert [d for d in details if false_arithmetic(d)] == []
 
 
+def test_fresh_exercises_measured():
+    """tests/exercises/fresh.yaml: wrong answers written after the search was built, by someone who did not build
+    it, from public exercises the other files do not use (each item names its source)."""
+    out, said = measure(ROOT / "tests" / "exercises" / "fresh.yaml")
+    assert out["right"] >= 60 and out["right_passed"] == out["right"], out
+    assert out["wrong"] >= 90 and out["flagged"] == out["wrong"], out
+    assert out["named"] >= 0.9 * out["wrong"] and out["asserted_wrongly"] == 0, out
+    assert [d for d in said if false_arithmetic(d)] == []
+
+
 def test_shipped_examples_every_wrong_answer_named():
     key = check(ROOT / "examples" / "exam" / "key.yaml")
     student = check(ROOT / "examples" / "exam" / "student.yaml")

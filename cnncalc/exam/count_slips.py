@@ -422,8 +422,19 @@ def _no_norm_what(subject, changed):
             f"channel); they are trained like any weight")
 
 
+def _image_fc(subject, lf) -> Optional[tuple]:
+    """The input image a fully connected layer flattens, when it flattens the file's input itself."""
+    shape = _map_before(subject, lf.idx) if lf.type == "linear" else None
+    return shape if shape is not None and tuple(shape) == tuple(subject.graph.input) else None
+
+
 def _rgb(subject, lf):
-    """The first conv's input depth taken as 3 (an RGB image) where the file's input has another."""
+    """The first conv's (or an fc layer's on the image) input depth taken as 3 (an RGB image) where the file's
+    input has another."""
+    image = _image_fc(subject, lf)
+    if image is not None:
+        return None if image[0] == 3 else replace(lf, w=3 * numel(image[1:]) * lf.outs,
+                                                  macs=3 * numel(image[1:]) * lf.outs)
     node = subject.graph.nodes[lf.idx]
     p = conv_parts(subject, lf)
     if p is None or node.inputs[0] != -1 or p.c_in == 3 or p.groups != 1:
@@ -432,6 +443,12 @@ def _rgb(subject, lf):
 
 
 def _rgb_what(subject, changed):
+    image = _image_fc(subject, changed[0])
+    if image is not None:
+        hw = "·".join(map(str, image[1:]))
+        return (f"takes the input as RGB, 3 channels{_first(subject, changed)}: {hw}·3 = {3 * numel(image[1:]):,} "
+                f"inputs; the image has {plural(image[0], 'channel')}: {'·'.join(map(str, image))} = "
+                f"{numel(image):,} inputs")
     p = conv_parts(subject, changed[0])
     return (f"takes the input as RGB, 3 channels{_first(subject, changed)}: {p.k_text}·3·{p.c_out}; the input "
             f"has {plural(p.c_in, 'channel')}: {_per_filter(p)}·{p.c_out}")

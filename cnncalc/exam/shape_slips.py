@@ -345,7 +345,8 @@ def mistaken_rfs(graph: Graph, mistakes: tuple[str, ...]) -> list[int]:
                 span = d * k
             grow = span if {"RF grown by k", "RF as the sum of the kernels"} & set(mistakes) else span - 1
             own = step.s if "own stride counted" in mistakes else 1
-            r += grow * (1 if "stride product forgotten" in mistakes else j * own)
+            literal = {"stride product forgotten", "RF as the sum of the kernels"} & set(mistakes)
+            r += grow * (1 if literal else j * own)
             j *= step.s
         rs.append(r)
         js.append(j)
@@ -410,7 +411,7 @@ def padding_slip(given: list, k: int, d: int) -> Optional[Slip]:
     if d > 1 and p * 2 == k - 1:
         hits.append(Slip(name="dilation ignored",
                          detail=f"({k} − 1)/2 = {_plain_num(p)} leaves out the dilation {d}: "
-                                f"p = d·(k − 1)/2 = {d}·({k} − 1)/2 = {show}"))
+                                f"p = d·(k − 1)/2, here {d}·({k} − 1)/2 = {show}"))
     if d > 1 and p * 2 == d * k - 1:
         hits.append(Slip(name="dilation taken as d·k",
                          detail=f"(d·k − 1)/2 = ({d}·{k} − 1)/2 = {_plain_num(p)} takes the dilated kernel as "

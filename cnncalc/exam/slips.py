@@ -171,10 +171,13 @@ def _carried(graph, lf: Leaf, shapes: dict) -> Leaf:
 
 def _size_slips(subject: Subject, figure: str, true: int) -> Iterator[tuple[int, str, str]]:
     """Activations and memory: the other total convention, the input left out, elements for bytes."""
-    if figure not in ("activations", "memory"):
+    if figure not in ("activations", "memory", "param_memory"):
         return
     conv = subject.conventions
-    per = conv.bytes if figure == "memory" else 1
+    per = conv.bytes if figure != "activations" else 1
+    if figure == "param_memory":
+        yield from _bytes_slips(conv, figure, true, per)
+        return
     if subject.sums:
         other = "every_layer" if conv.activations == "lecture" else "lecture"
         v = subject.elements(subject.leaves, other) * per
@@ -191,13 +194,19 @@ def _size_slips(subject: Subject, figure: str, true: int) -> Iterator[tuple[int,
     yield 2 * true, "backward pass counted", f"is twice the forward {figure} (2 × {true:,}), the forward and " \
                                              f"backward passes together; asked: the forward pass"
     if figure == "memory":
-        yield true // per, "elements vs bytes", f"is the number of values; at {conv.dtype} each takes " \
-                                                f"{per} bytes: {per} × {true // per:,}"
-        for name, size in (("fp16", 2), ("fp64", 8), ("int8", 1)):
-            if size != per and name in DTYPES:
-                yield true // per * size, "wrong bytes per value", \
-                    f"takes {size} byte{'s' if size > 1 else ''} per value ({name}); this file counts " \
-                    f"{conv.dtype}, {per} bytes"
+        yield from _bytes_slips(conv, figure, true, per)
+
+
+def _bytes_slips(conv, figure: str, true: int, per: int) -> Iterator[tuple[int, str, str]]:
+    """A memory figure given as the number of values, or at another number of bytes per value."""
+    values = "parameter count" if figure == "param_memory" else "number of values"
+    yield true // per, "elements vs bytes", f"is the {values}; at {conv.dtype} each takes " \
+                                            f"{per} bytes: {per} × {true // per:,}"
+    for name, size in (("fp16", 2), ("fp64", 8), ("int8", 1)):
+        if size != per and name in DTYPES:
+            yield true // per * size, "wrong bytes per value", \
+                f"takes {size} byte{'s' if size > 1 else ''} per value ({name}); this file counts " \
+                f"{conv.dtype}, {per} bytes"
 
 
 def _matches(num: Number, value, tol) -> bool:
