@@ -425,6 +425,8 @@ COUNT_KINDS = {   # a small net per kind, every count slip tried on it
     "fc_on_map": "{input: 4x4x16, layers: [{type: flatten}, {type: linear, out: 10}]}",
     "gray": "{input: 28x28x1, layers: [{type: conv, filters: 6, kernel: 5}, {type: maxpool, kernel: 2}, "
             "{type: conv, filters: 16, kernel: 5}]}",
+    "gray_fc": "{input: 8x8x1, layers: [{type: flatten}, {type: linear, out: 10}]}",
+    "conv3d": "{input: 4x8x8x3, layers: [{type: conv, filters: 4, kernel: 3}]}",
 }
 
 

@@ -442,6 +442,27 @@ def _rgb(subject, lf):
     return _with_cin(lf, p, 3)
 
 
+def _planar(subject, lf):
+    """A 1-D or 3-D conv's kernel counted as a 2-D one (k·k for a 1-D kernel, k_h·k_w for a 3-D one)."""
+    p = conv_parts(subject, lf)
+    if p is None or len(p.kernel) == 2:
+        return None
+    w = _planar_kk(p) * (p.c_in // p.groups) * p.c_out
+    return replace(lf, w=w, macs=w * lf.pos)
+
+
+def _planar_kk(p: ConvParts) -> int:
+    return p.kernel[0] ** 2 if len(p.kernel) == 1 else p.kernel[-2] * p.kernel[-1]
+
+
+def _planar_what(subject, changed):
+    p = conv_parts(subject, changed[0])
+    flat = f"{p.kernel[0]}·{p.kernel[0]}" if len(p.kernel) == 1 else f"{p.kernel[-2]}·{p.kernel[-1]}"
+    return (f"counts the {'×'.join(map(str, p.kernel))} kernel{_first(subject, changed)} as a 2-D one: "
+            f"{flat}·{p.c_in // p.groups}·{p.c_out}; a {len(p.kernel)}-D kernel spans "
+            f"{_per_filter(p)}·{p.c_out}")
+
+
 def _rgb_what(subject, changed):
     image = _image_fc(subject, changed[0])
     if image is not None:
@@ -458,6 +479,7 @@ LEAF_SLIPS = (
     LeafSlip("bias forgotten", ("params", "param_memory", "connections", "flops"), _no_bias, _no_bias_what, 1),
     LeafSlip("BN γ/β forgotten", ("params", "param_memory"), _no_norm, _no_norm_what, 1),
     LeafSlip("input depth taken as 3 (RGB)", ALL, _rgb, _rgb_what, 2),
+    LeafSlip("kernel taken as 2-D", ALL, _planar, _planar_what),
     LeafSlip("one bias per layer", ("params", "biases", "param_memory", "connections", "flops"), _one_bias,
              _one_bias_what),
     LeafSlip("parameter sharing forgotten", ("params", "weights", "param_memory"), _sharing, _sharing_what),
@@ -592,6 +614,24 @@ def layer_left_out(subject: Subject, figure: str, true: int) -> Iterator[tuple[i
             alike = f" (or any one of the {m} layers like it)" if m > 1 else ""
             yield true - own, "a layer left out", f"leaves out {label(subject, lf.idx) or lf.name}{alike}: " \
                                                   f"{true:,} − {own:,}", 3
+
+
+KINDS = (("conv", "conv layer"), ("linear", "fc layer"))
+
+
+def kind_left_out(subject: Subject, figure: str, true: int) -> Iterator[tuple[int, str, str, int]]:
+    """Every layer of one kind (the fc layers, or the convs) left out of a sum that has both kinds: the
+    convs alone counted, as papers print a backbone's figures."""
+    if figure not in ALL or subject.kind in ("question", "layer"):
+        return
+    sums = {kind: count([lf for lf in subject.leaves if lf.type.startswith(kind)], figure, subject.conventions)
+            for kind, _ in KINDS}
+    if not all(sums.values()):
+        return
+    for kind, word in KINDS:
+        n = sum(lf.mult for lf in subject.leaves if lf.type.startswith(kind))
+        yield true - sums[kind], f"{word.split()[0]} layers left out", \
+            f"leaves out the {plural(n, word)} ({sums[kind]:,}): {true:,} − {sums[kind]:,}", 3
 
 
 def neighbour_layer(subject: Subject, figure: str) -> Iterator[tuple[int, str, str, int]]:

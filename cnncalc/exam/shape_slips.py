@@ -383,6 +383,27 @@ def rf_slip(subject: Subject, given: list[int], right: list[int], per_layer: boo
                              detail=f"{shown} " + "; and ".join(_rf_what(m) for m in combo)))
         if hits:
             return join_slips(hits)
+        if size == 1 and not per_layer:
+            hit = _neighbour_rf(subject, given[0])
+            if hit is not None:
+                return hit
+    return None
+
+
+def _neighbour_rf(subject: Subject, given: int) -> Optional[Slip]:
+    """A layer's receptive field answered with the one of the layer just before or after it (an off-by-one
+    layer: the pool after a conv counted in, or the conv's own kernel left out)."""
+    if subject.kind not in ("layer", "block"):
+        return None
+    rs = mistaken_rfs(subject.graph, ())
+    idx = subject.nodes[-1]
+    for word, order in (("before", range(min(subject.nodes) - 1, -1, -1)), ("after", range(idx + 1, len(rs)))):
+        j = next((i for i in order if rs[i] != rs[idx]), None)
+        if j is not None and rs[j] == given:
+            name = label(subject, j) or subject.graph.nodes[j].name
+            return Slip(name=f"the layer {word}'s rf",
+                        detail=f"{given} is the receptive field of {name}, the layer {word} {subject.name}; "
+                               f"{subject.name}'s is {rs[idx]}")
     return None
 
 

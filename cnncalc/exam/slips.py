@@ -19,7 +19,8 @@ from itertools import combinations
 from typing import Iterator, Optional
 
 from ..layers import numel
-from .count_slips import LEAF_SLIPS, VALUE_SLIPS, LeafSlip, layer_left_out, neighbour_layer, wrong_layer_channels
+from .count_slips import (LEAF_SLIPS, VALUE_SLIPS, LeafSlip, kind_left_out, layer_left_out, neighbour_layer,
+                          wrong_layer_channels)
 from .labels import at, label
 from .numbers import BYTE_UNITS, Number
 from .shape_slips import Budget, hwc_order_swapped, padding_slip, propagate, rf_slip, shape_slip
@@ -83,6 +84,7 @@ def candidates(subject: Subject, figure: str, true: int, stage: str, budget: Bud
             if changed:
                 yield _value(subject, figure, groups), rule.name, rule.what(subject, changed), rule.prior
         yield from layer_left_out(subject, figure, true)
+        yield from kind_left_out(subject, figure, true)
         yield from neighbour_layer(subject, figure)
         yield from ((v, n, w, 1) for v, n, w in _size_slips(subject, figure, true))
         yield from shape_count_candidates(subject, figure, true, budget, before=False)
