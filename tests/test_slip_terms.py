@@ -73,6 +73,7 @@ KINDS = {   # architecture snippets, one layer each, on inputs where the divisio
                                "output_padding": 1}),
     "pad": ([8, 15, 15], {"type": "pad", "padding": 2}),
     "pad_one_side": ([8, 15, 15], {"type": "pad", "padding": {"right": 1, "bottom": 1}}),
+    "rect": ([3, 31, 47], {"type": "conv", "filters": 4, "kernel": [3, 5], "stride": [2, 1], "padding": [2, 1]}),
 }
 CASES = []
 for kind, (inp, lay) in KINDS.items():
@@ -406,6 +407,13 @@ def test_a_global_pool_left_out_before_the_fc(tmp_path):
     # ResNet-18's fc: 512·1000 + 1000; with the 7×7 average pool left out it would see 512·7·7 inputs
     item = one(tmp_path, f"architecture: resnet18\nanswers:\n  fc: {{params: {512 * 7 * 7 * 1000 + 1000}}}\n")[0]
     assert item.slip.name == "a layer left out" and "leaving out avgpool" in item.slip.detail
+
+
+def test_decimal_point_off_in_a_unit(tmp_path):
+    # AlexNet (torchvision) conv1: 11·11·3·55·55·64 = 70,276,800 MACs = 7028万; 702.8万 has the point one place off
+    item = one(tmp_path, "questions:\n  q:\n    conv: {input: 224x224x3, kernel: 11, stride: 4, padding: 2, "
+                         "filters: 64}\n    answer: {macs: 702.8万}\n")[0]
+    assert item.slip.name == "decimal point off" and "7028万" in item.slip.detail
 
 
 def test_binary_thousands_for_a_count(tmp_path):

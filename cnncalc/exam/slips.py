@@ -232,7 +232,25 @@ def _precision_slips(subject: Subject, figure: str, num: Number, true: int, tol)
         out += _mib_vs_mb(num, true, tol)
     if num.too_coarse:       # one significant figure: too many values round to it to say more
         return out
-    return out + _unit_slips(num, true, tol) + _unit_left_out(num, true, tol) + _binary_count(figure, num, true, tol)
+    return out + _unit_slips(num, true, tol) + _unit_left_out(num, true, tol) + _binary_count(figure, num, true, tol) \
+        + _decimal_point(num, true, tol)
+
+
+def _decimal_point(num: Number, true: int, tol) -> list[Slip]:
+    """The right digits with the decimal point one to three places off, in a number written with a unit
+    (702.8万 for 7028万, 5.898亿 for 58.98亿: a slip converting to the unit)."""
+    if not num.unit:
+        return []
+    for places in (1, 2, 3, -1, -2, -3):
+        f = Decimal(10) ** places
+        alt = Number(text=num.text, value=num.value * f, quantum=num.quantum * f, unit=num.unit,
+                     scale=num.scale, figures=num.figures)
+        if _matches(alt, true, tol):
+            n = abs(places)
+            return [Slip(name="decimal point off",
+                         detail=f"{num.text} has the right digits with the decimal point {n} place{'s' * (n > 1)} "
+                                f"to the {'left' if places > 0 else 'right'}: {true:,} is {alt.rounded(true)}")]
+    return []
 
 
 def _binary_count(figure: str, num: Number, true: int, tol) -> list[Slip]:

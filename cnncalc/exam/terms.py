@@ -206,6 +206,19 @@ def _channels_too(t: Terms) -> Optional[Terms]:
     return alt if alt.channel_value() != t.c_out and alt.channel_value() >= 1 else None
 
 
+def _read_as_wh(fields: tuple[str, ...]):
+    """A 2-D layer's (h, w) pairs read as (w, h): these per-axis terms exchanged between H and W."""
+    def change(t: Terms) -> Optional[Terms]:
+        if len(t.axes) != 2 or t.kind == "pad":
+            return None
+        h, w = t.axes
+        if all(getattr(h, f) == getattr(w, f) for f in fields):
+            return None
+        return replace(t, axes=(replace(h, **{f: getattr(w, f) for f in fields}),
+                                replace(w, **{f: getattr(h, f) for f in fields})))
+    return change
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -245,6 +258,10 @@ MISTAKES: tuple[Mistake, ...] = (
             why=lambda t: "a transposed conv grows the map: (n − 1)·s − 2·p + k"),
     Mistake("transposed-conv formula for a conv", 3, node=lambda t: _swap_form(t) if t.kind == "conv" else None,
             why=lambda t: "a conv shrinks the map: ⌊(n + 2·p − k)/s⌋ + 1"),
+    Mistake("kernel read as (w, h)", 2, node=_read_as_wh(("k", "d")),
+            why=lambda t: "a kernel pair is (h, w): the first number spans the height"),
+    Mistake("(h, w) pairs read as (w, h)", 2, node=_read_as_wh(("k", "d", "s", "pb", "pa", "op")),
+            why=lambda t: "kernel, stride and padding pairs are (h, w): the first number is the height's"),
     Mistake("output depth taken as input depth", 1, node=_depth_kept,
             why=lambda t: f"a conv has one output channel per filter: {_plural(t.c_out, 'filter')}"),
     Mistake("channels treated as a spatial axis", 2, node=_channels_too,
