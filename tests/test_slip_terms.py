@@ -409,6 +409,17 @@ def test_a_global_pool_left_out_before_the_fc(tmp_path):
     assert item.slip.name == "a layer left out" and "leaving out avgpool" in item.slip.detail
 
 
+def test_a_layer_told_apart_from_others_alike(tmp_path):
+    # d2l §8.4's Inception block has four 1×1 convs: the pool branch's is said as the one after the max pool
+    branches = ("[[{type: conv, filters: 64, kernel: 1}], [{type: conv, filters: 96, kernel: 1}, {type: conv, "
+                "filters: 128, kernel: 3, padding: 1}], [{type: conv, filters: 16, kernel: 1}, {type: conv, filters: "
+                "32, kernel: 5, padding: 2}], [{type: maxpool, kernel: 3, stride: 1, padding: 1}, {type: conv, "
+                "filters: 32, kernel: 1}]]")
+    item = one(tmp_path, f"questions:\n  q:\n    net: {{input: 28x28x192, layers: [{{branches: {branches}}}]}}\n"
+                         f"    answer: {{output: 28x28x224}}\n")[0]
+    assert "leaving out the 1×1 conv after the 3×3 max pool" in item.slip.detail, item.slip.detail
+
+
 def test_decimal_point_off_in_a_unit(tmp_path):
     # AlexNet (torchvision) conv1: 11·11·3·55·55·64 = 70,276,800 MACs = 7028万; 702.8万 has the point one place off
     item = one(tmp_path, "questions:\n  q:\n    conv: {input: 224x224x3, kernel: 11, stride: 4, padding: 2, "

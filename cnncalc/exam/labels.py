@@ -16,10 +16,11 @@ def label(subject: Subject, idx: int) -> str:
         return node.name
     if "." not in node.name and node.name in written_names(subject.graph):
         return node.name
-    desc = describe(node)
-    where = ""
+    where, scope = "", range(len(subject.graph.nodes))
     if subject.kind in ("block", "layer"):
         where = f" of {subject.name}" if idx in subject.nodes else f" before {subject.name}"
+        scope = subject.nodes if idx in subject.nodes else scope
+    desc = _distinct(subject.graph, idx, describe(node), scope)
     return f"the {desc}{where}"
 
 
@@ -27,6 +28,29 @@ def at(subject: Subject, idx: int) -> str:
     """`conv2: ` before a layer's formula, nothing for a one-layer question."""
     name = label(subject, idx)
     return f"{name}: " if name else ""
+
+
+def _distinct(graph: Graph, idx: int, desc: str, scope, limit: int = 2000) -> str:
+    """Where another layer in scope (the block answered, or the network) is also a `1×1 conv` (an Inception
+    block's four): `1×1 conv after the 3×3 max pool`, else `1×1 conv to 32 channels`; the description alone
+    where it is the only one (or the scope is too large to look)."""
+    node = graph.nodes[idx]
+    if len(scope) > limit:
+        return desc
+    same = [i for i in scope if i != idx and graph.nodes[i].layer.type == node.layer.type
+            and describe(graph.nodes[i]) == desc]
+    if not same:
+        return desc
+    after = _before(graph, idx)
+    if after and all(_before(graph, i) != after for i in same):
+        return f"{desc} after the {after}"
+    return f"{desc} to {plural(node.out_shape[0], 'channel')}" if node.out_shape else desc
+
+
+def _before(graph: Graph, idx: int) -> str:
+    """What the layer feeding this one is (nothing for the input)."""
+    src = graph.nodes[idx].inputs[0] if graph.nodes[idx].inputs else -1
+    return describe(graph.nodes[src]) if src >= 0 else ""
 
 
 def written_names(graph: Graph) -> set:
