@@ -73,6 +73,7 @@ KINDS = {   # architecture snippets, one layer each, on inputs where the divisio
                                "output_padding": 1}),
     "pad": ([8, 15, 15], {"type": "pad", "padding": 2}),
     "pad_one_side": ([8, 15, 15], {"type": "pad", "padding": {"right": 1, "bottom": 1}}),
+    "valid": ([3, 20, 20], {"type": "conv", "filters": 4, "kernel": 3}),
     "rect": ([3, 31, 47], {"type": "conv", "filters": 4, "kernel": [3, 5], "stride": [2, 1], "padding": [2, 1]}),
 }
 CASES = []

@@ -42,8 +42,8 @@ def _distinct(graph: Graph, idx: int, desc: str, scope, limit: int = 2000) -> st
     if not same:
         return desc
     after = _before(graph, idx)
-    if after and all(_before(graph, i) != after for i in same):
-        return f"{desc} after the {after}"
+    if all(_before(graph, i) != after for i in same):
+        return f"{desc} after the {after}" if after else f"{desc} on the input"
     return f"{desc} to {plural(node.out_shape[0], 'channel')}" if node.out_shape else desc
 
 

@@ -236,6 +236,10 @@ MISTAKES: tuple[Mistake, ...] = (
             f"this pool uses {'ceil (ceil_mode: true)' if t.axes[0].ceil else 'floor (PyTorch’s default)'}"),
     Mistake("+1 forgotten", 1, _when(lambda t, a: a.form == "window", lambda a: replace(a, plus_one=False, drop=False)),
             why=lambda t: "the first window counts too: + 1"),
+    Mistake("same padding assumed", 2, _when(lambda t, a: t.kind == "conv" and not (a.pb or a.pa) and a.s == 1
+                                             and a.span_value() % 2 == 1 and a.span_value() > 1,
+                                             lambda a: replace(a, pb=a.span_value() // 2, pa=a.span_value() // 2)),
+            why=lambda t: "this conv has no padding (valid): each k-wide window shrinks the map by k − 1"),
     Mistake("padding on one side only", 2, _when(lambda t, a: bool(a.pb and a.pa), lambda a: replace(a, pa=0)),
             why=lambda t: "the padding is added on both sides"),
     Mistake("padding on both sides", 2, _when(lambda t, a: a.pb != a.pa,
