@@ -258,6 +258,8 @@ def gemm(op, ctx):
     w = ctx.consts[op.inputs[1]].shape
     out = w[0] if op.attrs.get("transB", 0) else w[1]
     layer = {"type": "linear", "out": int(out)}
+    if len(ctx.shape(op.inputs[0])) > 1:
+        layer["over"] = "last"   # PyTorch's Linear on a map acts on its last axis (a Gemm's input is a matrix)
     if len(op.inputs) < 3 or op.inputs[2] == "":
         layer["bias"] = False
     return [layer]
@@ -406,7 +408,13 @@ def scale(op, ctx):
 
 
 def groupnorm(op, ctx):
-    return [{"type": "groupnorm", "groups": int(op.attrs["num_groups"])}]
+    layer = {"type": "groupnorm", "groups": int(op.attrs["num_groups"])}
+    eps = float(op.attrs.get("epsilon", 1e-5))
+    if not math.isclose(eps, 1e-5, rel_tol=1e-3):
+        layer["eps"] = float(f"{eps:.6g}")
+    if len(op.inputs) < 2 or op.inputs[1] not in ctx.consts or ctx.consts[op.inputs[1]].role != "param":
+        layer["affine"] = False
+    return [layer]
 
 
 MODES = {("nearest", 1): "nearest", ("nearest", 2): "nearest", ("nearest", 3): "nearest",
@@ -498,6 +506,13 @@ def split(op: Op, ctx: Context, name: str) -> list[Mapped]:
     return out
 
 
+def permute(op, ctx):
+    perm = [int(p) for p in op.attrs.get("perm") or reversed(range(len(ctx.shapes[op.inputs[0]])))]
+    if perm[0] != 0:
+        raise ModelError(f"{op.name}: Transpose {perm} moves the batch axis: no layer kind")
+    return [{"type": "permute", "dims": perm}]
+
+
 def channel_shuffle(op, ctx):
     return [{"type": "channel_shuffle", "groups": int(op.attrs["groups"])}]
 
@@ -521,6 +536,7 @@ MAPPERS: dict[str, Callable] = {
     "InstanceNormalization": instancenorm, "GroupNormalization": groupnorm, "Resize": resize, "Upsample": resize,
     "Pad": pad, "Slice": slice_, "DepthToSpace": depth_space("pixel_shuffle"),
     "SpaceToDepth": depth_space("pixel_unshuffle"), "ChannelShuffle": channel_shuffle, "PRelu": prelu,
+    "Transpose": permute,
     "LayerNormalization": layernorm, "LayerNormChannels": layernorm, "Scale": scale, "L2Norm": l2norm,
     "SparseConv": lenet_paper("sparse_conv", ("table", "kernel", "stride", "padding", "bias")),
     "Subsample": lenet_paper("subsample", ("kernel", "stride", "bias")), "RBF": lenet_paper("rbf", ("out",)),
@@ -588,7 +604,8 @@ FOLDABLE = {"Constant", "Identity", "Cast", "Shape", "Gather", "Unsqueeze", "Squ
 
 def fold_constants(cap: Captured, ctx: Context) -> list[Op]:
     """Ops whose every input is a readable constant (shape arithmetic) become constants; `Shape` of an
-    activation reads its known shape. Returns the ops left."""
+    activation reads its known shape; a weight rearranged (a Linear's weight transposed for a MatMul, a
+    PReLU's or GroupNorm's unsqueezed) stays that weight, whatever its size. Returns the ops left."""
     left = []
     for op in cap.ops:
         if op.kind in ALIASES and op.inputs and op.inputs[0] in cap.consts and len(op.outputs) == 1:
@@ -603,10 +620,34 @@ def fold_constants(cap: Captured, ctx: Context) -> list[Op]:
                 value = None
             if value is not None and np.size(value) <= SMALL:
                 value = np.asarray(value)
-                cap.consts[op.outputs[0]] = Const(tuple(value.shape), value)
+                role = cap.consts[op.inputs[0]].role if op.kind in REARRANGING else "const"
+                cap.consts[op.outputs[0]] = Const(tuple(value.shape), value, role)
                 continue
+        weight = rearranged_weight(op, cap, ctx)
+        if weight is not None:
+            cap.consts[op.outputs[0]] = weight
+            continue
         left.append(op)
     return left
+
+
+REARRANGING = {"Unsqueeze", "Squeeze", "Reshape", "Transpose"}
+
+
+def rearranged_weight(op: Op, cap: Captured, ctx: Context) -> Const | None:
+    """A parameter or buffer too large to read, rearranged by op (its other inputs readable): its new shape,
+    found on a zero-stride stand-in (no memory), its role kept; else None."""
+    first = cap.consts.get(op.inputs[0]) if op.inputs else None
+    if op.kind not in REARRANGING or first is None or first.role == "const" or len(op.outputs) != 1 \
+            or any(v and (v not in cap.consts or cap.consts[v].value is None) for v in op.inputs[1:]):
+        return None
+    stand_in = np.broadcast_to(np.zeros((), np.int8), first.shape)
+    try:
+        shape = np.shape(_fold_one(op, [stand_in] + [cap.consts[v].value if v else None for v in op.inputs[1:]],
+                                   ctx))
+    except (ValueError, TypeError, IndexError, KeyError, ArithmeticError):
+        return None
+    return Const(tuple(int(d) for d in shape), None, first.role)
 
 
 # -- patterns: several ops that are one layer ---------------------------------------------------------
@@ -682,6 +723,13 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             first, last = kept[j], kept[k]
             kept[j] = kept[k] = None
             kept[i] = Op("LayerNormChannels", renamed(op, "layer_norm"), [first.inputs[0]] + op.inputs[1:], last.outputs, op.attrs,
+                         module=op.module)
+        elif op.kind == "InstanceNormalization" and group_norm(op, kept, by_out, used, ctx, outputs) is not None:
+            x, attrs, affine, drop = group_norm(op, kept, by_out, used, ctx, outputs)
+            last = kept[drop[-1]]
+            for j in drop:
+                kept[j] = None
+            kept[i] = Op("GroupNormalization", renamed(op, "group_norm"), [x, *affine], last.outputs, attrs,
                          module=op.module)
         elif op.kind == "Transpose" and rearrangement(op, kept, by_out, used, ctx, outputs) is not None:
             kind, attrs, j, k = rearrangement(op, kept, by_out, used, ctx, outputs)
@@ -769,6 +817,42 @@ def channels_last(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):
     if int(op.attrs.get("axis", -1)) % rank != rank - 1 or len(used.get(before.outputs[0], [])) != 1:
         return None
     return j, users[0]
+
+
+def only_user(v: str, ops, used, outputs: set[str]):
+    """(index, op) of the one op that reads v, where v is no output of the model; else (None, None)."""
+    users = used.get(v, [])
+    if len(users) != 1 or v in outputs or ops[users[0]] is None:
+        return None, None
+    return users[0], ops[users[0]]
+
+
+def group_norm(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):
+    """(x, attributes, [weight, bias] or [], indices of the ops it replaces) when `op` is the
+    InstanceNormalization of PyTorch's GroupNorm as its TorchScript exporter writes it: x reshaped to
+    N×G×rest, normalised with constant unit scales, reshaped back, then (affine) × weight + bias, C×1×1 each."""
+    j = by_out.get(op.inputs[0])
+    before = ops[j] if j is not None else None
+    if before is None or before.kind != "Reshape" or len(used.get(before.outputs[0], [])) != 1:
+        return None
+    x = before.inputs[0]
+    src, mid = ctx.shapes.get(x), ctx.shapes.get(before.outputs[0])
+    if not src or not mid or len(src) < 3 or len(mid) != 3 or src[1] % mid[1] or any(
+            v in ctx.consts and ctx.consts[v].role == "param" for v in op.inputs[1:]):
+        return None
+    k, after = only_user(op.outputs[0], ops, used, outputs)
+    if after is None or after.kind != "Reshape" or tuple(ctx.shapes.get(after.outputs[0], ())) != tuple(src):
+        return None
+    attrs = {"num_groups": int(mid[1]), "epsilon": float(op.attrs.get("epsilon", 1e-5))}
+    drop, affine = [j, k], []
+    m, mul = only_user(after.outputs[0], ops, used, outputs)
+    a, add = only_user(mul.outputs[0], ops, used, outputs) if mul is not None and mul.kind == "Mul" else (None, None)
+    if add is not None and add.kind == "Add":
+        w = per_channel(mul, ctx)
+        b = per_channel(add, ctx)
+        if w is not None and b is not None and w[0] == after.outputs[0] and b[0] == mul.outputs[0]:
+            drop, affine = [j, k, m, a], [w[1], b[1]]
+    return x, attrs, affine, drop
 
 
 def rearrangement(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):

@@ -351,7 +351,8 @@ class Translator:
         self.pool(node, "AveragePool", 3)
 
     def adaptive(self, node, kind: str):
-        self.emit(node, kind, [node.args[0]], {"output": list(pairs(node.args[1], len(self.shapes[node.name]) - 2))})
+        rank = len(self.shapes[node.args[0].name]) - 2   # adaptive_max_pool's value is (values, indices): no shape
+        self.emit(node, kind, [node.args[0]], {"output": list(pairs(node.args[1], rank))})
 
     def t_adaptive_avg_pool1d(self, node):
         self.adaptive(node, "AdaptiveAvgPool")
