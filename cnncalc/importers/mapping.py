@@ -238,18 +238,21 @@ def adaptive(kind: str):
     return mapper
 
 
-def reduce_mean(op, ctx):
-    rank = len(ctx.shape(op.inputs[0]))
-    axes = op.attrs.get("axes")
-    if axes is None and len(op.inputs) > 1:
-        axes = ctx.ints(op.inputs[1])
-    axes = sorted(a % (rank + 1) for a in (axes or []))
-    if axes != list(range(2, rank + 1)):
-        raise ModelError(f"{op.name}: ReduceMean over axes {axes}: only a mean over every spatial axis "
-                         "(global average pooling) has a layer kind")
-    if op.attrs.get("keepdims", 1):
-        return [{"type": "global_avgpool"}]
-    return [{"type": "global_avgpool"}, {"type": "flatten"}]
+def reduce(kind: str):
+    """ReduceMean / ReduceMax over every spatial axis → global average / max pooling (and a flatten when it
+    drops those axes)."""
+    def mapper(op, ctx):
+        rank = len(ctx.shape(op.inputs[0]))
+        axes = op.attrs.get("axes")
+        if axes is None and len(op.inputs) > 1:
+            axes = ctx.ints(op.inputs[1])
+        axes = sorted(a % (rank + 1) for a in (axes or []))
+        if axes != list(range(2, rank + 1)):
+            raise ModelError(f"{op.name}: {op.kind} over axes {axes}: only one over every spatial axis "
+                             "(global pooling) has a layer kind")
+        layer = {"type": "global_avgpool"} if kind == "avg" else {"type": "adaptive_maxpool", "output": 1}
+        return [layer] if op.attrs.get("keepdims", 1) else [layer, {"type": "flatten"}]
+    return mapper
 
 
 def gemm(op, ctx):
@@ -529,10 +532,10 @@ MAPPERS: dict[str, Callable] = {
     "MaxPool": pool("maxpool"), "AveragePool": pool("avgpool"),
     "GlobalAveragePool": adaptive("adaptive_avgpool"), "GlobalMaxPool": adaptive("adaptive_maxpool"),
     "AdaptiveAvgPool": adaptive("adaptive_avgpool"), "AdaptiveMaxPool": adaptive("adaptive_maxpool"),
-    "ReduceMean": reduce_mean, "Gemm": gemm, "BatchNormalization": batchnorm,
+    "ReduceMean": reduce("avg"), "ReduceMax": reduce("max"), "Gemm": gemm, "BatchNormalization": batchnorm,
     **{k: activation for k in ACTIVATIONS}, "LeakyRelu": leaky_relu, "Elu": elu, "HardSigmoid": hard_sigmoid,
     "Clip": clip, "Softmax": softmax, "Add": merge("add"), "Sum": merge("add"), "Mul": merge("mul"),
-    "Concat": concat, "Flatten": flatten, "Reshape": reshape, "Dropout": dropout, "LRN": lrn,
+    "Concat": concat, "Flatten": flatten, "Reshape": reshape, "Squeeze": reshape, "Unsqueeze": reshape, "Dropout": dropout, "LRN": lrn,
     "InstanceNormalization": instancenorm, "GroupNormalization": groupnorm, "Resize": resize, "Upsample": resize,
     "Pad": pad, "Slice": slice_, "DepthToSpace": depth_space("pixel_shuffle"),
     "SpaceToDepth": depth_space("pixel_unshuffle"), "ChannelShuffle": channel_shuffle, "PRelu": prelu,
@@ -679,6 +682,7 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             rename[op.outputs[0]] = op.inputs[0]
             continue
         kept.append(op)
+    kept = collapse_reshapes(kept, outputs)
     by_out = {o: i for i, op in enumerate(kept) for o in op.outputs}
     used = readers(kept)
     for i, op in enumerate(kept):
@@ -737,6 +741,24 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             kept[j] = kept[k] = None
             kept[i] = Op(kind, renamed(op, kind), [first.inputs[0]], last.outputs, attrs, module=op.module)
     return [op for op in kept if op is not None]
+
+
+RESHAPES = {"Reshape", "Squeeze", "Unsqueeze", "Flatten"}
+
+
+def collapse_reshapes(ops: list[Op | None], outputs: set[str]) -> list[Op | None]:
+    """A chain of reshapes is one reshape to its last shape (x.squeeze(-1).squeeze(-1) is a flatten)."""
+    out = list(ops)
+    by_out = {o: i for i, op in enumerate(out) for o in op.outputs}
+    used = readers(out)
+    for i, op in enumerate(out):
+        j = by_out.get(op.inputs[0]) if op.kind in RESHAPES and op.inputs else None
+        first = out[j] if j is not None else None
+        if first is not None and first.kind in RESHAPES and used.get(first.outputs[0]) == [i] \
+                and first.outputs[0] not in outputs:
+            out[j] = None
+            out[i] = Op("Reshape", op.name, [first.inputs[0]], op.outputs, module=op.module)
+    return [op for op in out if op is not None]
 
 
 def per_channel(op: Op, ctx: Context):
@@ -837,9 +859,10 @@ def group_norm(op: Op, ops, by_out, used, ctx: Context, outputs: set[str]):
         return None
     x = before.inputs[0]
     src, mid = ctx.shapes.get(x), ctx.shapes.get(before.outputs[0])
-    if not src or not mid or len(src) < 3 or len(mid) != 3 or src[1] % mid[1] or any(
-            v in ctx.consts and ctx.consts[v].role == "param" for v in op.inputs[1:]):
-        return None
+    unit = [ctx.floats(v) if v else None for v in op.inputs[1:3]]
+    if not src or not mid or len(src) < 3 or len(mid) != 3 or src[1] % mid[1] or len(unit) != 2 \
+            or None in unit or set(unit[0]) != {1.0} or set(unit[1]) != {0.0}:
+        return None   # an instance norm of its own (learned scales per group) is not a group norm
     k, after = only_user(op.outputs[0], ops, used, outputs)
     if after is None or after.kind != "Reshape" or tuple(ctx.shapes.get(after.outputs[0], ())) != tuple(src):
         return None

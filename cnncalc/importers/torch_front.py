@@ -371,6 +371,11 @@ class Translator:
         self.emit(node, "ReduceMean", [node.args[0]], {"axes": list(dims) if dims is not None else [],
                                                         "keepdims": int(bool(arg(node, 2, "keepdim", False)))})
 
+    def t_amax(self, node):
+        dims = arg(node, 1, "dim", [])
+        self.emit(node, "ReduceMax", [node.args[0]], {"axes": [int(d) for d in dims] if dims else [],
+                                                       "keepdims": int(bool(arg(node, 2, "keepdim", False)))})
+
     def t_leaky_relu(self, node):
         self.emit(node, "LeakyRelu", [node.args[0]], {"alpha": float(arg(node, 1, "negative_slope", 0.01))})
 
@@ -440,6 +445,23 @@ class Translator:
         self.emit(node, "Reshape", [node.args[0]], {"shape": list(node.args[1])})
 
     t_reshape = t__unsafe_view = t_view
+
+    def t_squeeze(self, node):
+        self.emit(node, "Reshape", [node.args[0]], {"shape": list(self.shapes[node.name])})
+
+    t_unsqueeze = t_squeeze
+
+    def t_clamp(self, node):
+        lo, hi = arg(node, 1, "min", None), arg(node, 2, "max", None)
+        self.emit(node, "Clip", [node.args[0]], {"min": None if lo is None else float(lo),
+                                                 "max": None if hi is None else float(hi)})
+
+    t_clamp_ = t_clamp
+
+    def t_clamp_min(self, node):
+        self.emit(node, "Clip", [node.args[0]], {"min": float(node.args[1]), "max": None})
+
+    t_clamp_min_ = t_clamp_min
 
     def t_dropout(self, node):
         self.emit(node, "Dropout", [node.args[0]], {"ratio": float(arg(node, 1, "p", 0.5))})

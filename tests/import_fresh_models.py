@@ -1,0 +1,269 @@
+"""Models written the way people write them (ModuleList loops, `out += identity`, F. calls, x.view, chunk,
+channel shuffle by view/transpose, permute + Linear, GroupNorm, PixelShuffle, PReLU), none made by cnncalc:
+the import tests read them through both front-ends and hold the figures to FlopCounterMode/2 and Σ numel."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class VGG(nn.Module):
+    def __init__(self):
+        super().__init__()
+        cfg = [16, 'M', 32, 32, 'M', 64]
+        self.features = nn.ModuleList()
+        c = 3
+        for v in cfg:
+            if v == 'M':
+                self.features.append(nn.MaxPool2d(2, 2))
+            else:
+                self.features.append(nn.Conv2d(c, v, 3, padding=1)); self.features.append(nn.ReLU(inplace=True)); c = v
+        self.avgpool = nn.AdaptiveAvgPool2d((2, 2))
+        self.classifier = nn.Sequential(nn.Linear(64 * 4, 128), nn.ReLU(True), nn.Dropout(0.5), nn.Linear(128, 10))
+    def forward(self, x):
+        for f in self.features:
+            x = f(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)
+
+class BasicBlock(nn.Module):
+    expansion = 1
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        out = self.relu(out)
+        return out
+class ResNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.inplanes = 16
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False); self.bn1 = nn.BatchNorm2d(16); self.relu = nn.ReLU(inplace=True)
+        self.layer1 = self._make(16, 2, 1)
+        self.layer2 = self._make(32, 2, 2)
+        self.layer3 = self._make(64, 2, 2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(64, num_classes)
+    def _make(self, planes, n, stride):
+        ds = None
+        if stride != 1 or self.inplanes != planes:
+            ds = nn.Sequential(nn.Conv2d(self.inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+        layers = [BasicBlock(self.inplanes, planes, stride, ds)]
+        self.inplanes = planes
+        for _ in range(1, n):
+            layers.append(BasicBlock(planes, planes))
+        return nn.Sequential(*layers)
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        x = self.avgpool(x)
+        x = x.view(x.size(0), -1)
+        return self.fc(x)
+
+class SE(nn.Module):
+    """Squeeze-and-excitation with x.mean((2, 3), keepdim=True) and a sigmoid multiply."""
+    def __init__(self, c, r=4):
+        super().__init__()
+        self.fc1 = nn.Conv2d(c, c // r, 1); self.fc2 = nn.Conv2d(c // r, c, 1)
+    def forward(self, x):
+        s = x.mean((2, 3), keepdim=True)
+        s = F.relu(self.fc1(s))
+        s = torch.sigmoid(self.fc2(s))
+        return x * s
+class InvertedResidual(nn.Module):
+    def __init__(self, inp, oup, stride, expand, se=False, act=nn.ReLU6):
+        super().__init__()
+        hid = inp * expand
+        self.use_res = stride == 1 and inp == oup
+        layers = []
+        if expand != 1:
+            layers += [nn.Conv2d(inp, hid, 1, bias=False), nn.BatchNorm2d(hid), act(inplace=True)]
+        layers += [nn.Conv2d(hid, hid, 3, stride, 1, groups=hid, bias=False), nn.BatchNorm2d(hid), act(inplace=True)]
+        if se:
+            layers.append(SE(hid))
+        layers += [nn.Conv2d(hid, oup, 1, bias=False), nn.BatchNorm2d(oup)]
+        self.conv = nn.Sequential(*layers)
+    def forward(self, x):
+        if self.use_res:
+            return x + self.conv(x)
+        return self.conv(x)
+class MobileNet(nn.Module):
+    def __init__(self, num_classes=100, width=1.0):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6(inplace=True)),
+            InvertedResidual(16, 16, 1, 1),
+            InvertedResidual(16, 24, 2, 6),
+            InvertedResidual(24, 24, 1, 6),
+            InvertedResidual(24, 40, 2, 4, se=True, act=nn.Hardswish),
+            InvertedResidual(40, 40, 1, 4, se=True, act=nn.Hardswish),
+            nn.Conv2d(40, 160, 1, bias=False), nn.BatchNorm2d(160), nn.Hardswish(inplace=True))
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(160, num_classes))
+    def forward(self, x):
+        x = self.features(x)
+        x = nn.functional.adaptive_avg_pool2d(x, 1).reshape(x.shape[0], -1)
+        return self.classifier(x)
+def mobilenet(num_classes=10):
+    return MobileNet(num_classes=num_classes)
+
+def block(i, o):
+    return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(inplace=True),
+                         nn.Conv2d(o, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+class UNet(nn.Module):
+    def __init__(self, n_classes=2):
+        super().__init__()
+        self.inc = block(3, 16); self.d1 = block(16, 32); self.d2 = block(32, 64)
+        self.u1 = block(64 + 32, 32); self.u2 = block(32 + 16, 16)
+        self.drop = nn.Dropout2d(0.1)
+        self.outc = nn.Conv2d(16, n_classes, 1)
+    def forward(self, x):
+        x1 = self.inc(x)
+        x2 = self.d1(F.max_pool2d(x1, 2))
+        x3 = self.drop(self.d2(F.max_pool2d(x2, kernel_size=2, stride=2)))
+        y = F.interpolate(x3, scale_factor=2, mode='bilinear', align_corners=False)
+        y = self.u1(torch.cat([x2, y], dim=1))
+        y = F.interpolate(y, scale_factor=2, mode='nearest')
+        y = self.u2(torch.cat((y, x1), 1))
+        return self.outc(y)
+
+class AudioNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(1, 16, 80, stride=4); self.bn1 = nn.BatchNorm1d(16); self.pool1 = nn.MaxPool1d(4)
+        self.conv2 = nn.Conv1d(16, 32, 3, padding=1); self.bn2 = nn.BatchNorm1d(32); self.pool2 = nn.MaxPool1d(4)
+        self.conv3 = nn.Conv1d(32, 32, 3, padding=1, dilation=1)
+        self.fc = nn.Sequential(nn.Linear(32, 160), nn.ReLU(), nn.Linear(160, 12))   # 5,120 weights: past SMALL
+    def forward(self, x):
+        x = self.pool1(F.relu(self.bn1(self.conv1(x))))
+        x = self.pool2(F.relu(self.bn2(self.conv2(x))))
+        x = F.avg_pool1d(F.relu(self.conv3(x)), x.shape[-1])
+        x = x.permute(0, 2, 1)
+        x = self.fc(x)
+        return F.softmax(x, dim=1)
+
+class C3D(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv3d(3, 16, 3, padding=1); self.b1 = nn.BatchNorm3d(16)
+        self.p1 = nn.MaxPool3d((1, 2, 2))
+        self.c2 = nn.Conv3d(16, 32, (3, 3, 3), stride=(1, 2, 2), padding=(1, 1, 1))
+        self.p2 = nn.AdaptiveAvgPool3d(1)
+        self.fc = nn.Linear(32, 5)
+    def forward(self, x):
+        x = self.p1(F.relu(self.b1(self.c1(x))))
+        x = F.avg_pool3d(F.relu(self.c2(x)), 2)
+        x = self.p2(x).flatten(1)
+        return self.fc(x)
+
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 32, 3, padding=1)
+        self.gn = nn.GroupNorm(4, 32)
+        self.act = nn.PReLU()
+        self.up = nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1)
+        self.act2 = nn.PReLU(16)
+        self.c2 = nn.Conv2d(16, 12, 3, padding=1)
+        self.ps = nn.PixelShuffle(2)
+        self.lrelu = nn.LeakyReLU(0.2)
+    def forward(self, x):
+        x = self.act(self.gn(self.c(x)))
+        x = self.act2(self.up(x))
+        x = F.pad(x, (1, 1, 1, 1))
+        x = self.lrelu(self.c2(x))
+        return torch.tanh(self.ps(x))
+
+def channel_shuffle(x, groups):
+    b, c, h, w = x.size()
+    x = x.view(b, groups, c // groups, h, w)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(b, -1, h, w)
+class Unit(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h = c // 2
+        self.branch2 = nn.Sequential(nn.Conv2d(h, h, 1, bias=False), nn.BatchNorm2d(h), nn.ReLU(inplace=True),
+                                     nn.Conv2d(h, h, 3, 1, 1, groups=h, bias=False), nn.BatchNorm2d(h),
+                                     nn.Conv2d(h, h, 1, bias=False), nn.BatchNorm2d(h), nn.ReLU(inplace=True))
+    def forward(self, x):
+        x1, x2 = x.chunk(2, dim=1)
+        out = torch.cat((x1, self.branch2(x2)), dim=1)
+        return channel_shuffle(out, 2)
+class ShuffleNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Sequential(nn.Conv2d(3, 24, 3, 2, 1, bias=False), nn.BatchNorm2d(24), nn.ReLU(inplace=True))
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.stage = nn.Sequential(Unit(24), Unit(24), Unit(24))
+        self.conv5 = nn.Conv2d(24, 64, 1)
+        self.fc = nn.Linear(64, 10)
+    def forward(self, x):
+        x = self.stage(self.maxpool(self.conv1(x)))
+        x = self.conv5(x)
+        x = x.mean([2, 3])
+        return self.fc(x)
+
+class Inception(nn.Module):
+    def __init__(self, cin):
+        super().__init__()
+        self.b1 = nn.Conv2d(cin, 16, 1)
+        self.b2 = nn.Sequential(nn.Conv2d(cin, 8, 1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1))
+        self.b3 = nn.Sequential(nn.Conv2d(cin, 4, 1), nn.ReLU(), nn.Conv2d(4, 8, 5, padding=2))
+        self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(cin, 8, 1))
+    def forward(self, x):
+        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+class InceptionNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 32, 3, padding=1)
+        self.inc = Inception(32)
+        self.norm = nn.LocalResponseNorm(5)
+        self.fc = nn.Linear(48, 10)
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        a, b, c = torch.split(x, [8, 8, 16], dim=1)
+        x = torch.cat([c, a + b, b * torch.sigmoid(a)], dim=1)
+        x = self.norm(self.inc(x))
+        x = F.adaptive_max_pool2d(x, 1)
+        x = torch.flatten(x, start_dim=1)
+        x = F.dropout(x, 0.5, self.training)
+        return F.softmax(self.fc(x), -1)
+
+
+class Misc(nn.Module):
+    """Padding modules, nn.Upsample, nn.Identity, a crop by slicing, clamp, x·hardsigmoid(x), amax, squeeze twice."""
+    def __init__(self):
+        super().__init__()
+        self.pad = nn.ReflectionPad2d(1)
+        self.c1 = nn.Conv2d(3, 16, 3)
+        self.zp = nn.ZeroPad2d((0, 1, 0, 1))
+        self.c2 = nn.Conv2d(16, 16, 3, stride=2)
+        self.up = nn.Upsample(scale_factor=2, mode='nearest')
+        self.id = nn.Identity()
+        self.act = nn.SiLU(inplace=True)
+        self.pool = nn.AvgPool2d(3, 2, ceil_mode=True)
+        self.c3 = nn.Conv2d(16, 32, 1)
+        self.fc = nn.Linear(32, 10)
+    def forward(self, x):
+        x = F.relu6(self.c1(self.pad(x)))
+        y = self.c2(self.zp(x))
+        y = self.act(self.id(self.up(y)))
+        x = torch.add(x[:, :, 1:-1, 1:-1], y[:, :, 1:-1, 1:-1])
+        x = x.clamp(min=0)
+        x = x.mul(F.hardsigmoid(x))
+        x = self.pool(x)
+        x = self.c3(x)
+        x = x.amax((2, 3), keepdim=True) + F.adaptive_avg_pool2d(x, (1, 1))
+        x = x.squeeze(-1).squeeze(-1)
+        return self.fc(x)
