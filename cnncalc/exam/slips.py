@@ -204,7 +204,7 @@ def _bytes_slips(conv, figure: str, true: int, per: int) -> Iterator[tuple[int, 
     values = "parameter count" if figure == "param_memory" else "number of values"
     yield true // per, "elements vs bytes", f"is the {values}; at {conv.dtype} each takes " \
                                             f"{per} bytes: {per} × {true // per:,}"
-    for name, size in (("fp16", 2), ("fp64", 8), ("int8", 1)):
+    for name, size in (("fp32", 4), ("fp16", 2), ("fp64", 8), ("int8", 1)):
         if size != per and name in DTYPES:
             yield true // per * size, "wrong bytes per value", \
                 f"takes {size} byte{'s' if size > 1 else ''} per value ({name}); this file counts " \
