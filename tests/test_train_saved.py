@@ -26,9 +26,13 @@ def autograd_saved_bytes(graph, batch: int) -> int:
         net = build(graph)
     net = net.to_empty(device="cpu").train()
     skip = {t.untyped_storage().data_ptr() for t in list(net.parameters()) + list(net.buffers())}
-    kept, seen = [], set()
+    kept, seen, alive = [], set(), []
 
     def pack(t):
+        # every packed tensor is held until the count is done: a branch whose output is dropped (inception's
+        # aux head) frees its saved tensors mid-forward, and a later tensor at the same address would be taken
+        # for one already counted (a flaky undercount, seen once in a full run)
+        alive.append(t)
         st = t.untyped_storage()
         if st.data_ptr() not in skip and st.data_ptr() not in seen:
             seen.add(st.data_ptr())
