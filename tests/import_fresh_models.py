@@ -267,3 +267,92 @@ class Misc(nn.Module):
         x = x.amax((2, 3), keepdim=True) + F.adaptive_avg_pool2d(x, (1, 1))
         x = x.squeeze(-1).squeeze(-1)
         return self.fc(x)
+
+
+class LeNetPlus(nn.Module):
+    """Classic LeNet habits: padding='same', padding_mode='reflect', ceil-mode pooling, a BN without affine,
+    x.relu(), F.interpolate to another map's size, nn.Upsample(size=), torch.cat(dim=-3), x.view(-1, N)."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, padding='same')
+        self.conv1b = nn.Conv2d(6, 6, 3, padding=1, padding_mode='reflect')
+        self.pool = nn.MaxPool2d(2, 2, ceil_mode=True)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.bn = nn.BatchNorm2d(16, affine=False)
+        self.skip = nn.Conv2d(6, 16, 1)
+        self.up = nn.Upsample(size=(6, 6), mode='bilinear', align_corners=True)
+        self.fc1 = nn.Linear(32 * 6 * 6, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+        self.sm = nn.Softmax(dim=1)
+    def forward(self, x):
+        x = self.pool(torch.relu(self.conv1b(self.conv1(x))))
+        s = self.skip(x)
+        x = self.pool(self.bn(self.conv2(x)).relu())
+        x = torch.cat([x, F.interpolate(s, size=x.shape[2:], mode='nearest') + self.up(s)], dim=-3)
+        x = x.view(-1, 32 * 6 * 6)
+        x = F.relu(self.fc1(x))
+        x = F.dropout(x, training=self.training)
+        x = F.relu(self.fc2(x))
+        return self.sm(self.fc3(x))
+
+
+class Tokens(nn.Module):
+    """InstanceNorm, ELU, a ceil-mode average pool without padding counted, then channels last: LayerNorm,
+    Linear and GELU on H×W×C, back by permute, and x.reshape(-1, C)."""
+    def __init__(self, C=32):
+        super().__init__()
+        self.C = C
+        self.conv = nn.Conv2d(3, C, 5, stride=2, padding=2, bias=False)
+        self.bn = nn.BatchNorm2d(C)
+        self.inorm = nn.InstanceNorm2d(C, affine=True)
+        self.elu = nn.ELU()
+        self.ln = nn.LayerNorm(C)
+        self.gelu = nn.GELU()
+        self.proj = nn.Linear(C, C)
+        self.head = nn.Linear(C, 10)
+    def forward(self, x):
+        x = F.relu(self.bn(self.conv(x)))
+        x = self.elu(self.inorm(x))
+        x = F.avg_pool2d(x, kernel_size=3, stride=2, ceil_mode=True, count_include_pad=False)
+        x = x.permute(0, 2, 3, 1)
+        x = self.gelu(self.proj(self.ln(x)))
+        x = x.permute(0, 3, 1, 2)
+        x = F.adaptive_avg_pool2d(x, 1).reshape(-1, self.C)
+        return self.head(x)
+
+
+class CNBlock(nn.Module):
+    """torchvision's ConvNeXt block as written there: depthwise 7×7, permute to channels last, LayerNorm,
+    Linear ×4, GELU, Linear, permute back, layer scale (C×1×1), residual."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.block = nn.Sequential(nn.Conv2d(dim, dim, 7, padding=3, groups=dim), Permute([0, 2, 3, 1]),
+                                   nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, 4 * dim), nn.GELU(),
+                                   nn.Linear(4 * dim, dim), Permute([0, 3, 1, 2]))
+        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * 1e-6)
+
+    def forward(self, x):
+        return x + self.layer_scale * self.block(x)
+
+
+class Permute(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return torch.permute(x, self.dims)
+
+
+class ConvNeXt(nn.Module):
+    def __init__(self, dim=32):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, dim, 4, 4), Permute([0, 2, 3, 1]), nn.LayerNorm(dim, eps=1e-6),
+                                  Permute([0, 3, 1, 2]))
+        self.stages = nn.Sequential(CNBlock(dim), CNBlock(dim))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.LayerNorm(dim), nn.Linear(dim, 10))
+
+    def forward(self, x):
+        return self.head(self.stages(self.stem(x)))

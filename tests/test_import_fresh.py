@@ -24,7 +24,8 @@ SOURCE = Path(__file__).parent / "import_fresh_models.py"
 MODELS = [("VGG", "3x32x32", {}), ("ResNet", "3x32x32", {}), ("mobilenet", "3x64x64", {"num_classes": 7}),
           ("UNet", "3x64x64", {}), ("AudioNet", "1x4000", {}), ("C3D", "3x8x32x32", {}),
           ("Generator", "3x16x16", {}), ("ShuffleNet", "3x32x32", {}), ("InceptionNet", "3x32x32", {}),
-          ("Misc", "3x32x32", {})]
+          ("Misc", "3x32x32", {}), ("LeNetPlus", "1x32x32", {}), ("Tokens", "3x32x32", {}),
+          ("ConvNeXt", "3x32x32", {})]
 
 
 def models():

@@ -43,11 +43,14 @@ class LayerScale(nn.Module):
         return x * self.gamma
 
 
-@given(shape=shapes, over=st.sampled_from(["channels", "all"]), affine=st.booleans(), eps=st.sampled_from([1e-5, 1e-6]))
+@given(shape=shapes, over=st.sampled_from(["channels", "all", "last"]), affine=st.booleans(),
+       eps=st.sampled_from([1e-5, 1e-6]))
 def test_layernorm_matches_torch(shape, over, affine, eps):
     layer = {"type": "layernorm", "over": over, "affine": affine, "eps": eps}
     if over == "all" or len(shape) == 1:
         make = lambda: nn.LayerNorm(list(shape), eps=eps, elementwise_affine=affine)  # noqa: E731
+    elif over == "last":   # PyTorch's LayerNorm(N) on a map: its last axis at each position
+        make = lambda: nn.LayerNorm(shape[-1], eps=eps, elementwise_affine=affine)  # noqa: E731
     else:
         make = lambda: ChannelsLast(shape[0], eps, affine)  # noqa: E731
     agree(one_layer(shape, layer), make, shape)
@@ -57,6 +60,7 @@ def test_layernorm_over_all_is_pytorchs_layernorm_of_the_whole_sample():
     rep = cnncalc.analyze(one_layer((64, 7, 7), {"type": "layernorm", "over": "all"}))
     assert rep.totals.params == 2 * 64 * 7 * 7
     assert cnncalc.analyze(one_layer((64, 7, 7), {"type": "layernorm"})).totals.params == 2 * 64
+    assert cnncalc.analyze(one_layer((7, 5, 64), {"type": "layernorm", "over": "last"})).totals.params == 2 * 64
 
 
 @given(shape=shapes, groups=st.integers(1, 4), affine=st.booleans())

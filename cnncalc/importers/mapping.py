@@ -387,17 +387,18 @@ def instancenorm(op, ctx):
 
 
 def layernorm(op, ctx):
-    """LayerNormalization over every axis but the batch → layernorm over: all (a vector: over its N);
+    """LayerNormalization over every axis but the batch → layernorm over: all (a vector: over its N), over the
+    last axis of a map (PyTorch's LayerNorm(C) after a permute to H×W×C) → layernorm over: last;
     LayerNormChannels (channels moved last, normalised, moved back: ConvNeXt's LayerNorm2d) → layernorm."""
     shape = ctx.shapes[op.inputs[0]]
     layer = {"type": "layernorm"}
     if op.kind == "LayerNormalization":
         axis = int(op.attrs.get("axis", -1)) % len(shape)
-        if axis != 1:
+        if axis not in (1, len(shape) - 1):
             raise ModelError(f"{op.name}: LayerNormalization from axis {axis} of {len(shape)}: only over a whole "
-                             "sample, or over the channels at each position, has a layer kind")
+                             "sample, over the channels or over the last axis at each position has a layer kind")
         if len(shape) > 2:
-            layer["over"] = "all"
+            layer["over"] = "all" if axis == 1 else "last"
     eps = float(op.attrs.get("epsilon", 1e-5))
     if not math.isclose(eps, 1e-5, rel_tol=1e-3):
         layer["eps"] = float(f"{eps:.6g}")
@@ -556,8 +557,12 @@ PARAM_SLOTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "BatchNo
 def _fold_one(op: Op, ins: list, ctx: Context):
     """The value of an op on constant inputs (numpy), or None if it is not one of the few folded."""
     k, a = op.kind, op.attrs
-    if k == "Constant":
-        return a.get("value")
+    if k == "Constant":   # a tensor, or since opset 12 a plain value_int(s) / value_float(s)
+        for key, dtype in (("value", None), ("value_ints", np.int64), ("value_int", np.int64),
+                           ("value_floats", np.float32), ("value_float", np.float32)):
+            if a.get(key) is not None:
+                return np.asarray(a[key], dtype=dtype)
+        return None
     if k in ("Identity", "Cast"):
         return ins[0]
     if k == "Shape":

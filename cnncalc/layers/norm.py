@@ -129,14 +129,15 @@ def norm_ops_text(ins, out, affine: bool) -> str:
 
 class LayerNorm(Layer):
     """Over the channels at each position (ConvNeXt's LayerNorm2d: 2·C params) by default; `over: all`
-    normalises the whole C×H×W sample as PyTorch's LayerNorm([C, H, W]) (2·C·H·W params). A vector: LayerNorm(N)."""
+    normalises the whole C×H×W sample as PyTorch's LayerNorm([C, H, W]) (2·C·H·W params); `over: last` the last
+    axis at each position, as PyTorch's LayerNorm(N) on a map (after a permute to H×W×C). A vector: LayerNorm(N)."""
     kinds = ("layernorm",)
-    over: Literal["channels", "all"] = "channels"
+    over: Literal["channels", "all", "last"] = "channels"
     eps: PositiveFloat = 1e-5
     affine: bool = True
 
     def normalized(self, ins) -> tuple[int, ...]:
-        return ins[0] if self.over == "all" else ins[0][:1]
+        return ins[0] if self.over == "all" else ins[0][-1:] if self.over == "last" else ins[0][:1]
 
     def params(self, ins, out):
         return 2 * numel(self.normalized(ins)) if self.affine else 0
@@ -145,18 +146,19 @@ class LayerNorm(Layer):
         return norm_ops(out, self.affine)
 
     def config(self):
-        return f"over {'C' if self.over == 'channels' else 'all'}"
+        return f"over {'C' if self.over == 'channels' else self.over}"
 
     def explain(self, ins, out):
         shape = self.normalized(ins)
         return [f"output: same shape {fmt_shape(out)}; normalised over {fmt_shape(shape)} "
-                + ("(the channels at each position)" if self.over == "channels" and len(ins[0]) > 1 else "(each sample)"),
+                + ("(each sample)" if self.over == "all" or len(ins[0]) == 1 else
+                   "(the channels at each position)" if self.over == "channels" else "(the last axis at each position)"),
                 f"params: 2·{'·'.join(map(str, shape))} = {n(self.params(ins, out))} (γ, β)" if self.affine
                 else "params: 0 (affine: false)", norm_ops_text(ins, out, self.affine)]
 
     def stats(self, ins) -> int:
         """Per sample: how many (mean, 1/std) pairs torch computes — one per position, or one in all."""
-        return numel(ins[0][1:]) if self.over == "channels" and len(ins[0]) > 1 else 1
+        return 1 if self.over == "all" or len(ins[0]) == 1 else numel(ins[0]) // numel(self.normalized(ins))
 
     def saved(self, ins, out, batch, grads):
         # its input and the statistics (fp32) besides γ and β
@@ -167,7 +169,7 @@ class LayerNorm(Layer):
 
     def torch_module(self, ins):
         from torch import nn
-        if self.over == "all" or len(ins[0]) == 1:
+        if self.over != "channels" or len(ins[0]) == 1:
             return nn.LayerNorm(list(self.normalized(ins)), eps=self.eps, elementwise_affine=self.affine)
         from ..pytorch.ops import LayerNorm2d
         return LayerNorm2d(ins[0][0], eps=self.eps, elementwise_affine=self.affine)

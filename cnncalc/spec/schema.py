@@ -73,7 +73,8 @@ FIELD_DOCS: dict[str, str] = {
     "mode": "Interpolation mode (upsample) or padding mode (pad).",
     "scale": "upsample: multiplier of each spatial size (output ⌊n·scale⌋), a number or one per axis.",
     "size_of": "upsample: the layer (or `input`) whose spatial size the output takes.",
-    "over": "layernorm: `channels` (the C values at each position) or `all` (the whole sample).",
+    "over": "layernorm: `channels` (the C values at each position), `all` (the whole sample) or `last` (the last "
+            "axis at each position, as PyTorch's LayerNorm after a permute).",
     "crop": "concat: `center` crops larger inputs to the smallest spatial size (U-Net).",
     "init": "Initial value of the multiplier.",
     "align_corners": "Whether corner pixels of input and output are aligned (bilinear modes).",
