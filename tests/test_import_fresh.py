@@ -87,3 +87,17 @@ def test_the_cli_imports_a_function_with_kwargs_and_analyzes_the_yaml_it_wrote(t
             "output": report["layers"][-1]["output"]} == measured(model, (3, 64, 64))
     bad = run("import", str(tmp_path / "none.py") + ":Net", "-o", "x.yaml")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_the_dynamo_exporters_file_imports_with_the_same_figures(tmp_path):
+    # torch.onnx.export's default exporter (dynamo) without its graph optimiser, which would fold each batch norm
+    # into its conv: it writes a conv without a bias as one of zeros computed from the weight's shape
+    # (Shape, Expand, CastLike) and reshapes by Constant value_ints
+    pytest.importorskip("onnxscript")
+    model = models().ResNet().eval()
+    path = tmp_path / "resnet.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.zeros(1, 3, 32, 32),), str(path), dynamo=True, optimize=False,
+                          verbose=False)
+    assert figures(import_model(str(path)).graph) == measured(model, (3, 32, 32))

@@ -171,7 +171,7 @@ def conv(op, ctx):
         layer["dilation"] = simple(dilations)
     if groups != 1:
         layer["groups"] = groups
-    if len(op.inputs) < 3 or op.inputs[2] == "":
+    if not has_bias(op, ctx):
         layer["bias"] = False
     return layers
 
@@ -202,9 +202,16 @@ def conv_transpose(op, ctx):
         layer["dilation"] = simple(dilations)
     if groups != 1:
         layer["groups"] = groups
-    if len(op.inputs) < 3 or op.inputs[2] == "":
+    if not has_bias(op, ctx):
         layer["bias"] = False
     return [layer]
+
+
+def has_bias(op: Op, ctx: Context) -> bool:
+    """Whether a Conv/ConvTranspose holds a bias: a third input that is a parameter (torch's dynamo exporter
+    writes a conv without one as a bias of zeros computed in the graph)."""
+    b = op.inputs[2] if len(op.inputs) > 2 else ""
+    return b != "" and (b not in ctx.consts or ctx.consts[b].role != "const")
 
 
 def pool(kind: str):
@@ -566,8 +573,14 @@ def _fold_one(op: Op, ins: list, ctx: Context):
     if k in ("Identity", "Cast"):
         return ins[0]
     if k == "Shape":
-        shape = ctx.shapes.get(op.inputs[0]) if ins[0] is None else ins[0].shape
-        return None if shape is None else np.array(shape, dtype=np.int64)
+        v = op.inputs[0]
+        shape = ctx.consts[v].shape if v in ctx.consts else ctx.shapes.get(v)   # a weight's too, read or not
+        return None if shape is None else np.array(shape, dtype=np.int64)[a.get("start", 0):a.get("end")]
+    if k == "CastLike":
+        return ins[0] if ins[1] is None else ins[0].astype(ins[1].dtype)   # like an activation: its value as is
+    if k == "Expand":   # bidirectional broadcasting
+        shape = [int(x) for x in ins[1].reshape(-1)]
+        return np.broadcast_to(ins[0], np.broadcast_shapes(ins[0].shape, tuple(shape))).copy()
     if k == "Gather":
         return np.take(ins[0], ins[1].astype(np.int64), axis=int(a.get("axis", 0)))
     if k == "Unsqueeze":
@@ -606,7 +619,7 @@ def _fold_one(op: Op, ins: list, ctx: Context):
     return None
 
 
-FOLDABLE = {"Constant", "Identity", "Cast", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Add", "Sub", "Mul",
+FOLDABLE = {"Constant", "Identity", "Cast", "CastLike", "Expand", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Add", "Sub", "Mul",
             "Div", "Reshape", "ConstantOfShape", "Transpose", "Slice"}
 
 
@@ -620,7 +633,8 @@ def fold_constants(cap: Captured, ctx: Context) -> list[Op]:
             cap.consts[op.outputs[0]] = cap.consts[op.inputs[0]]   # a copy of a weight is that weight
             continue
         consts = all(v == "" or (v in cap.consts and cap.consts[v].value is not None) for v in op.inputs)
-        if op.kind in FOLDABLE and (consts or op.kind == "Shape") and len(op.outputs) == 1:
+        like = op.kind == "CastLike" and op.inputs[0] in cap.consts and cap.consts[op.inputs[0]].value is not None
+        if op.kind in FOLDABLE and (consts or like or op.kind == "Shape") and len(op.outputs) == 1:
             try:
                 ins = [cap.consts[v].value if v in cap.consts else None for v in op.inputs]
                 value = _fold_one(op, ins, ctx)
