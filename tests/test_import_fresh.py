@@ -89,15 +89,22 @@ def test_the_cli_imports_a_function_with_kwargs_and_analyzes_the_yaml_it_wrote(t
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
-def test_the_dynamo_exporters_file_imports_with_the_same_figures(tmp_path):
-    # torch.onnx.export's default exporter (dynamo) without its graph optimiser, which would fold each batch norm
-    # into its conv: it writes a conv without a bias as one of zeros computed from the weight's shape
-    # (Shape, Expand, CastLike) and reshapes by Constant value_ints
+DYNAMO = [("ResNet", False), ("ConvNeXt", True), ("Misc", True), ("Generator", True), ("InceptionNet", True)]
+
+
+@pytest.mark.parametrize("name,optimize", DYNAMO, ids=[m[0] for m in DYNAMO])
+def test_the_dynamo_exporters_file_imports_with_the_same_figures(name, optimize, tmp_path):
+    # torch.onnx.export's default exporter (dynamo). Unoptimised it writes a conv without a bias as one of zeros
+    # computed from the weight's shape (Shape, Expand, CastLike) and reshapes by Constant value_ints; its optimiser
+    # writes GroupNorm as Reshape–InstanceNormalization–Reshape–Mul–Add, clamp(min=0) as Max, nn.Flatten as
+    # Reshape–Gather–Reshape, adaptive_max_pool2d(1) as ReduceMax — and folds each eval-mode batch norm into its
+    # conv (a different network: the models here with batch norms are exported unoptimised)
     pytest.importorskip("onnxscript")
-    model = models().ResNet().eval()
-    path = tmp_path / "resnet.onnx"
+    size = dict((m[0], m[1]) for m in MODELS)[name]
+    model = getattr(models(), name)().eval()
+    path = tmp_path / f"{name}.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.zeros(1, 3, 32, 32),), str(path), dynamo=True, optimize=False,
+        torch.onnx.export(model, (torch.zeros(1, *shape_of(size)),), str(path), dynamo=True, optimize=optimize,
                           verbose=False)
-    assert figures(import_model(str(path)).graph) == measured(model, (3, 32, 32))
+    assert figures(import_model(str(path)).graph) == measured(model, shape_of(size))

@@ -338,6 +338,14 @@ def clip(op, ctx):
     raise ModelError(f"{op.name}: Clip({lo}, {hi}): only Clip(0, 6) (relu6) and Clip(0) (relu) have a layer kind")
 
 
+def max_(op, ctx):
+    """Max(x, 0): the dynamo exporter's clamp(min=0) → relu."""
+    consts = [ctx.floats(v) for v in op.inputs if ctx.is_const(v)]
+    if len(op.inputs) == 2 and len(consts) == 1 and consts[0] is not None and set(consts[0]) == {0.0}:
+        return [{"type": "relu"}]
+    raise Unmapped([(op.kind, op.name)])
+
+
 def softmax(op, ctx):
     rank = len(ctx.shape(op.inputs[0]))
     axis = int(op.attrs.get("axis", -1)) % (rank + 1)
@@ -542,7 +550,7 @@ MAPPERS: dict[str, Callable] = {
     "AdaptiveAvgPool": adaptive("adaptive_avgpool"), "AdaptiveMaxPool": adaptive("adaptive_maxpool"),
     "ReduceMean": reduce("avg"), "ReduceMax": reduce("max"), "Gemm": gemm, "BatchNormalization": batchnorm,
     **{k: activation for k in ACTIVATIONS}, "LeakyRelu": leaky_relu, "Elu": elu, "HardSigmoid": hard_sigmoid,
-    "Clip": clip, "Softmax": softmax, "Add": merge("add"), "Sum": merge("add"), "Mul": merge("mul"),
+    "Clip": clip, "Max": max_, "Softmax": softmax, "Add": merge("add"), "Sum": merge("add"), "Mul": merge("mul"),
     "Concat": concat, "Flatten": flatten, "Reshape": reshape, "Squeeze": reshape, "Unsqueeze": reshape, "Dropout": dropout, "LRN": lrn,
     "InstanceNormalization": instancenorm, "GroupNormalization": groupnorm, "Resize": resize, "Upsample": resize,
     "Pad": pad, "Slice": slice_, "DepthToSpace": depth_space("pixel_shuffle"),
@@ -700,6 +708,8 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
         if op.kind in ALIASES and op.inputs and not ctx.is_const(op.inputs[0]) and op.outputs[0] not in outputs:
             rename[op.outputs[0]] = op.inputs[0]
             continue
+        if whole_gather(op, ctx):
+            op = Op("Reshape", op.name, op.inputs[:1], op.outputs, module=op.module)
         kept.append(op)
     kept = collapse_reshapes(kept, outputs)
     by_out = {o: i for i, op in enumerate(kept) for o in op.outputs}
@@ -760,6 +770,15 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             kept[j] = kept[k] = None
             kept[i] = Op(kind, renamed(op, kind), [first.inputs[0]], last.outputs, attrs, module=op.module)
     return [op for op in kept if op is not None]
+
+
+def whole_gather(op: Op, ctx: Context) -> bool:
+    """A Gather of every element of a flat activation in order, into some shape: a reshape (the dynamo exporter's
+    nn.Flatten, as_strided written Reshape to one axis–Gather–Reshape)."""
+    if op.kind != "Gather" or len(op.inputs) != 2 or ctx.is_const(op.inputs[0]) or op.inputs[0] not in ctx.shapes:
+        return False
+    shape = ctx.shapes[op.inputs[0]]
+    return len(shape) == 1 and ctx.ints(op.inputs[1]) == list(range(shape[0]))
 
 
 RESHAPES = {"Reshape", "Squeeze", "Unsqueeze", "Flatten"}
