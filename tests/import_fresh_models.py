@@ -356,3 +356,65 @@ class ConvNeXt(nn.Module):
 
     def forward(self, x):
         return self.head(self.stages(self.stem(x)))
+
+
+class Fire(nn.Module):
+    def __init__(self, inplanes, s, e1, e3):
+        super().__init__()
+        self.squeeze = nn.Conv2d(inplanes, s, 1); self.squeeze_activation = nn.ReLU(inplace=True)
+        self.expand1x1 = nn.Conv2d(s, e1, 1); self.expand1x1_activation = nn.ReLU(inplace=True)
+        self.expand3x3 = nn.Conv2d(s, e3, 3, padding=1); self.expand3x3_activation = nn.ReLU(inplace=True)
+    def forward(self, x):
+        x = self.squeeze_activation(self.squeeze(x))
+        return torch.cat([self.expand1x1_activation(self.expand1x1(x)), self.expand3x3_activation(self.expand3x3(x))], 1)
+class DenseLayer(nn.Module):
+    def __init__(self, cin, growth):
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(cin); self.relu1 = nn.ReLU(inplace=True)
+        self.conv1 = nn.Conv2d(cin, 4 * growth, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(4 * growth); self.relu2 = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False)
+        self.drop_rate = 0.1
+    def forward(self, inputs):
+        prev = torch.cat(inputs, 1) if isinstance(inputs, list) else inputs
+        out = self.conv2(self.relu2(self.norm2(self.conv1(self.relu1(self.norm1(prev))))))
+        if self.drop_rate > 0:
+            out = F.dropout(out, p=self.drop_rate, training=self.training)
+        return out
+class DenseBlock(nn.ModuleDict):
+    def __init__(self, n, cin, growth):
+        super().__init__()
+        for i in range(n):
+            self.add_module("denselayer%d" % (i + 1), DenseLayer(cin + i * growth, growth))
+    def forward(self, init):
+        features = [init]
+        for name, layer in self.items():
+            features.append(layer(features))
+        return torch.cat(features, 1)
+class DenseSqueeze(nn.Module):
+    """torchvision's habits: SqueezeNet's Fire, DenseNet's layers reading a list (torch.cat([x]) of one tensor
+    first), an nn.ModuleDict iterated, F.dropout(training=self.training), ceil-mode pooling."""
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 32, 3, stride=2), nn.ReLU(inplace=True),
+                                      nn.MaxPool2d(3, 2, ceil_mode=True), Fire(32, 8, 16, 16))
+        self.dense = DenseBlock(3, 32, 8)
+        self.trans = nn.Sequential(nn.BatchNorm2d(56), nn.ReLU(), nn.Conv2d(56, 28, 1), nn.AvgPool2d(2))
+        self.classifier = nn.Sequential(nn.Dropout(0.5), nn.Conv2d(28, 10, 1), nn.ReLU(inplace=True),
+                                        nn.AdaptiveAvgPool2d((1, 1)))
+    def forward(self, x):
+        x = self.trans(self.dense(self.features(x)))
+        return torch.flatten(self.classifier(x), 1)
+
+
+class MLP(nn.Module):
+    """MNIST's x.view(-1, 784), BatchNorm1d, Mish (TorchScript writes x·tanh(softplus(x))), Hardtanh(0, 6), F.silu."""
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256); self.fc2 = nn.Linear(256, 128); self.fc3 = nn.Linear(128, 10)
+        self.bn = nn.BatchNorm1d(256); self.act = nn.Mish(); self.act2 = nn.Hardtanh(0., 6.)
+    def forward(self, x):
+        x = x.view(-1, 28 * 28)
+        x = self.act(self.bn(self.fc1(x)))
+        x = F.silu(self.act2(self.fc2(x)))
+        return torch.sigmoid(self.fc3(x))

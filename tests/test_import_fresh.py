@@ -25,7 +25,7 @@ MODELS = [("VGG", "3x32x32", {}), ("ResNet", "3x32x32", {}), ("mobilenet", "3x64
           ("UNet", "3x64x64", {}), ("AudioNet", "1x4000", {}), ("C3D", "3x8x32x32", {}),
           ("Generator", "3x16x16", {}), ("ShuffleNet", "3x32x32", {}), ("InceptionNet", "3x32x32", {}),
           ("Misc", "3x32x32", {}), ("LeNetPlus", "1x32x32", {}), ("Tokens", "3x32x32", {}),
-          ("ConvNeXt", "3x32x32", {})]
+          ("ConvNeXt", "3x32x32", {}), ("DenseSqueeze", "3x32x32", {}), ("MLP", "1x28x28", {})]
 
 
 def models():

@@ -705,7 +705,8 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
     kept: list[Op | None] = []
     for op in ops:
         op.inputs = [rename.get(v, v) for v in op.inputs]
-        if op.kind in ALIASES and op.inputs and not ctx.is_const(op.inputs[0]) and op.outputs[0] not in outputs:
+        one = op.kind in ALIASES or (op.kind in ("Concat", "Sum") and len(op.inputs) == 1)   # torch.cat([x]) is x
+        if one and op.inputs and not ctx.is_const(op.inputs[0]) and op.outputs[0] not in outputs:
             rename[op.outputs[0]] = op.inputs[0]
             continue
         if whole_gather(op, ctx):
@@ -721,6 +722,13 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             for x, g in (op.inputs, op.inputs[::-1]):
                 j = by_out.get(g)
                 gate = kept[j] if j is not None else None
+                soft = kept[by_out[gate.inputs[0]]] if gate is not None and gate.kind == "Tanh" \
+                    and by_out.get(gate.inputs[0]) is not None else None
+                if soft is not None and soft.kind == "Softplus" and soft.inputs[0] == x and used.get(g) == [i] \
+                        and used.get(gate.inputs[0]) == [j] and g not in outputs and gate.inputs[0] not in outputs:
+                    kept[j] = kept[by_out[gate.inputs[0]]] = None   # x·tanh(softplus(x)): TorchScript's Mish
+                    kept[i] = Op("Mish", renamed(op, "Mish"), [x], op.outputs, module=op.module)
+                    break
                 if (gate is not None and gate.kind in ("Sigmoid", "HardSigmoid") and gate.inputs[0] == x
                         and used.get(g) == [i] and g not in outputs and
                         (gate.kind == "Sigmoid" or math.isclose(float(gate.attrs.get("alpha", 0.2)), 1 / 6, rel_tol=1e-4))):
