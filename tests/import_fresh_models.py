@@ -418,3 +418,16 @@ class MLP(nn.Module):
         x = self.act(self.bn(self.fc1(x)))
         x = F.silu(self.act2(self.fc2(x)))
         return torch.sigmoid(self.fc3(x))
+
+
+class TwoHeads(nn.Module):
+    """Two outputs (an auxiliary head), x.mean(-1).mean(-1), x.mean(dim=(-2, -1)), F.leaky_relu(x, 0.1)."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 16, 3, padding=1); self.c2 = nn.Conv2d(16, 32, 3, stride=2, padding=1)
+        self.aux = nn.Linear(16, 5); self.fc = nn.Linear(32, 10)
+    def forward(self, x):
+        x = F.leaky_relu(self.c1(x), 0.1)
+        a = self.aux(x.mean(-1).mean(-1))
+        x = F.relu(self.c2(x))
+        return self.fc(x.mean(dim=(-2, -1))), a

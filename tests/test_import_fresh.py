@@ -25,7 +25,8 @@ MODELS = [("VGG", "3x32x32", {}), ("ResNet", "3x32x32", {}), ("mobilenet", "3x64
           ("UNet", "3x64x64", {}), ("AudioNet", "1x4000", {}), ("C3D", "3x8x32x32", {}),
           ("Generator", "3x16x16", {}), ("ShuffleNet", "3x32x32", {}), ("InceptionNet", "3x32x32", {}),
           ("Misc", "3x32x32", {}), ("LeNetPlus", "1x32x32", {}), ("Tokens", "3x32x32", {}),
-          ("ConvNeXt", "3x32x32", {}), ("DenseSqueeze", "3x32x32", {}), ("MLP", "1x28x28", {})]
+          ("ConvNeXt", "3x32x32", {}), ("DenseSqueeze", "3x32x32", {}), ("MLP", "1x28x28", {}),
+          ("TwoHeads", "3x32x32", {})]
 
 
 def models():
@@ -39,6 +40,7 @@ def measured(model, shape: tuple[int, ...]) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         y = model(torch.zeros(1, *shape))
+    y = y[0] if isinstance(y, tuple) else y   # the first output: the last layer in execution order
     return {"params": sum(p.numel() for p in model.parameters()), "macs": counter.get_total_flops() // 2,
             "output": list(y.shape[1:])}
 

@@ -712,7 +712,7 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
         if whole_gather(op, ctx):
             op = Op("Reshape", op.name, op.inputs[:1], op.outputs, module=op.module)
         kept.append(op)
-    kept = collapse_reshapes(kept, outputs)
+    kept = collapse_means(collapse_reshapes(kept, outputs), ctx, outputs)
     by_out = {o: i for i, op in enumerate(kept) for o in op.outputs}
     used = readers(kept)
     for i, op in enumerate(kept):
@@ -804,6 +804,38 @@ def collapse_reshapes(ops: list[Op | None], outputs: set[str]) -> list[Op | None
                 and first.outputs[0] not in outputs:
             out[j] = None
             out[i] = Op("Reshape", op.name, [first.inputs[0]], op.outputs, module=op.module)
+    return [op for op in out if op is not None]
+
+
+def reduced_axes(op: Op, ctx: Context) -> list[int] | None:
+    """The axes a ReduceMean averages (≥ 0, batch included), None when unreadable."""
+    axes = op.attrs.get("axes")
+    if axes is None and len(op.inputs) > 1 and op.inputs[1]:
+        axes = ctx.ints(op.inputs[1])
+    rank = len(ctx.shapes.get(op.inputs[0], ()))
+    return None if not axes or not rank else sorted({int(a) % rank for a in axes})
+
+
+def collapse_means(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
+    """A mean of a mean is one mean over both's axes (x.mean(-1).mean(-1) is a global average pool)."""
+    out: list[Op | None] = list(ops)
+    by_out = {o: i for i, op in enumerate(out) for o in op.outputs}
+    used = readers(out)
+    for i, op in enumerate(out):
+        j = by_out.get(op.inputs[0]) if op.kind == "ReduceMean" else None
+        first = out[j] if j is not None else None
+        if first is None or first.kind != "ReduceMean" or used.get(first.outputs[0]) != [i] \
+                or first.outputs[0] in outputs:
+            continue
+        a, b, keep = reduced_axes(first, ctx), reduced_axes(op, ctx), int(first.attrs.get("keepdims", 1))
+        if a is None or b is None or keep != int(op.attrs.get("keepdims", 1)):
+            continue
+        left = list(range(len(ctx.shapes[first.inputs[0]]))) if keep else \
+            [d for d in range(len(ctx.shapes[first.inputs[0]])) if d not in a]
+        out[j] = None
+        out[i] = Op("ReduceMean", op.name, [first.inputs[0]], op.outputs,
+                    {"axes": sorted(set(a) | {left[d] for d in b}), "keepdims": keep}, module=op.module)
+        by_out[op.outputs[0]] = i
     return [op for op in out if op is not None]
 
 
