@@ -91,13 +91,15 @@ def test_the_cli_imports_a_function_with_kwargs_and_analyzes_the_yaml_it_wrote(t
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
-DYNAMO = [("ResNet", False), ("ConvNeXt", True), ("Misc", True), ("Generator", True), ("InceptionNet", True)]
+DYNAMO = [("ResNet", False), ("ShuffleNet", False), ("InceptionNet", False), ("ConvNeXt", True), ("Misc", True),
+          ("Generator", True), ("InceptionNet", True)]
 
 
-@pytest.mark.parametrize("name,optimize", DYNAMO, ids=[m[0] for m in DYNAMO])
+@pytest.mark.parametrize("name,optimize", DYNAMO, ids=[f"{m[0]}-{'optimised' if m[1] else 'plain'}" for m in DYNAMO])
 def test_the_dynamo_exporters_file_imports_with_the_same_figures(name, optimize, tmp_path):
     # torch.onnx.export's default exporter (dynamo). Unoptimised it writes a conv without a bias as one of zeros
-    # computed from the weight's shape (Shape, Expand, CastLike) and reshapes by Constant value_ints; its optimiser
+    # computed from the weight's shape (Shape, Expand, CastLike), reshapes by Constant value_ints, and a split or
+    # chunk as SplitToSequence read by SequenceAt; its optimiser
     # writes GroupNorm as Reshape–InstanceNormalization–Reshape–Mul–Add, clamp(min=0) as Max, nn.Flatten as
     # Reshape–Gather–Reshape, adaptive_max_pool2d(1) as ReduceMax — and folds each eval-mode batch norm into its
     # conv (a different network: the models here with batch norms are exported unoptimised)

@@ -711,6 +711,11 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             continue
         if whole_gather(op, ctx):
             op = Op("Reshape", op.name, op.inputs[:1], op.outputs, module=op.module)
+        if op.kind == "SplitToSequence":
+            op = sequence_split(op, ctx)
+        elif op.kind == "SequenceAt" and len(op.inputs) == 2 and (ctx.ints(op.inputs[1]) or [None])[0] is not None:
+            rename[op.outputs[0]] = f"{op.inputs[0]}#{ctx.ints(op.inputs[1])[0]}"   # an item of a split: that part
+            continue
         kept.append(op)
     kept = collapse_means(collapse_reshapes(kept, outputs), ctx, outputs)
     by_out = {o: i for i, op in enumerate(kept) for o in op.outputs}
@@ -778,6 +783,22 @@ def fuse(ops: list[Op], ctx: Context, outputs: set[str]) -> list[Op]:
             kept[j] = kept[k] = None
             kept[i] = Op(kind, renamed(op, kind), [first.inputs[0]], last.outputs, attrs, module=op.module)
     return [op for op in kept if op is not None]
+
+
+def sequence_split(op: Op, ctx: Context) -> Op:
+    """SplitToSequence with readable sizes (the dynamo exporter's split_with_sizes, its parts read by SequenceAt)
+    as a Split whose outputs are the sequence's items `seq#k`; else the op as it is."""
+    shape = ctx.shapes.get(op.inputs[0])
+    sizes = ctx.ints(op.inputs[1]) if len(op.inputs) > 1 and op.inputs[1] else None
+    if shape is None or not sizes or not op.attrs.get("keepdims", 1):
+        return op
+    axis = int(op.attrs.get("axis", 0)) % len(shape)
+    if len(sizes) == 1 and ctx.value(op.inputs[1]).ndim == 0:   # one size: equal parts, the last smaller
+        sizes = [min(sizes[0], shape[axis] - s) for s in range(0, shape[axis], sizes[0])]
+    parts = [f"{op.outputs[0]}#{k}" for k in range(len(sizes))]
+    for part, size in zip(parts, sizes):
+        ctx.shapes[part] = shape[:axis] + (size,) + shape[axis + 1:]
+    return Op("Split", op.name, [op.inputs[0]], parts, {"split": sizes, "axis": axis}, module=op.module)
 
 
 def whole_gather(op: Op, ctx: Context) -> bool:
