@@ -167,12 +167,7 @@ def conv(op, ctx):
     if set(strides) != {1}:
         layer["stride"] = simple(strides)
     layers = with_padding(layer, before, after)
-    if set(dilations) != {1}:
-        layer["dilation"] = simple(dilations)
-    if groups != 1:
-        layer["groups"] = groups
-    if not has_bias(op, ctx):
-        layer["bias"] = False
+    dilation_groups_bias(layer, dilations, groups, op, ctx)
     return layers
 
 
@@ -198,13 +193,18 @@ def conv_transpose(op, ctx):
         layer["padding"] = simple(before)
     if any(extra):
         layer["output_padding"] = simple(extra)
+    dilation_groups_bias(layer, dilations, groups, op, ctx)
+    return [layer]
+
+
+def dilation_groups_bias(layer: dict, dilations: list, groups: int, op: Op, ctx: Context) -> None:
+    """A conv's (or transposed conv's) fields after its padding, written only where they differ from the default."""
     if set(dilations) != {1}:
         layer["dilation"] = simple(dilations)
     if groups != 1:
         layer["groups"] = groups
     if not has_bias(op, ctx):
         layer["bias"] = False
-    return [layer]
 
 
 def has_bias(op: Op, ctx: Context) -> bool:
