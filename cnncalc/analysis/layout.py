@@ -12,16 +12,17 @@ A layered DAG layout (Sugiyama's scheme, kept small):
   waypoint, across only in the gaps between bands.
 So no two boxes overlap and no arrow enters a box by construction; tests/test_draw.py checks both
 for every built-in. The renderers (cnncalc/render/svg.py, html.py) only format this geometry.
+Which boxes and arrows exist (folding, --depth collapse, repeats ×N, size-only edges) is
+cnncalc/analysis/diagram_nodes.py; the text in the boxes is diagram_text.py; the U layout fold.py;
+wrapping a tall diagram into columns wrap.py.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 
-from ..layers import fmt_shape
-from ..layers.activation import Activation
-from ..layers.misc import Dropout
-from ..layers.norm import BatchNorm
+from .diagram_nodes import _far, _Unit, _unit_edges, _units
+from .diagram_text import METRICS, _lines, _subtitle, _train_only, _type, _value, short
 from .fold import LANE, blocked, crossing_route, fold_rank, levels, spread
 from .graph import INPUT, Graph
 from .report import Report
@@ -35,7 +36,6 @@ LINE_H = 14
 PAD_X, PAD_Y = 8, 6
 GAP = {"TB": (14, 34), "LR": (12, 40)}   # (across, along) between boxes / ranks
 MARGIN = 16
-METRICS = {"macs": "MACs", "params": "params", "memory": "activation memory", "rf": "receptive field"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,20 +85,6 @@ class Diagram:
     legend: Legend | None = None
     folded: bool = False      # the U layout: the decoder's arrows rise, the skips run across
     columns: int = 1          # a tall diagram wrapped into columns (cnncalc/analysis/wrap.py)
-
-
-@dataclass
-class _Unit:
-    id: str
-    kind: str               # 'input', 'layer' (a layer and the BN/activations folded into it) or 'block'
-    nodes: list[int]        # node indices, ascending (empty for the input)
-    group: int | None = None
-    row: str = ""           # the `analyze --depth` row it belongs to
-    times: int = 1          # identical instances of a repeat drawn once
-
-    @property
-    def first(self) -> int:
-        return self.nodes[0] if self.nodes else -1
 
 
 @dataclass
@@ -224,168 +210,7 @@ def _folded(sizes, pairs, units):
     return corners, routes, extent
 
 
-# -- units and edges ------------------------------------------------------------------------------
-def _units(graph: Graph, depth: int | None, fold: bool) -> tuple[list[_Unit], dict[int, int]]:
-    """The input, then one unit per leaf layer (with the BN/activations after it when folding) or per block
-    at `depth` (as `analyze --depth` rows); a residual block keeps its add and skip, a repeat of residual
-    blocks draws identical instances once (×N)."""
-    units = [_Unit("input", "input", [], row="input")]
-    consumers = _consumers(graph)
-    i = 0
-    while i < len(graph.nodes):
-        g = next((g for g in graph.nodes[i].groups if graph.groups[g].level == depth), None) if depth else None
-        if g is None:
-            nodes = _chain(graph, i, consumers) if fold else [i]
-            units.append(_Unit(graph.nodes[i].name, "layer", nodes, row=graph.nodes[i].name))
-            i = nodes[-1] + 1
-            continue
-        last = graph.groups[g].last
-        units += _block_units(graph, g, list(range(i, last + 1)), consumers)
-        i = last + 1
-    owner: dict[int, int] = {INPUT: 0}
-    for k, u in enumerate(units):
-        owner.update((n, k) for n in u.nodes)
-    return units, owner
-
-
-def _consumers(graph: Graph) -> list[list[int]]:
-    out: list[list[int]] = [[] for _ in graph.nodes]
-    for i, node in enumerate(graph.nodes):
-        for s in node.inputs:
-            if s != INPUT:
-                out[s].append(i)
-    return out
-
-
-FOLLOWS = (BatchNorm, Activation, Dropout)     # drawn in the box of the layer before them
-
-
-def _chain(graph: Graph, i: int, consumers: list[list[int]]) -> list[int]:
-    """Node i and the batch norms, activations and dropouts that follow it one to one (conv · BN · ReLU)."""
-    nodes, outs = [i], set(graph.outputs)
-    while True:
-        j = nodes[-1]
-        k = j + 1
-        if (k >= len(graph.nodes) or not isinstance(graph.nodes[k].layer, FOLLOWS) or graph.nodes[k].inputs != [j]
-                or consumers[j] != [k] or j in outs or graph.nodes[k].groups != graph.nodes[i].groups
-                or graph.nodes[k].train_only != graph.nodes[i].train_only):
-            return nodes
-        nodes.append(k)
-
-
-def _block_units(graph: Graph, g: int, nodes: list[int], consumers) -> list[_Unit]:
-    """A block collapsed at its level: one unit, or (a residual) its paths and its add; a repeat of residual
-    blocks: each instance so, and consecutive identical instances as one (×N)."""
-    grp = graph.groups[g]
-    parts = instances(graph, g)
-    if not any(graph.nodes[n].layer.type == "add" for n in nodes):
-        return [_Unit(grp.name, "block", nodes, g, row=grp.name)]
-    if grp.type != "repeat" or not parts:
-        return _residual_units(graph, grp.name, g, nodes, consumers, grp.name)
-    out: list[_Unit] = []
-    sig, run, ids = None, "", []
-    for c in parts:
-        part = graph.groups[c]
-        inst = list(range(part.first, part.last + 1))
-        here = _residual_units(graph, part.name, c, inst, consumers, grp.name)
-        mine = _signature(graph, inst)
-        if mine == sig:
-            for u, v, first_id in zip(out[-len(here):], here, ids):
-                u.nodes += v.nodes
-                u.times += 1
-                u.id = f"{run}–{part.name.rsplit('.', 1)[-1]}{first_id[len(run):]}"   # layer1.1–3 body
-        else:
-            out += here
-            run, ids = part.name, [u.id for u in here]
-        sig = mine
-    return out
-
-
-def instances(graph: Graph, g: int) -> list[int]:
-    """A repeat's instances (the groups one level below it that tile it), else []."""
-    grp = graph.groups[g]
-    if grp.type != "repeat":
-        return []
-    parts = [c for c in range(g + 1, len(graph.groups)) if graph.groups[c].level == grp.level + 1
-             and grp.first <= graph.groups[c].first <= grp.last]
-    tiles = parts and parts[0] and graph.groups[parts[0]].first == grp.first and graph.groups[parts[-1]].last == grp.last
-    return parts if tiles else []
-
-
-def _residual_units(graph: Graph, name: str, g: int, nodes: list[int], consumers, row: str) -> list[_Unit]:
-    """A residual block's paths (connected runs of layers: the body, a projection) and each add with the
-    activations after it, in data order."""
-    merges, seen = [], set()
-    for n in nodes:
-        if graph.nodes[n].layer.type == "add" and n not in seen:
-            chain = [c for c in _chain(graph, n, consumers) if c <= nodes[-1]]
-            merges.append(chain)
-            seen.update(chain)
-    parent = {n: n for n in nodes if n not in seen}
-    def root(n):
-        while parent[n] != n:
-            n = parent[n]
-        return n
-    for n in parent:
-        for s in graph.nodes[n].inputs:
-            if s in parent:
-                parent[root(n)] = root(s)
-    paths: dict[int, list[int]] = {}
-    for n in parent:
-        paths.setdefault(root(n), []).append(n)
-    units = [_Unit(_path_name(graph, p, name), "block", p, g, row=row) for p in paths.values()]
-    units += [_Unit(graph.nodes[m[0]].name, "layer", m, g, row=row) for m in merges]
-    return sorted(units, key=lambda u: u.first)
-
-
-def _path_name(graph: Graph, nodes: list[int], block: str) -> str:
-    """The dotted prefix its layers share (layer1.0.downsample), or the block's name + ' body'."""
-    parts = [graph.nodes[n].name.split(".") for n in nodes]
-    common = []
-    for column in zip(*parts):
-        if len(set(column)) > 1:
-            break
-        common.append(column[0])
-    text = ".".join(common)
-    return text if len(nodes) > 1 and text != block and text.startswith(block + ".") else block + " body"
-
-
-def _signature(graph: Graph, nodes: list[int]) -> tuple:
-    """What makes two instances of a repeat draw alike: kinds, settings, shapes, wiring relative to the first."""
-    first = nodes[0]
-    return tuple((graph.nodes[n].layer.type, graph.nodes[n].layer.config(), graph.nodes[n].out_shape,
-                  tuple(s - first if s >= first else -1 for s in graph.nodes[n].inputs)) for n in nodes)
-
-
-def _unit_edges(graph: Graph, owner: dict[int, int]) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
-    """Edges between units in data order (a repeat's instances drawn once drop their loop back), and those
-    that carry only a size (an upsample's `size_of`)."""
-    seen: dict[tuple[int, int], bool] = {}
-    for i, node in enumerate(graph.nodes):
-        used = node.layer.rf_inputs or len(node.inputs)
-        for k, s in enumerate(node.inputs):
-            a, b = owner[s], owner[i]
-            if a < b:
-                seen[(a, b)] = seen.get((a, b), True) and k >= used
-    return list(seen), {p for p, size in seen.items() if size}
-
-
-SIZE_REACH = 4      # a size-only edge spanning more ranks than this is named in its box, not drawn
-
-
-def _far(pairs, size_only: set, n: int) -> set:
-    """The size-only edges (an upsample's `size_of`) that would run a long way beside the network: DeepLab's
-    heads take the input's size, and a line from the top of the page into them reads as data."""
-    rank = [0] * n
-    ins: dict[int, list[int]] = {}
-    for a, b in pairs:
-        if (a, b) not in size_only:
-            ins.setdefault(b, []).append(a)
-    for v in range(1, n):
-        rank[v] = max((rank[a] + 1 for a in ins.get(v, [])), default=1)
-    return {(a, b) for a, b in size_only if rank[b] - rank[a] > SIZE_REACH}
-
-
+# -- ranks and waypoints --------------------------------------------------------------------------
 def _rank(L: _Layout, pairs: list[tuple[int, int]]) -> None:
     """Longest-path layering; units come in topological order (blocks are contiguous node ranges)."""
     ins: dict[int, list[int]] = {}
@@ -549,94 +374,7 @@ def _route(L: _Layout, chain: list[int], gap: float) -> list[tuple[float, float]
     return simplify(pts)
 
 
-# -- text and figures -----------------------------------------------------------------------------
-def short(x: float) -> str:
-    """118.0M, 34.9k, 16: three significant figures at most."""
-    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.3g}{suffix}"
-    return f"{x:.3g}"
-
-
-def _name(name: str, limit: int = 32) -> str:
-    """A long dotted name keeps its last components: a.very_long_block_name.layer.0.conv1 → …layer.0.conv1."""
-    parts = name.split(".")
-    while len(".".join(parts)) > limit and len(parts) > 1:
-        parts = parts[1:]
-    text = ".".join(parts)
-    return text if text == name else "…" + text
-
-
-def _type(graph: Graph, u: _Unit) -> str:
-    if u.kind == "input":
-        return "input"
-    return graph.groups[u.group].type if u.kind == "block" else graph.nodes[u.first].layer.type
-
-
-def _train_only(graph: Graph, u: _Unit) -> bool:
-    return u.kind != "input" and all(graph.nodes[i].train_only for i in u.nodes)
-
-
-SHORT = {"batchnorm": "BN", "batchnorm1d": "BN", "batchnorm2d": "BN", "batchnorm3d": "BN", "relu": "ReLU",
-         "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "gelu": "GELU", "silu": "SiLU", "hardswish": "hardswish"}
-
-
-def _lines(graph: Graph, report: Report, u: _Unit, color: str | None) -> list[str]:
-    if u.kind == "input":
-        return ["input", fmt_shape(graph.input)]
-    rows = [report.layers[i] for i in u.nodes]
-    if u.kind == "block":
-        grp = graph.groups[u.group]
-        parts = instances(graph, u.group)
-        what = f"{graph.groups[parts[0]].type} ×{len(parts)}" if parts and u.id == grp.name else grp.type
-        times = f"×{u.times} · " if u.times > 1 else ""
-        lines = [_name(u.id), f"[{what}] {times}{len(rows)} layers", fmt_shape(graph.nodes[u.nodes[-1]].out_shape),
-                 f"params {short(sum(r.params for r in rows))} · MACs {short(sum(r.macs for r in rows))}"]
-    else:
-        node, row = graph.nodes[u.first], rows[0]
-        title = _name(u.id) + (f" ×{u.times}" if u.times > 1 else "")
-        detail = f"{row.type} {row.config}".strip()
-        # `relu1` needs no second line saying `relu`
-        folded = rows[1:len(rows) // u.times]          # a repeat's instances drawn once: one instance's
-        same = not folded and (detail == title or (not row.config and title.split(".")[-1].rstrip("0123456789") == row.type))
-        detail = " · ".join(([] if same else [detail]) + [SHORT.get(r.type, r.type) for r in folded])
-        lines = [title] + ([detail] if detail else []) + crop_lines(node) + [fmt_shape(graph.nodes[u.nodes[-1]].out_shape)]
-    if color and not (u.kind == "block" and color in ("macs", "params")):
-        lines.append(_figure(color, _value(report, graph, u, color)))
-    return lines
-
-
-def crop_lines(node) -> list[str]:
-    """What a copy-and-crop concat cuts: 'crop 64→56' per larger input (H×W where they differ)."""
-    if node.layer.type != "concat" or not getattr(node.layer, "crop", None):
-        return []
-    side = lambda s: str(s[0]) if len(set(s)) == 1 else "×".join(map(str, s))   # noqa: E731
-    out = tuple(node.out_shape[1:])
-    return [f"crop {side(tuple(s[1:]))}→{side(out)}" for s in dict.fromkeys(tuple(s) for s in node.in_shapes)
-            if tuple(s[1:]) != out]
-
-
-def _value(report: Report, graph: Graph, u: _Unit, color: str) -> float | None:
-    if u.kind == "input":
-        return None
-    rows = [report.layers[i] for i in u.nodes]
-    if color == "rf":
-        return float(rows[-1].rf.size)
-    if color == "memory":
-        return float(sum(r.activations for r in rows) * 4)
-    if color in ("macs", "params"):
-        return float(sum(getattr(r, color) for r in rows))
-    raise ValueError(f"color must be one of {', '.join(METRICS)}, got {quote(color)}")
-
-
-def _figure(color: str, value: float | None) -> str:
-    if color == "rf":
-        return f"RF {value:g}"
-    if color == "memory":
-        return f"act {short(value)}B"
-    return f"{METRICS[color]} {short(value)}"
-
-
+# -- legend ---------------------------------------------------------------------------------------
 def _legend(color: str | None, low: float, top: float) -> Legend | None:
     """What the shades mean: white is zero, the lightest shade the smallest positive figure."""
     if not color:
@@ -644,12 +382,3 @@ def _legend(color: str | None, low: float, top: float) -> Legend | None:
     unit = "B" if color == "memory" else ""
     return Legend(color, METRICS[color] + (" (fp32, per layer output)" if color == "memory" else ""),
                   short(low) + unit, short(top) + unit)
-
-
-def _subtitle(graph: Graph, depth: int | None) -> str:
-    outs = [graph.nodes[i] for i in graph.output_nodes if i != INPUT]
-    text = f"input {fmt_shape(graph.input)} → output{'s' if len(outs) > 1 else ''} "
-    text += ", ".join(fmt_shape(n.out_shape) for n in outs) + " (thick border)"
-    if any(n.train_only for n in graph.nodes):
-        text += "; dashed: training only"
-    return text + (f"; blocks at level {depth} collapsed" if depth else "")

@@ -15,8 +15,10 @@ import math
 from dataclasses import dataclass
 
 from ..layers import fmt_shape
+from .diagram_nodes import instances
+from .diagram_text import crop_lines
 from .graph import INPUT, Graph
-from .layout import CHAR_W, LINE_H, MARGIN, crop_lines, instances
+from .layout import CHAR_W, LINE_H, MARGIN
 
 WIDTH = 1400          # the page: LeNet-5 … VGG-16 fit it on one row
 FACE_MIN, FACE_MAX = 12.0, 150.0   # a map's front face, 1×1 … the largest H
