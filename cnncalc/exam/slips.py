@@ -9,8 +9,9 @@ it ("BN γ/β forgotten, or a layer left out"); a slip of the writing (truncated
 figure, MB for MiB, the unit off) counts as prior 1. Layers alike are searched once (`Subject.alike`),
 and a `Budget` bounds the rest: a search cut short says so.
 
-The rules themselves live in count_slips.py (counts) and shape_slips.py (shapes, receptive
-fields, same padding). Nothing here imports torch.
+The rules themselves live in count_slips.py (counts, with bias_slips.py, kernel_slips.py,
+value_slips.py and layer_slips.py) and shape_slips.py (shapes, receptive fields, same padding).
+Nothing here imports torch.
 """
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from itertools import combinations
 from typing import Iterator, Optional
 
 from ..layers import numel
-from .count_slips import (LEAF_SLIPS, VALUE_SLIPS, LeafSlip, kind_left_out, layer_left_out, neighbour_layer,
-                          wrong_layer_channels)
+from .count_slips import LEAF_SLIPS, VALUE_SLIPS, LeafSlip
 from .labels import at, label
+from .layer_slips import kind_left_out, layer_left_out, neighbour_layer, wrong_layer_channels
 from .numbers import BYTE_UNITS, Number
 from .shape_slips import Budget, hwc_order_swapped, padding_slip, propagate, rf_slip, shape_slip
 from .slip import Slip, join_slips, simplest
