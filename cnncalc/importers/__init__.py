@@ -3,7 +3,8 @@ that takes a .onnx file or a PyTorch module in place of a YAML file).
 
 ops (the captured model), mapping (one op → kind mapping for both front-ends), onnx_front (ONNX
 files, read as untrusted data), torch_front (PyTorch modules through torch.export,
-imported lazily), writer (the YAML a person would write), structure (the model's repeated modules as
+imported lazily; torch_source finds and loads the user's module, torch_aten writes ATen ops as ONNX's
+vocabulary), writer (the YAML a person would write), structure (the model's repeated modules as
 blocks and repeats), against (`verify --against`: a YAML file against the real model).
 
 May import: errors, spec, layers, analysis; onnx (only here) and torch (lazily, in torch_front). Never:
