@@ -12,7 +12,7 @@ import pytest
 
 import cnncalc
 from cnncalc.errors import CnncalcError
-from cnncalc.spec.builder import MAX_ERRORS
+from cnncalc.spec.collect import MAX_ERRORS
 
 ROOT = Path(__file__).parent.parent
 

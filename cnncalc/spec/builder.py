@@ -11,26 +11,24 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from ..errors import CnncalcError, LayerError, SpecError, SpecErrors, quote, suggest
+from ..errors import CnncalcError, SpecError, SpecErrors, quote, suggest
 from ..errors import printable as shown
-from .bounds import MAX_DEPTH, MAX_NODES, MAX_REPEAT, Estimator, check_sizes, printable  # noqa: F401
-from .expr import substitute, substitute_all
+from .bounds import MAX_DEPTH, MAX_REPEAT, Estimator, printable
+from .collect import Collecting
+from .expr import substitute
 from .files import MAX_SIZE
-from ..analysis.graph import INPUT, Graph, Node
-from ..layers import REGISTRY, Layer, Shape, fmt_shape
-from ..layers.base import FIELD_SYNONYMS, SYNONYMS, fmt_pair
+from ..analysis.graph import INPUT, Graph
+from ..layers import REGISTRY, Shape
+from .leaves import Leaves, unknown_kind
 from .order import in_order, parse_layout
 from .outputs import resolve_outputs
-from .composites import Composites, first_in  # noqa: F401
+from .composites import STRUCT, Composites, first_in
 from .scope import Scope
-from .yamlio import LList, LMap, line_of, own_line
+from .sharing import Sharing
+from .yamlio import LList, LMap, line_of, own_line, without
 
-MAX_ERRORS = 20  # a file's errors reported at once, at most
 TOP_KEYS = {"name", "source", "input", "layout", "defaults", "blocks", "layers", "outputs", "description", "figures", "format"}
 DEFAULT_GROUPS = {"pool": ("maxpool", "avgpool")}
-STRUCT = ("branches", "residual")
 
 
 def parse_shape(value: Any, what: str = "input") -> Shape:
@@ -81,7 +79,7 @@ def flag_shape(text: str | Shape, layout: str | None = None) -> Shape:
         raise SpecError(f"--input {'x'.join(map(str, parts))}: {e.message}") from None
 
 
-class Builder(Composites):
+class Builder(Collecting, Leaves, Sharing, Composites):
     def __init__(self, doc: LMap, file: str | None, input_shape: Shape | None = None):
         self.doc, self.file = doc, file
         self.blocks: dict = {}
@@ -112,48 +110,6 @@ class Builder(Composites):
             return in_order(parse_shape(doc["input"]), layout, "CHW", flag=False, listed=isinstance(doc["input"], list))
         except SpecError as e:
             raise e.located(self.file, line_of(doc, "input"), "input")
-
-    # -- errors --------------------------------------------------------------------
-    def err(self, msg: str, line: int | None, path: str, derived: bool = False, fatal: bool = False) -> SpecError:
-        e = SpecError(msg, file=self.file, line=line, path=path)
-        e.derived, e.fatal = derived, fatal
-        return e
-
-    def collect(self, e: CnncalcError) -> None:
-        """Keep a layer's error and go on with the next item, so that one run reports every independent
-        error; what may follow from an earlier one (a shape, a name it left out) is dropped, repeats of
-        one line (a block used twice) are kept once, and a fatal error or the MAX_ERRORS-th stops the build."""
-        if any(x is e for x in self.errors):  # stopped further in: on its way out
-            raise e
-        if e.fatal:
-            self.errors.append(e)
-            self.stop()
-        if e.derived and self.errors:
-            return
-        if all((x.line, x.message) != (e.line, e.message) for x in self.errors):
-            self.errors.append(e)
-        if len(self.errors) >= MAX_ERRORS:
-            self.stop()
-
-    def stop(self):
-        raise self.errors[0] if len(self.errors) == 1 else SpecErrors(self.errors)
-
-    def tainted(self, *nodes: int) -> bool:
-        """Whether any of these nodes is built on a failed item (its shapes may follow from that error)."""
-        return any(i in self.suspect for i in nodes)
-
-    def stand_in(self, item, sc: Scope, cur: int) -> int:
-        """After an item's error: a node standing for what it would have made, with its input's shape, so the
-        items after it are still checked; every node built on it is suspect, and its shape errors unreported."""
-        g = self.graph
-        g.nodes.append(Node(f"{sc.prefix}(error {len(self.errors)})", REGISTRY["identity"](type="identity"), [cur],
-                            [g.shape_of(cur)], g.shape_of(cur), sc.line, sc.path, sc.groups))
-        idx = len(g.nodes) - 1
-        self.suspect.add(idx)
-        name = item.get("name") if isinstance(item, dict) else None
-        if isinstance(name, (str, int)) and not isinstance(name, bool):
-            sc.local.setdefault(str(name), idx)  # a later `inputs:` naming it reads the stand-in
-        return idx
 
     # -- top level -------------------------------------------------------------------
     def build(self) -> Graph:
@@ -299,49 +255,6 @@ class Builder(Composites):
         sc.local[base] = cur
         return cur
 
-    def shared(self, item, sc: Scope, cur: int) -> int:
-        """`share: NAME`: the layer (or block instance) reuses the parameters of the earlier one named NAME."""
-        target = self.scalar(item, "share", sc)
-        line = line_of(item, "share")
-        if not isinstance(target, str) or not target:
-            raise self.err(f"share: expected the name of an earlier layer or block instance, got {quote(target)}",
-                           line, sc.path)
-        if any(k in item for k in STRUCT):
-            raise self.err("share: goes on a layer or a block instance, not on branches or a residual", line, sc.path)
-        first = len(self.graph.nodes)
-        out = self.one(without(item, "share", sc.line), sc, cur)
-        if item.get("type") in self.blocks:
-            old = self.instance(target, item["type"], sc, line)
-        else:
-            old = [self.named(target, item, "share", sc)]
-        self.share_params(old, list(range(first, len(self.graph.nodes))), line, sc.path)
-        return out
-
-    def instance(self, target: str, kind: str, sc: Scope, line) -> list[int]:
-        """The nodes of the earlier instance of block `kind` named `target` (here, or by its full name)."""
-        for name in (sc.prefix + target, target):
-            for grp in self.graph.groups:
-                if grp.name == name and grp.type == kind:
-                    return list(range(grp.first, grp.last + 1))
-        instances = [g.name for g in self.graph.groups if g.type == kind]
-        raise self.err(f"share: no earlier instance of block {quote(kind)} named {quote(target)}{suggest(target, instances)}",
-                       line, sc.path, derived=True)
-
-    def share_params(self, old: list[int], new: list[int], line, path: str) -> None:
-        """Link each new node with parameters to its counterpart in `old`; both must hold the same parameters."""
-        nodes = self.graph.nodes
-        if len(old) != len(new):
-            raise self.err(f"share: {nodes[new[-1]].name} has {len(new)} layers, {nodes[old[-1]].name} has "
-                           f"{len(old)}", line, path, derived=self.tainted(*old, *new))
-        for o, k in zip(old, new):
-            a, b = nodes[o], nodes[k]
-            why = share_mismatch(a, b)
-            if why:
-                raise self.err(f"share: {b.name} cannot reuse the parameters of {a.name}: {why}", line, path,
-                               derived=self.tainted(o, k))
-            if a.layer.params(a.in_shapes, a.out_shape) or a.layer.buffers(a.in_shapes, a.out_shape):
-                b.shares = o if a.shares is None else a.shares
-
     def train_only_item(self, item, sc: Scope, cur: int) -> int:
         """`train_only: true`: the layers (an auxiliary classifier) count in params but run only in training,
         so their MACs stay out of the inference totals; nothing that runs at inference may read them."""
@@ -445,139 +358,6 @@ class Builder(Composites):
         except SpecError as e:
             raise e.located(self.file, line_of(item, key), sc.path)
 
-    # -- leaves ----------------------------------------------------------------------
-    def leaf(self, item, kind: str, name: str, sc: Scope, src: list[int]) -> int:
-        cls = REGISTRY[kind]
-        fields = dict(self.defaults.get(kind, {}))
-        for k, v in item.items():
-            if k in ("name", "inputs"):
-                continue
-            fields[k] = self.deep(v, item, k, sc)
-        fields["type"] = kind
-        too_big = check_sizes(fields)
-        if too_big:
-            raise self.err(f"{kind}: {too_big}", sc.line, sc.path)
-        rank = len(self.graph.shape_of(src[0])) - 1  # spatial axes: an int kernel/stride spreads over them
-        key = _freeze(fields)
-        key = None if key is None else (rank, key)
-        layer = self.validated.get(key) if key is not None else None
-        if layer is None:
-            try:
-                layer = cls.model_validate(fields, context={"rank": rank})
-            except ValidationError as e:
-                raise self.validation(e, item, kind, sc) from None
-            if key is not None:
-                self.validated[key] = layer  # layers are frozen: equal fields share one instance
-        if cls.arity == 0 and "inputs" not in item:
-            raise self.err(f"{kind} needs `inputs: [name, …]` naming the layers it joins", sc.line, sc.path)
-        if cls.arity == 1 and len(src) != 1:
-            raise self.err(f"{kind} takes one input, got {len(src)}", line_of(item, "inputs"), sc.path)
-        if getattr(layer, "size_of", None) is not None:  # upsample to another layer's size: read as a 2nd input
-            src = src + [self.named(layer.size_of, item, "size_of", sc)]
-        return self.add(name, layer, src, sc)
-
-    def named(self, nm: str, item, key: str, sc: Scope) -> int:
-        """The node an earlier layer's name (or `input`, the sequence's input) stands for here."""
-        if nm in sc.local and sc.local[nm] is None:
-            raise self.err(f"{key}: {quote(nm)} has repeat: 0, so it produces nothing", line_of(item, key), sc.path)
-        if nm in sc.local:
-            return sc.local[nm]
-        if nm in self.names:
-            return self.names[nm]
-        raise self.err(f"{key}: no earlier layer named {quote(nm)}{suggest(nm, list(sc.local) + list(self.names))}",
-                       line_of(item, key), sc.path, derived=True)
-
-    def deep(self, v, item, key, sc: Scope):
-        """A field's value with the block parameters substituted, in lists and mappings at any depth."""
-        try:
-            return substitute_all(v, sc.env)
-        except SpecError as e:
-            raise e.located(self.file, line_of(item, key), sc.path)
-
-    def validation(self, e: ValidationError, item, kind: str, sc: Scope) -> SpecError:
-        # a misspelt field shows up as both 'unknown' and 'missing': name the misspelling
-        err = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")[0]
-        loc = [str(x) for x in err["loc"] if not isinstance(x, int)]
-        field_name = loc[0] if loc else None
-        allowed = [f for f in REGISTRY[kind].model_fields if f != "type"]
-        if err["type"] == "missing":
-            msg = f"{kind}: missing field {quote(field_name)} (fields: {', '.join(allowed)})"
-            return self.err(msg, sc.line, sc.path)
-        if err["type"] == "extra_forbidden":
-            hint = pytorch_field(kind, field_name, allowed, item.get(field_name))
-            if hint:
-                return self.err(f"{kind}: {hint}", line_of(item, field_name), sc.path)
-            msg = f"{kind}: unknown field {quote(field_name)}{suggest(field_name, allowed)} (fields: {', '.join(allowed)})"
-            return self.err(msg, line_of(item, field_name), sc.path)
-        text = err["msg"].removeprefix("Value error, ")
-        if field_name:
-            got = err.get("input")
-            msg = f"{kind}: {field_name}: {text}" + (f" (got {quote(got)})" if got is not None and "got" not in text else "")
-            return self.err(msg, line_of(item, field_name), sc.path)
-        return self.err(f"{kind}: {text}", sc.line, sc.path)
-
-    def add(self, name: str, layer: Layer, src: list[int], sc: Scope) -> int:
-        g, line, path = self.graph, sc.line, sc.path
-        if name in self.names:
-            first = g.nodes[self.names[name]]
-            where = f"line {first.line}" if first.line else first.path
-            raise self.err(f"duplicate layer name {quote(name)} (first at {where})", line, path)
-        if len(g.nodes) >= MAX_NODES:
-            raise self.err(f"more than {MAX_NODES:,} layers", line, path, fatal=True)
-        ins = [g.shape_of(i) for i in src]
-        tainted = self.tainted(*src)  # a shape error may then follow from the earlier error
-        if not self.training_only:
-            for i in src:
-                if i != INPUT and g.nodes[i].train_only:
-                    raise self.err(f"{name} runs at inference but reads {g.nodes[i].name}, which is train_only",
-                                   line, path)
-        try:
-            layer.check_input(ins)
-            out = layer.output_shape(ins)
-        except LayerError as e:
-            e.derived = tainted
-            raise e.located(self.file, line, f"{path} ({name}, input {', '.join(fmt_shape(s) for s in ins)})")
-        if min(out) < 1:
-            raise self.err(f"{layer.type} on input {', '.join(fmt_shape(s) for s in ins)} gives "
-                           f"{fmt_shape(out)}: the map shrinks to nothing", line, f"{path} ({name})", derived=tainted)
-        if max(out) > MAX_SIZE:
-            raise self.err(f"{layer.type} gives a size over the limit of {MAX_SIZE:,} ({max(out):.3g})", line,
-                           f"{path} ({name})", derived=tainted)
-        g.nodes.append(Node(name, layer, src, ins, out, line, path, sc.groups, self.training_only > 0))
-        self.names[name] = len(g.nodes) - 1
-        if tainted:
-            self.suspect.add(len(g.nodes) - 1)
-        return len(g.nodes) - 1
-
-
-def pytorch_field(kind: str, field_name: str, allowed: list[str], value: Any = None) -> str | None:
-    """The error for a field written as PyTorch (or Keras) names it, where the kind has its equivalent."""
-    ours = FIELD_SYNONYMS.get(field_name)
-    if ours in allowed:
-        return f"unknown field {quote(field_name)}: PyTorch's {field_name} is `{ours}` here"
-    if field_name == "activation":
-        act = (SYNONYMS.get(value) or value.lower()) if isinstance(value, str) and value.isidentifier() else "relu"
-        return f"unknown field 'activation': write the activation as its own layer after this one (`- {act}`)"
-    return None
-
-
-# PyTorch's modules that are a field of a kind here
-AS_FIELD = {"frozenbatchnorm2d": "`batchnorm` with `frozen: true`",
-            "weight_norm": "`weight_norm: true` on a conv, conv_transpose or linear",
-            "spectral_norm": "`spectral_norm: true` on a conv, conv_transpose or linear"}
-
-
-def unknown_kind(kind: str, blocks: list[str]) -> str:
-    """The error for an unknown `type`: PyTorch's name for a kind gets its cnncalc name; otherwise the kinds."""
-    if kind in SYNONYMS or kind.lower() in SYNONYMS:
-        return f"unknown layer kind {quote(kind)}: PyTorch's {kind} is `{SYNONYMS.get(kind) or SYNONYMS[kind.lower()]}` here"
-    if kind.lower() in AS_FIELD:
-        return f"unknown layer kind {quote(kind)}: PyTorch's {kind} is {AS_FIELD[kind.lower()]} here"
-    hint = suggest(kind, list(REGISTRY) + blocks)
-    return f"unknown layer kind {quote(kind)}{hint}; layer kinds: {', '.join(sorted(REGISTRY))}" + (
-        f"; blocks: {', '.join(blocks)}" if blocks else "")
-
-
 def projection_notes(projections: list[tuple]) -> list[str]:
     """One note per `shortcut: projection` in a repeated item whose shape stays the same in some repeat:
     the file asks for a projection on every repeat, which may not be what was meant."""
@@ -587,53 +367,6 @@ def projection_notes(projections: list[tuple]) -> list[str]:
     return [f"line {line}: shortcut: projection on all {len(kept)} repeats of {repeated}, {sum(kept)} of which keep "
             f"the shape; `auto` projects only where the shape changes"
             for (line, repeated), kept in uses.items() if repeated is not None and len(kept) > 1 and any(kept)]
-
-
-def without(item, key: str, line) -> LMap:
-    """The item less one key, keeping its lines for errors."""
-    rest = LMap((k, v) for k, v in item.items() if k != key)
-    rest.line, rest.key_lines = line, getattr(item, "key_lines", {})
-    return rest
-
-
-def share_mismatch(a: Node, b: Node) -> str:
-    """Why node `b` cannot reuse node `a`'s parameters ('' when it can): another kind, config or input."""
-    if type(a.layer) is not type(b.layer):
-        return f"{b.layer.type} here, {a.layer.type} there"
-    fields = [k for k in type(a.layer).model_fields if k != "type" and getattr(a.layer, k) != getattr(b.layer, k)]
-    if fields:
-        return "; ".join(f"{k} {_shown(getattr(b.layer, k))} here, {_shown(getattr(a.layer, k))} there"
-                         for k in fields)
-    ca, cb = [s[0] for s in a.in_shapes], [s[0] for s in b.in_shapes]
-    if ca != cb:
-        return f"{', '.join(map(str, cb))} input channels here, {', '.join(map(str, ca))} there"
-    pa, pb = a.layer.params(a.in_shapes, a.out_shape), b.layer.params(b.in_shapes, b.out_shape)
-    if pa != pb:
-        return f"{pb:,} params here, {pa:,} there (input {fmt_shape(b.in_shapes[0])} vs {fmt_shape(a.in_shapes[0])})"
-    return ""
-
-
-def _shown(v) -> str:
-    return fmt_pair(v) if isinstance(v, tuple) and v and all(isinstance(x, int) for x in v) else repr(v)
-
-
-def _freeze(fields: dict):
-    """A hashable key for a layer's fields (None when a value is not a plain scalar or list)."""
-    try:
-        key = tuple(sorted((k, _frozen(v)) for k, v in fields.items()))
-        hash(key)
-        return key
-    except TypeError:
-        return None
-
-
-def _frozen(v):
-    """A value with its type: 3, 3.0 and True are equal and hash alike, but a layer validates them differently."""
-    if isinstance(v, list):
-        return tuple(_frozen(x) for x in v)
-    if isinstance(v, dict):
-        return ("{}",) + tuple((k, _frozen(x)) for k, x in v.items())
-    return (type(v).__name__, v)
 
 
 def _kind(x) -> str:

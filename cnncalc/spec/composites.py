@@ -16,6 +16,8 @@ from .expr import substitute
 from .scope import Scope
 from .yamlio import line_of
 
+STRUCT = ("branches", "residual")
+
 
 class Composites:
     """Builder methods for blocks, branches and residuals (see Builder for the state they use)."""

@@ -330,3 +330,10 @@ def line_of(container, key) -> int | None:
 
 def own_line(obj) -> int | None:
     return getattr(obj, "line", None)
+
+
+def without(item, key: str, line) -> LMap:
+    """The item less one key, keeping its lines for errors."""
+    rest = LMap((k, v) for k, v in item.items() if k != key)
+    rest.line, rest.key_lines = line, getattr(item, "key_lines", {})
+    return rest
