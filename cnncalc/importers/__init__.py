@@ -1,7 +1,8 @@
 """Real models → the same architecture document a YAML file gives (`cnncalc import`, and every command
 that takes a .onnx file or a PyTorch module in place of a YAML file).
 
-ops (the captured model), mapping (one op → kind mapping for both front-ends), onnx_front (ONNX
+ops (the captured model), mapping (one op → kind mapping for both front-ends: the dispatch table and the
+walk; its mappers and patterns in mapping_common, mapping_conv, mapping_norm, mapping_shape), onnx_front (ONNX
 files, read as untrusted data), torch_front (PyTorch modules through torch.export,
 imported lazily; torch_source finds and loads the user's module, torch_aten writes ATen ops as ONNX's
 vocabulary), writer (the YAML a person would write), structure (the model's repeated modules as
@@ -23,7 +24,7 @@ from ..spec.builder import build_graph
 from .ops import Captured, ModelError
 
 if TYPE_CHECKING:
-    from .mapping import Mapped
+    from .mapping_common import Mapped
 
 _MODULE = re.compile(r"^(?P<where>.+):(?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
 

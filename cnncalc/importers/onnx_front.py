@@ -314,7 +314,8 @@ def lrn_attrs(ops: list[Op], cap: Captured) -> dict | None:
 def folded(cap: Captured, model, nodes: list, name: str, rounds: int = 4) -> None:
     """Fold the shape arithmetic into constants; where shapes stayed unknown behind it (a Pad whose pads
     are computed), infer them again with the folded constants written in, a few rounds at most."""
-    from .mapping import Context, fold_constants
+    from .mapping_common import Context
+    from .mapping_shape import fold_constants
     by_output = {nd.output[0]: nd for nd in nodes if nd.output}
     for _ in range(rounds):
         cap.ops = fold_constants(cap, Context(cap))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import yaml
 
-from .mapping import Mapped
+from .mapping_common import Mapped
 
 MODELINE = "# yaml-language-server: $schema=cnncalc.schema.json"
 
